@@ -1,0 +1,39 @@
+"""Small template helpers shared by every page."""
+from django import template
+from django.utils import timezone
+
+from dockerweb.core.permissions import may as _may
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def may(context, action, host=None):
+    """`{% may "network.create" host as can_create %}`"""
+    return _may(context["request"].user, action, host)
+
+
+@register.filter
+def humansize(num):
+    try:
+        num = float(num)
+    except (TypeError, ValueError):
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(num) < 1024 or unit == "TiB":
+            return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
+        num /= 1024
+    return f"{num:.1f} TiB"
+
+
+@register.inclusion_tag("includes/time.html")
+def when(value):
+    """A time in the user's zone, with the exact time on hover and a relative hint."""
+    return {"value": value, "local": timezone.localtime(value) if value else None}
+
+
+@register.simple_tag(takes_context=True)
+def querystring_page(context, page):
+    q = context["request"].GET.copy()
+    q["page"] = page
+    return "?" + q.urlencode()

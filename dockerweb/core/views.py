@@ -1,0 +1,91 @@
+"""Pages of the core app: sign-in, home, activity log, users; health; error pages."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from . import selectors, services
+from .errors import AppError
+from .forms import ActivityFilterForm, UserCreateForm, UserUpdateForm
+from .permissions import Role, user_role
+
+
+def paginate(request, queryset, per_page: int = 50):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@login_required
+def home(request):
+    return redirect("topology:graph")
+
+
+@login_required
+def activity(request):
+    form = ActivityFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = paginate(request, selectors.activity_list(filters=filters))
+    return render(request, "core/activity.html", {"form": form, "page": page})
+
+
+@login_required
+def users(request):
+    if user_role(request.user) < Role.ADMIN:
+        return render(request, "error.html", {"status": 403, "message": "Only admins may manage users."}, status=403)
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=request.user, **form.cleaned_data)
+            return redirect("core:users")
+        except AppError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return render(request, "core/users.html", {"users": selectors.user_list(), "form": form})
+
+
+@login_required
+def user_edit(request, pk: int):
+    if user_role(request.user) < Role.ADMIN:
+        return render(request, "error.html", {"status": 403, "message": "Only admins may manage users."}, status=403)
+    user = get_object_or_404(get_user_model(), pk=pk)
+    initial = {"role": user_role(user).label if user_role(user) else "none", "is_active": user.is_active}
+    form = UserUpdateForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(actor=request.user, user=user, **form.cleaned_data)
+            return redirect("core:users")
+        except AppError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            status = exc.status
+    return render(request, "core/user_edit.html", {"subject": user, "form": form}, status=status)
+
+
+@require_GET
+def healthz(request):
+    body = selectors.health()
+    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+def _error(request, status: int, message: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "The request could not be understood.")
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, "You are not allowed to do this.")
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, "There is nothing at this address.")
+
+
+def server_error(request):
+    return _error(request, 500, "Something went wrong on our side; it has been logged. Please try again.")

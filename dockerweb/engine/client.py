@@ -1,0 +1,78 @@
+"""One docker SDK client per host. This package is the only place that imports `docker`.
+
+A host is anything with `name`, `url` and optional TLS material (`tls_ca`, `tls_cert`,
+`tls_key` as PEM text, `tls_verify`): the inventory's Host model, or a plain object in tests."""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import docker
+from django.conf import settings
+
+# The oldest API the engines we meet speak (Debian 12 ships 20.10 = 1.41); newer engines accept it.
+API_VERSION = "1.41"
+_lock = threading.Lock()
+_clients: dict[tuple, docker.DockerClient] = {}
+
+
+def _tls_config(host):
+    ca, cert, key = (getattr(host, a, "") or "" for a in ("tls_ca", "tls_cert", "tls_key"))
+    if not (ca or cert):
+        return None
+    digest = hashlib.sha256((ca + cert + key).encode()).hexdigest()[:16]
+    folder = Path(settings.DATA_DIR) / "tls" / f"{host.name}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths = {}
+    for name, pem in (("ca.pem", ca), ("cert.pem", cert), ("key.pem", key)):
+        if pem:
+            p = folder / name
+            if not p.exists():
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(pem)
+            paths[name] = str(p)
+    return docker.tls.TLSConfig(
+        client_cert=(paths["cert.pem"], paths["key.pem"]) if "cert.pem" in paths and "key.pem" in paths else None,
+        ca_cert=paths.get("ca.pem"),
+        verify=bool(getattr(host, "tls_verify", True)) and "ca.pem" in paths,
+    )
+
+
+def _key(host, timeout) -> tuple:
+    return (host.url, getattr(host, "tls_ca", ""), getattr(host, "tls_cert", ""), getattr(host, "tls_key", ""),
+            getattr(host, "tls_verify", True), timeout)
+
+
+def docker_client(host, *, timeout: int | None = None) -> docker.DockerClient:
+    """The cached client of `host`. Creating one does not contact the engine."""
+    timeout = timeout or settings.DOCKER_TIMEOUT
+    key = _key(host, timeout)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = docker.DockerClient(base_url=host.url, tls=_tls_config(host), timeout=timeout,
+                                         version=API_VERSION, use_ssh_client=False)
+            _clients[key] = client
+        return client
+
+
+def api(host, *, timeout: int | None = None) -> docker.APIClient:
+    """The low-level client of `host` (one method per engine endpoint)."""
+    return docker_client(host, timeout=timeout).api
+
+
+def stream_client(host) -> docker.DockerClient:
+    """A fresh, uncached client for a long-lived stream (events, archives): no read timeout,
+    and closing it cannot disturb the shared client."""
+    return docker.DockerClient(base_url=host.url, tls=_tls_config(host), timeout=None, version=API_VERSION,
+                               use_ssh_client=False)
+
+
+def forget(host) -> None:
+    """Drop cached clients of `host` (after its URL or TLS material changed)."""
+    with _lock:
+        for key in [k for k in _clients if k[0] == host.url]:
+            _clients.pop(key).close()

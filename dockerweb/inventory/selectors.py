@@ -1,0 +1,123 @@
+"""Reads of the mirror."""
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from dockerweb.core.errors import NotFound
+
+from .models import Container, Endpoint, Host, Mount, Network, Volume
+
+
+def host_list() -> QuerySet[Host]:
+    return Host.objects.all()
+
+
+def host_get(*, name: str) -> Host:
+    host = Host.objects.filter(name=name).first()
+    if host is None:
+        known = ", ".join(Host.objects.values_list("name", flat=True)) or "none"
+        raise NotFound(f"There is no host named {name!r} (known hosts: {known}).")
+    return host
+
+
+def host_engine_states() -> dict[str, str]:
+    return {h.name: ("ok" if h.status == Host.Status.OK else "unreachable") for h in Host.objects.all()}
+
+
+def network_get(*, host: Host, ident: str) -> Network:
+    """By full id, then by exact name, then by unique id prefix — the engine's own order, so a
+    name that equals another network's id prefix cannot pick the wrong one."""
+    qs = Network.objects.filter(host=host)
+    net = qs.filter(engine_id=ident).first() or qs.filter(name=ident).first()
+    if net is None and len(ident) >= 3:
+        matches = list(qs.filter(engine_id__startswith=ident)[:2])
+        if len(matches) == 1:
+            net = matches[0]
+    if net is None:
+        raise NotFound(f"Host {host.name!r} has no network {ident!r}.")
+    return net
+
+
+def container_get(*, host: Host, ident: str) -> Container:
+    qs = Container.objects.filter(host=host)
+    c = qs.filter(engine_id=ident).first() or qs.filter(name=ident.lstrip("/")).first()
+    if c is None and len(ident) >= 3:
+        matches = list(qs.filter(engine_id__startswith=ident)[:2])
+        if len(matches) == 1:
+            c = matches[0]
+    if c is None:
+        raise NotFound(f"Host {host.name!r} has no container {ident!r}.")
+    return c
+
+
+def volume_get(*, host: Host, name: str) -> Volume:
+    v = Volume.objects.filter(host=host, name=name).first()
+    if v is None:
+        raise NotFound(f"Host {host.name!r} has no volume {name!r}.")
+    return v
+
+
+def network_list(*, host: Host, filters: dict | None = None) -> QuerySet[Network]:
+    f = filters or {}
+    qs = Network.objects.filter(host=host).prefetch_related(
+        Prefetch("endpoints", queryset=Endpoint.objects.select_related("container")))
+    if f.get("driver"):
+        qs = qs.filter(driver=f["driver"])
+    if f.get("name"):
+        qs = qs.filter(name__icontains=f["name"])
+    if f.get("label"):
+        qs = _label_filter(qs, f["label"])
+    return qs
+
+
+def container_list(*, host: Host, filters: dict | None = None) -> QuerySet[Container]:
+    f = filters or {}
+    qs = Container.objects.filter(host=host).prefetch_related("endpoints", "ports", "mounts")
+    if f.get("state"):
+        qs = qs.filter(state=f["state"])
+    if f.get("name"):
+        qs = qs.filter(name__icontains=f["name"])
+    if f.get("image"):
+        qs = qs.filter(image__icontains=f["image"])
+    if f.get("network"):
+        qs = qs.filter(endpoints__network_name=f["network"]).distinct()
+    if f.get("label"):
+        qs = _label_filter(qs, f["label"])
+    return qs
+
+
+def volume_list(*, host: Host, filters: dict | None = None) -> QuerySet[Volume]:
+    f = filters or {}
+    qs = Volume.objects.filter(host=host).prefetch_related(
+        Prefetch("mounts", queryset=Mount.objects.select_related("container")))
+    if f.get("driver"):
+        qs = qs.filter(driver=f["driver"])
+    if f.get("name"):
+        qs = qs.filter(name__icontains=f["name"])
+    if f.get("label"):
+        qs = _label_filter(qs, f["label"])
+    if str(f.get("dangling", "")).lower() in ("1", "true", "yes"):
+        qs = qs.filter(mounts__isnull=True)
+    return qs
+
+
+def _label_filter(qs, label: str):
+    """`key` or `key=value`, as `docker … ls --filter label=…`."""
+    key, sep, value = label.partition("=")
+    qs = qs.filter(labels__has_key=key)
+    if sep:
+        qs = qs.filter(pk__in=[o.pk for o in qs.only("pk", "labels") if o.labels.get(key) == value])
+    return qs
+
+
+def host_current(request) -> Host | None:
+    """The host a page shows: `?host=` if given (remembered in the session), else the last one
+    chosen, else the first registered. Raises NotFound for an unknown `?host=`."""
+    name = request.GET.get("host")
+    if name:
+        host = host_get(name=name)
+        request.session["host"] = host.name
+        return host
+    remembered = request.session.get("host")
+    host = Host.objects.filter(name=remembered).first() if remembered else None
+    return host or Host.objects.order_by("name").first()

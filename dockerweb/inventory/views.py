@@ -1,0 +1,45 @@
+"""Pages of the inventory app: hosts."""
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from dockerweb.core.errors import AppError
+from dockerweb.core.permissions import may
+
+from . import selectors, services
+from .forms import HostForm
+
+
+@login_required
+def hosts(request):
+    form = HostForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.host_create(actor=request.user, **form.cleaned_data)
+            return redirect("inventory:hosts")
+        except AppError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            status = exc.status
+    return render(request, "inventory/hosts.html", {
+        "hosts": selectors.host_list(), "form": form, "can_create": may(request.user, "host.create"),
+    }, status=status)
+
+
+def host_context(request) -> dict | None:
+    """`{host, hosts_all}` for per-host pages, or None when no host is registered yet."""
+    host = selectors.host_current(request)
+    if host is None:
+        return None
+    return {"host": host, "hosts_all": list(selectors.host_list())}
+
+
+def host_list_page(request, *, template: str, rows, per_page: int = 50, extra: dict | None = None):
+    """Render a per-host, filterable, paginated list page. `rows(host, filters)` gives the queryset."""
+    from dockerweb.core.views import paginate
+
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    ctx["page"] = paginate(request, rows(ctx["host"], request.GET), per_page)
+    ctx.update(extra or {})
+    return render(request, template, ctx)

@@ -1,0 +1,2 @@
+"""Websocket routes of the topology app."""
+websocket_urlpatterns = []

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("hosts/<str:host>/volumes/", views.VolumeListCreate.as_view(), name="api-volumes"),
+    path("hosts/<str:host>/volumes/<str:name>/", views.VolumeDetail.as_view(), name="api-volume"),
+]

@@ -1,0 +1,124 @@
+"""Real processes for tests: an ASGI server, a Celery worker, the event watcher, a second
+engine. Each is started with the test environment and stopped by its own pid."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(**extra) -> dict:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "dockerweb.settings")
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Proc:
+    """A child process with its output in a log file in the data dir."""
+
+    def __init__(self, name: str, args: list[str], env: dict | None = None):
+        self.name = name
+        log_dir = Path(os.environ.get("DOCKERWEB_DATA_DIR", ROOT / "var")) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=env or child_env(), stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self._log.close()
+
+
+def start_asgi() -> tuple[Proc, str]:
+    port = free_port()
+    proc = Proc("daphne", [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "dockerweb.asgi:application"])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"daphne exited:\n{proc.log_tail()}")
+        try:
+            requests.get(url + "/healthz", timeout=1)
+            return proc, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.stop()
+    raise RuntimeError(f"daphne did not answer:\n{proc.log_tail()}")
+
+
+def start_worker(name: str = "worker", concurrency: int = 2, queues: str | None = None) -> Proc:
+    args = [str(VENV_BIN / "celery"), "-A", "dockerweb", "worker", "-l", "info", "--concurrency", str(concurrency),
+            "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
+    if queues:
+        args += ["-Q", queues]
+    proc = Proc(name, args)
+    from dockerweb.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"celery worker exited:\n{proc.log_tail()}")
+        replies = app.control.ping(timeout=0.5) or []
+        if any(f"{name}-{os.getpid()}@" in list(r)[0] for r in replies):
+            return proc
+    proc.stop()
+    raise RuntimeError(f"celery worker did not answer:\n{proc.log_tail()}")
+
+
+def start_watcher() -> Proc:
+    return Proc("watcher", [sys.executable, "manage.py", "watch"])
+
+
+def sandbox(cmd: str, name: str) -> str:
+    out = subprocess.run([str(ROOT / "scripts" / "sandbox.sh"), cmd, name], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; return it or fail with `message`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
