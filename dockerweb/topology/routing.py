@@ -1,2 +1,6 @@
 """Websocket routes of the topology app."""
-websocket_urlpatterns = []
+from django.urls import path
+
+from .consumers import TopologyConsumer
+
+websocket_urlpatterns = [path("ws/topology/", TopologyConsumer.as_asgi())]
