@@ -43,8 +43,11 @@ dirs() {
   NAME=${1:?engine name required}
   D=$SANDBOX_DIR/$NAME
   NETNS=dw-$NAME
-  SOCK=$D/docker.sock
-  PIDFILE=$D/docker.pid
+  RUN=$D
+  # Unix socket paths are limited to 108 bytes; a deep checkout moves the sockets to /run.
+  if [ ${#D} -gt 60 ]; then RUN=/run/dockerweb/$(printf '%s' "$D" | sha1sum | cut -c1-12); fi
+  SOCK=$RUN/docker.sock
+  PIDFILE=$RUN/docker.pid
 }
 
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -72,7 +75,7 @@ cmd_image() {
 cmd_start() {
   dirs "$1"
   cmd_install
-  mkdir -p "$D/root" "$D/exec"
+  mkdir -p "$D/root" "$RUN/exec"
   if running && answers; then echo "unix://$SOCK"; return 0; fi
   # A stale pid file or socket from a killed run.
   rm -f "$PIDFILE" "$SOCK"
@@ -80,7 +83,7 @@ cmd_start() {
   ip netns exec "$NETNS" ip link set lo up
   # nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup mounts dockerd needs.
   nsenter --net="/var/run/netns/$NETNS" \
-    dockerd --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" \
+    dockerd --data-root "$D/root" --exec-root "$RUN/exec" -H "unix://$SOCK" \
       --pidfile "$PIDFILE" --ip 127.0.0.1 --userland-proxy=true \
       >"$D/dockerd.log" 2>&1 &
   local i
@@ -106,8 +109,9 @@ cmd_stop() {
     rm -f "$PIDFILE"
   fi
   # Mounts that a killed daemon may leave behind under its roots.
-  grep -o " $D/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  [ -e "/var/run/netns/$NETNS" ] && ip netns delete "$NETNS" 2>/dev/null || true
+  { grep -o -e " $D/[^ ]*" -e " $RUN/[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  if [ -e "/var/run/netns/$NETNS" ]; then ip netns delete "$NETNS" 2>/dev/null || true; fi
   log "engine $NAME stopped"
 }
 

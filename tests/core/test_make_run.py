@@ -12,7 +12,7 @@ from tests.support.procs import ROOT, free_port, wait_for
 pytestmark = pytest.mark.slow
 
 
-def test_make_run_with_docker_host_comes_up_and_stops(engine_url, tmp_path):
+def test_make_run_with_docker_host_comes_up_and_stops(engine_url, tmp_path, page, artifacts_dir):
     port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(DOCKER_HOST=engine_url, PORT=str(port), REDIS_PORT=str(redis_port),
@@ -36,8 +36,12 @@ def test_make_run_with_docker_host_comes_up_and_stops(engine_url, tmp_path):
                               timeout=5).json()["token"]
         hosts = requests.get(base + "/api/hosts/", headers={"Authorization": f"Token {token}"}, timeout=5).json()
         assert [(h["name"], h["url"], h["status"]) for h in hosts] == [("local", engine_url, "ok")]
-        page = requests.get(base + "/login/", timeout=5)
-        assert page.status_code == 200 and 'name="username"' in page.text
+        # The login page of the running server, in headless Chromium, styled by its own static files.
+        page.goto(base + "/")
+        assert page.url == base + "/login/?next=%2F"
+        assert page.locator("button.primary").inner_text() == "Sign in"
+        assert page.evaluate("getComputedStyle(document.querySelector('button.primary')).backgroundColor") == "rgb(11, 107, 203)"
+        page.screenshot(path=str(artifacts_dir / "make-run-login.png"))
         css = requests.get(base + "/static/css/app.css", timeout=5)
         assert css.status_code == 200 and "--accent" in css.text
         docs = requests.get(base + "/api/docs/", headers={"Authorization": f"Token {token}"}, timeout=5)
