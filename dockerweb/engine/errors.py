@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+import http.client
+
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, Unavailable
 
@@ -18,6 +21,10 @@ _CONNECTION_ERRORS = (
     ConnectionError,
     TimeoutError,
     FileNotFoundError,
+    # A long-lived stream (events) cut by the engine going away surfaces from urllib3 or
+    # http.client rather than from requests.
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
 )
 
 

@@ -28,6 +28,9 @@ class Host(models.Model):
     last_error = models.TextField(blank=True)
     engine_version = models.CharField(max_length=64, blank=True)
     info = models.JSONField(default=dict, blank=True, help_text="Engine facts: swarm state, root dir, name.")
+    watching_since = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the watcher last subscribed to the engine's events; empty while it is not following them.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,6 +46,11 @@ class Host(models.Model):
     @property
     def is_swarm_manager(self) -> bool:
         return bool((self.info or {}).get("swarm_manager"))
+
+    @property
+    def is_live(self) -> bool:
+        """Reachable and followed by the watcher: the mirror is fresh within a fraction of a second."""
+        return self.is_reachable and self.watching_since is not None
 
 
 class Network(models.Model):
@@ -87,6 +95,21 @@ class Network(models.Model):
 
     def subnets(self) -> list[str]:
         return [c["subnet"] for c in self.ipam_config if c.get("subnet")]
+
+    def inspect(self) -> dict:
+        """`docker network inspect` output: the engine's attributes with `Containers` rebuilt from
+        the mirrored endpoints (`raw` keeps no `Containers`: the engine's list call, which the
+        reconcile uses, leaves it empty, and the endpoints are the one place attachments live)."""
+        containers = {}
+        for e in self.endpoints.exclude(endpoint_id="").select_related("container").order_by("container__name"):
+            containers[e.container.engine_id] = {
+                "Name": e.container.name,
+                "EndpointID": e.endpoint_id,
+                "MacAddress": e.mac_address,
+                "IPv4Address": f"{e.ipv4_address}/{e.prefix_len}" if e.ipv4_address and e.prefix_len else e.ipv4_address,
+                "IPv6Address": e.ipv6_address,
+            }
+        return {**self.raw, "Containers": containers}
 
     @property
     def icc_enabled(self) -> bool:

@@ -35,7 +35,10 @@ def ipam_config_from_engine(configs: list | None) -> list[dict]:
 
 
 def network_fields(raw: dict) -> dict:
+    """`raw` drops `Containers`: the list call leaves it empty and inspect fills it, so keeping
+    it would make the reconcile and the per-event sync disagree; endpoints hold attachments."""
     ipam = raw.get("IPAM") or {}
+    raw = {k: v for k, v in raw.items() if k != "Containers"}
     return {
         "engine_id": raw["Id"],
         "name": raw.get("Name", ""),

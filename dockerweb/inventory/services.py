@@ -8,14 +8,16 @@
 After each change a `mirror.change` message names host, kind and id on the host's group."""
 from __future__ import annotations
 
+import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.core import live
-from dockerweb.core.errors import BadRequest, Conflict, NotFound
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine
 from dockerweb.engine.client import forget as engine_forget
@@ -27,9 +29,26 @@ from .models import Container, Endpoint, Host, Mount, Network, PortBinding, Volu
 log = logging.getLogger(__name__)
 
 
+def _publish_now(group: str, message: dict) -> None:
+    live.publish(group, message)
+
+
+# The watcher swaps this for a queue drained by its own thread, so that applying an event never
+# waits on the broker; everywhere else the message goes out at once.
+_publisher = _publish_now
+
+
+def announcer_set(publisher) -> None:
+    """Route `mirror.change` messages through `publisher(group, message)` (None: publish at once)."""
+    global _publisher
+    _publisher = publisher or _publish_now
+
+
 def announce(host: Host, kind: str, ident: str, op: str) -> None:
-    """One message per mirror change, for the live graph and open pages."""
-    live.publish(live.host_group(host.name), {"type": "mirror.change", "host": host.name, "kind": kind, "id": ident, "op": op})
+    """One message per mirror change, for the live graph and open pages:
+    `{"type": "mirror.change", "host", "kind": host|network|container|volume, "id", "op": add|update|remove|reconcile}`."""
+    _publisher(live.host_group(host.name),
+               {"type": "mirror.change", "host": host.name, "kind": kind, "id": ident, "op": op})
 
 
 # --- hosts -------------------------------------------------------------------------------------
@@ -57,10 +76,14 @@ def host_mark(*, host: Host, reachable: bool, error: str = "", facts: dict | Non
             announce(host, "host", host.name, "update")
 
 
+def host_watching(*, host: Host, since) -> None:
+    """Record that the watcher follows (`since` a time) or no longer follows (None) the host's events."""
+    host.watching_since = since
+    Host.objects.filter(pk=host.pk).update(watching_since=since)
+
+
 def host_check(*, host: Host) -> bool:
     """Ping the engine and record the result."""
-    from dockerweb.core.errors import AppError
-
     try:
         facts = engine_ping(host)
     except AppError as exc:
@@ -119,17 +142,21 @@ def host_remove(*, actor, host: Host) -> None:
 # --- single objects ----------------------------------------------------------------------------
 
 def network_sync(*, host: Host, network_id: str) -> Network | None:
-    """Refresh one network from the engine; forget it if the engine no longer has it."""
+    """Refresh one network from the engine; forget it if the engine no longer has it.
+    Writes (and announces) only when something changed."""
     try:
         raw = engine.network_inspect(host, network_id)
     except NotFound:
         network_forget(host=host, network_id=network_id)
         return None
     fields = parse.network_fields(raw)
-    network, created = Network.objects.update_or_create(host=host, engine_id=fields.pop("engine_id"), defaults=fields)
-    # Endpoints whose network arrived after them.
-    Endpoint.objects.filter(container__host=host, network__isnull=True, network_engine_id=network.engine_id).update(network=network)
-    announce(host, "network", network.engine_id, "add" if created else "update")
+    engine_id = fields.pop("engine_id")
+    with transaction.atomic():
+        network, op = _row_put(Network, host, {"engine_id": engine_id}, fields)
+        # Endpoints whose network arrived after them.
+        Endpoint.objects.filter(container__host=host, network__isnull=True, network_engine_id=engine_id).update(network=network)
+    if op:
+        announce(host, "network", network.engine_id, op)
     return network
 
 
@@ -141,42 +168,98 @@ def network_forget(*, host: Host, network_id: str) -> None:
         announce(host, "network", network_id, "remove")
 
 
-def _replace_children(container: Container, raw: dict, networks_by_id: dict[str, Network] | None = None,
-                      volumes_by_name: dict[str, Volume] | None = None) -> None:
-    host = container.host
-    eps = parse.endpoints_of(raw)
-    if networks_by_id is None:
-        ids = [e["network_engine_id"] for e in eps if e["network_engine_id"]]
-        networks_by_id = {n.engine_id: n for n in Network.objects.filter(host=host, engine_id__in=ids)}
-    mounts = parse.mounts_of(raw)
-    if volumes_by_name is None:
-        names = [m["name"] for m in mounts if m["type"] == "volume" and m["name"]]
-        volumes_by_name = {v.name: v for v in Volume.objects.filter(host=host, name__in=names)}
-    Endpoint.objects.filter(container=container).delete()
-    Mount.objects.filter(container=container).delete()
-    PortBinding.objects.filter(container=container).delete()
-    Endpoint.objects.bulk_create([Endpoint(container=container, network=networks_by_id.get(e["network_engine_id"]), **e) for e in eps])
-    Mount.objects.bulk_create([Mount(container=container, volume=volumes_by_name.get(m["name"]) if m["type"] == "volume" else None, **m)
-                               for m in mounts])
-    PortBinding.objects.bulk_create([PortBinding(container=container, **p) for p in parse.ports_of(raw)])
+def _row_put(model, host: Host, key: dict, fields: dict):
+    """Create or update one mirror row; returns (row, "add" | "update" | None when unchanged).
+    The row is locked first so two processes syncing the same object queue up."""
+    row = model.objects.select_for_update().filter(host=host, **key).first()
+    if row is None:
+        return model.objects.create(host=host, **key, **fields), "add"
+    changed = [f for f, v in fields.items() if getattr(row, f) != v]
+    if not changed:
+        return row, None
+    for f in changed:
+        setattr(row, f, fields[f])
+    row.save(update_fields=[*changed, "synced_at"])
+    return row, "update"
+
+
+_EP_FIELDS = [f.name for f in Endpoint._meta.concrete_fields if f.name not in ("id", "container", "network")]
+_MOUNT_FIELDS = [f.name for f in Mount._meta.concrete_fields if f.name not in ("id", "container", "volume")]
+_PORT_FIELDS = [f.name for f in PortBinding._meta.concrete_fields if f.name not in ("id", "container")]
+
+
+def _children_wanted(raw: dict, networks_by_id: dict[str, Network], volumes_by_name: dict[str, Volume]) -> dict:
+    """The endpoint, mount and port rows a container's inspect output asks for, as field dicts
+    including the foreign keys to mirrored networks and volumes."""
+    return {
+        "endpoints": [{**e, "network_id": getattr(networks_by_id.get(e["network_engine_id"]), "pk", None)}
+                      for e in parse.endpoints_of(raw)],
+        "mounts": [{**m, "volume_id": getattr(volumes_by_name.get(m["name"]), "pk", None) if m["type"] == "volume" else None}
+                   for m in parse.mounts_of(raw)],
+        "ports": parse.ports_of(raw),
+    }
+
+
+def _children_existing(container_ids: list[int] | None = None, host: Host | None = None) -> dict[int, dict]:
+    """{container pk: {"endpoints", "mounts", "ports"}} as stored, in three queries."""
+    out: dict[int, dict] = {}
+    where = {"container__host": host} if host is not None else {"container_id__in": container_ids}
+    for model, name, fields in ((Endpoint, "endpoints", [*_EP_FIELDS, "network_id"]),
+                                (Mount, "mounts", [*_MOUNT_FIELDS, "volume_id"]),
+                                (PortBinding, "ports", _PORT_FIELDS)):
+        for row in model.objects.filter(**where).values("container_id", *fields):
+            cid = row.pop("container_id")
+            out.setdefault(cid, {"endpoints": [], "mounts": [], "ports": []})[name].append(row)
+    return out
+
+
+def _signature(children: dict) -> tuple:
+    return tuple(sorted(json.dumps(r, sort_keys=True, default=str) for r in children.get(kind, []))
+                 for kind in ("endpoints", "mounts", "ports"))
+
+
+_EMPTY = {"endpoints": [], "mounts": [], "ports": []}
+
+
+def _children_write(pairs: list[tuple[Container, dict]]) -> None:
+    """Replace the children of each container in `pairs` by the wanted ones, in bulk."""
+    if not pairs:
+        return
+    ids = [c.pk for c, _ in pairs]
+    for model in (Endpoint, Mount, PortBinding):
+        for i in range(0, len(ids), 500):
+            model.objects.filter(container_id__in=ids[i:i + 500]).delete()
+    Endpoint.objects.bulk_create([Endpoint(container=c, **e) for c, w in pairs for e in w["endpoints"]], batch_size=500)
+    Mount.objects.bulk_create([Mount(container=c, **m) for c, w in pairs for m in w["mounts"]], batch_size=500)
+    PortBinding.objects.bulk_create([PortBinding(container=c, **p) for c, w in pairs for p in w["ports"]], batch_size=500)
 
 
 def container_sync(*, host: Host, container_id: str) -> Container | None:
-    """Refresh one container, its endpoints, mounts and ports from the engine."""
+    """Refresh one container, its endpoints, mounts and ports from the engine; forget it if the
+    engine no longer has it. Writes (and announces) only what changed."""
     try:
         raw = engine.container_inspect(host, container_id)
     except NotFound:
         container_forget(host=host, container_id=container_id)
         return None
     fields = parse.container_fields(raw)
+    engine_id = fields.pop("engine_id")
     # Volumes created implicitly by `docker run -v` may not be mirrored yet.
-    for m in parse.mounts_of(raw):
-        if m["type"] == "volume" and m["name"] and not Volume.objects.filter(host=host, name=m["name"]).exists():
-            volume_sync(host=host, name=m["name"])
+    names = {m["name"] for m in parse.mounts_of(raw) if m["type"] == "volume" and m["name"]}
+    for name in names - set(Volume.objects.filter(host=host, name__in=names).values_list("name", flat=True)):
+        volume_sync(host=host, name=name)
+    net_ids = [e["network_engine_id"] for e in parse.endpoints_of(raw) if e["network_engine_id"]]
     with transaction.atomic():
-        container, created = Container.objects.update_or_create(host=host, engine_id=fields.pop("engine_id"), defaults=fields)
-        _replace_children(container, raw)
-    announce(host, "container", container.engine_id, "add" if created else "update")
+        networks_by_id = {n.engine_id: n for n in Network.objects.filter(host=host, engine_id__in=net_ids)}
+        volumes_by_name = {v.name: v for v in Volume.objects.filter(host=host, name__in=names)}
+        container, op = _row_put(Container, host, {"engine_id": engine_id}, fields)
+        wanted = _children_wanted(raw, networks_by_id, volumes_by_name)
+        have = _children_existing([container.pk]).get(container.pk, _EMPTY)
+        if _signature(wanted) != _signature(have):
+            _children_write([(container, wanted)])
+            op = op or "update"
+    if op:
+        announce(host, "container", container.engine_id, op)
     return container
 
 
@@ -187,15 +270,18 @@ def container_forget(*, host: Host, container_id: str) -> None:
 
 
 def volume_sync(*, host: Host, name: str) -> Volume | None:
+    """Refresh one volume from the engine; forget it if the engine no longer has it."""
     try:
         raw = engine.volume_inspect(host, name)
     except NotFound:
         volume_forget(host=host, name=name)
         return None
     fields = parse.volume_fields(raw)
-    volume, created = Volume.objects.update_or_create(host=host, name=fields.pop("name"), defaults=fields)
-    Mount.objects.filter(container__host=host, type=Mount.Type.VOLUME, name=volume.name, volume__isnull=True).update(volume=volume)
-    announce(host, "volume", volume.name, "add" if created else "update")
+    with transaction.atomic():
+        volume, op = _row_put(Volume, host, {"name": fields.pop("name")}, fields)
+        Mount.objects.filter(container__host=host, type=Mount.Type.VOLUME, name=volume.name, volume__isnull=True).update(volume=volume)
+    if op:
+        announce(host, "volume", volume.name, op)
     return volume
 
 
@@ -207,17 +293,28 @@ def volume_forget(*, host: Host, name: str) -> None:
 
 # --- whole host --------------------------------------------------------------------------------
 
+# Inspects run this many at a time: the engine answers them in parallel, and the docker SDK's
+# connection pool holds 10 per client.
+INSPECT_THREADS = 8
+
+
 @dataclass
 class ReconcileResult:
     added: dict = field(default_factory=lambda: {"network": 0, "container": 0, "volume": 0})
     updated: dict = field(default_factory=lambda: {"network": 0, "container": 0, "volume": 0})
     removed: dict = field(default_factory=lambda: {"network": 0, "container": 0, "volume": 0})
+    children: int = 0  # containers whose endpoints, mounts or ports were rewritten
+
+    @property
+    def changed(self) -> bool:
+        return any(self.added.values()) or any(self.updated.values()) or any(self.removed.values()) or bool(self.children)
 
 
 def _upsert(model, host: Host, key: str, rows: list[dict], result: ReconcileResult, kind: str) -> dict:
     """Create, update and delete rows of `model` for `host` so they equal `rows`; returns {key: obj}."""
     existing = {getattr(o, key): o for o in model.objects.filter(host=host)}
     wanted = {r[key]: r for r in rows}
+    now = timezone.now()
     to_create, to_update, update_fields = [], [], set()
     for k, r in wanted.items():
         obj = existing.get(k)
@@ -228,59 +325,75 @@ def _upsert(model, host: Host, key: str, rows: list[dict], result: ReconcileResu
         if changed:
             for f in changed:
                 setattr(obj, f, r[f])
+            obj.synced_at = now  # bulk_update does not run auto_now
             update_fields.update(changed)
             to_update.append(obj)
     gone = [o.pk for k, o in existing.items() if k not in wanted]
-    if gone:
-        model.objects.filter(pk__in=gone).delete()
+    for i in range(0, len(gone), 500):
+        model.objects.filter(pk__in=gone[i:i + 500]).delete()
     if to_create:
         model.objects.bulk_create(to_create, batch_size=500)
     if to_update:
-        model.objects.bulk_update(to_update, sorted(update_fields), batch_size=500)
+        model.objects.bulk_update(to_update, sorted(update_fields | {"synced_at"}), batch_size=500)
     result.added[kind] += len(to_create)
     result.updated[kind] += len(to_update)
     result.removed[kind] += len(gone)
+    if not to_create:
+        return {k: o for k, o in existing.items() if k in wanted}
+    # SQLite and PostgreSQL return primary keys from bulk_create; fall back to a query otherwise.
+    if all(o.pk for o in to_create):
+        return {**{k: o for k, o in existing.items() if k in wanted}, **{getattr(o, key): o for o in to_create}}
     return {getattr(o, key): o for o in model.objects.filter(host=host)}
+
+
+def _inspect_all(host: Host, summaries: list[dict]) -> list[dict]:
+    """Inspect every listed container, several at a time; ones removed meanwhile are skipped."""
+    def one(summary):
+        try:
+            return engine.container_inspect(host, summary["Id"])
+        except NotFound:
+            return None  # removed between list and inspect
+
+    if len(summaries) < 4:
+        found = [one(s) for s in summaries]
+    else:
+        with ThreadPoolExecutor(max_workers=INSPECT_THREADS, thread_name_prefix=f"inspect-{host.name}") as pool:
+            found = list(pool.map(one, summaries))
+    return [r for r in found if r is not None]
 
 
 def host_reconcile(*, host: Host) -> ReconcileResult:
     """Make the host's mirror equal to the engine: list networks and volumes, list and inspect
-    every container, then write all differences in a handful of bulk queries."""
+    every container, then write only the differences, in a handful of bulk queries.
+    Idempotent: a second run against an unchanged engine writes nothing."""
     result = ReconcileResult()
-    raw_networks = engine.network_list(host)
-    raw_volumes = engine.volume_list(host)
-    raw_containers = []
-    for summary in engine.container_list(host):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ping-{host.name}") as side:
+        facts_future = side.submit(engine_ping, host)
+        raw_networks = engine.network_list(host)
+        raw_volumes = engine.volume_list(host)
+        raw_containers = _inspect_all(host, engine.container_list(host))
         try:
-            raw_containers.append(engine.container_inspect(host, summary["Id"]))
-        except NotFound:
-            continue  # removed between list and inspect
-    facts = None
-    try:
-        facts = engine_ping(host)
-    except Exception:  # reachability is recorded by host_mark below
-        pass
+            facts = facts_future.result()
+        except AppError:  # the lists answered; the facts can wait for the next ping
+            facts = None
+    network_rows = [parse.network_fields(n) for n in raw_networks]
+    volume_rows = [parse.volume_fields(v) for v in raw_volumes]
+    container_rows = [parse.container_fields(c) for c in raw_containers]
     with transaction.atomic():
-        networks = _upsert(Network, host, "engine_id", [parse.network_fields(n) for n in raw_networks], result, "network")
-        volumes = _upsert(Volume, host, "name", [parse.volume_fields(v) for v in raw_volumes], result, "volume")
-        containers = _upsert(Container, host, "engine_id", [parse.container_fields(c) for c in raw_containers], result, "container")
-        # Children: replaced wholesale per host (cheap, and exact).
-        Endpoint.objects.filter(container__host=host).delete()
-        Mount.objects.filter(container__host=host).delete()
-        PortBinding.objects.filter(container__host=host).delete()
-        eps, mounts, ports = [], [], []
+        Host.objects.select_for_update().filter(pk=host.pk).first()  # one reconcile of a host at a time
+        networks = _upsert(Network, host, "engine_id", network_rows, result, "network")
+        volumes = _upsert(Volume, host, "name", volume_rows, result, "volume")
+        containers = _upsert(Container, host, "engine_id", container_rows, result, "container")
+        have = _children_existing(host=host)
+        rewrite = []
         for raw in raw_containers:
             c = containers[raw["Id"]]
-            for e in parse.endpoints_of(raw):
-                eps.append(Endpoint(container=c, network=networks.get(e["network_engine_id"]), **e))
-            for m in parse.mounts_of(raw):
-                mounts.append(Mount(container=c, volume=volumes.get(m["name"]) if m["type"] == "volume" else None, **m))
-            for p in parse.ports_of(raw):
-                ports.append(PortBinding(container=c, **p))
-        Endpoint.objects.bulk_create(eps, batch_size=500)
-        Mount.objects.bulk_create(mounts, batch_size=500)
-        PortBinding.objects.bulk_create(ports, batch_size=500)
+            wanted = _children_wanted(raw, networks, volumes)
+            if _signature(wanted) != _signature(have.get(c.pk, _EMPTY)):
+                rewrite.append((c, wanted))
+        _children_write(rewrite)
+        result.children = len(rewrite)
     host_mark(host=host, reachable=True, facts=facts)
-    if any(result.added.values()) or any(result.updated.values()) or any(result.removed.values()):
+    if result.changed:
         announce(host, "host", host.name, "reconcile")
     return result

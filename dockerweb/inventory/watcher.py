@@ -1,15 +1,29 @@
 """The event watcher: one thread per host follows the engine's event stream and applies each
 event to the mirror; a full reconcile runs at start, after every reconnect and periodically.
-If the engine goes away the host is marked unreachable and the thread retries with backoff;
-one host's trouble never blocks another's thread."""
+
+Per host, a reader thread only moves events from the engine's stream into a queue; the host's
+thread takes whatever has queued up, folds several events about the same object into one
+(`docker run` alone sends create, connect, mount and start), and brings each object up to date
+from the engine's current answer, so applying is idempotent and order-insensitive. When the
+host is quiet the thread pings the engine, so an engine that stops answering without closing
+the stream is noticed too. If the engine goes away the host is marked unreachable and the
+thread retries with backoff; one host's trouble never blocks another's thread.
+
+Live `mirror.change` messages are sent by one publisher thread, so a slow broker never delays
+the mirror."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import queue
 import threading
 import time
 
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
+from dockerweb.core import live
 from dockerweb.core.errors import AppError
 
 from . import services
@@ -17,129 +31,277 @@ from .models import Host
 
 log = logging.getLogger(__name__)
 
-RECONCILE_EVERY = 300.0  # seconds between periodic full reconciles
+RECONCILE_EVERY = float(os.environ.get("DOCKERWEB_RECONCILE_EVERY", "300"))  # seconds between full reconciles
+PING_EVERY = 10.0  # seconds of quiet after which the engine is pinged
+BACKOFF_MIN = 1.0
 BACKOFF_MAX = 30.0
+HOSTS_POLL = 1.0  # seconds between looks at the Host table
+
+# Container actions that change nothing the mirror holds (exec_* also come from health checks).
+_CONTAINER_NOISE = {"exec_create", "exec_start", "exec_die", "exec_detach", "top", "attach", "detach", "resize",
+                    "export", "commit", "copy", "archive-path", "extract-to-dir"}
+_END = object()
 
 
-def apply_event(host: Host, event: dict) -> None:
-    """Bring the mirror up to date with one engine event."""
+def event_target(event: dict) -> tuple[str, str, str] | None:
+    """(kind, id, "sync" | "forget") of the mirror object an engine event changes, or None.
+
+    A network connect or disconnect changes the container's endpoints, not the network's own
+    attributes, so it is the container that is brought up to date."""
     kind = event.get("Type")
     action = (event.get("Action") or event.get("status") or "").split(":")[0].strip()
     actor = event.get("Actor") or {}
     ident = actor.get("ID") or event.get("id") or ""
     attrs = actor.get("Attributes") or {}
+    if not ident or action == "prune":
+        return None  # prunes also send one destroy per removed object
     if kind == "container":
-        if action in ("exec_create", "exec_start", "exec_die", "exec_detach", "top", "attach", "resize",
-                      "export", "commit", "copy", "archive-path", "extract-to-dir", "health_status"):
-            return
-        if action == "destroy":
+        if action in _CONTAINER_NOISE:
+            return None
+        return ("container", ident, "forget" if action == "destroy" else "sync")
+    if kind == "network":
+        if action in ("connect", "disconnect"):
+            return ("container", attrs["container"], "sync") if attrs.get("container") else None
+        return ("network", ident, "forget" if action in ("destroy", "remove") else "sync")
+    if kind == "volume":
+        if action in ("mount", "unmount"):
+            return None  # the container's own events carry its mount rows
+        return ("volume", ident, "forget" if action == "destroy" else "sync")
+    return None
+
+
+def fold(events: list[dict]) -> list[tuple[str, str, str]]:
+    """One step per object, in the order of each object's last event, with its last action."""
+    steps: dict[tuple[str, str], str] = {}
+    for event in events:
+        target = event_target(event)
+        if target is None:
+            continue
+        kind, ident, what = target
+        steps.pop((kind, ident), None)
+        steps[(kind, ident)] = what
+    return [(kind, ident, what) for (kind, ident), what in steps.items()]
+
+
+def apply_step(host: Host, kind: str, ident: str, what: str) -> None:
+    if kind == "container":
+        if what == "forget":
             services.container_forget(host=host, container_id=ident)
         else:
             services.container_sync(host=host, container_id=ident)
     elif kind == "network":
-        if action == "destroy":
+        if what == "forget":
             services.network_forget(host=host, network_id=ident)
         else:
             services.network_sync(host=host, network_id=ident)
-            if action in ("connect", "disconnect") and attrs.get("container"):
-                services.container_sync(host=host, container_id=attrs["container"])
     elif kind == "volume":
-        if action == "destroy":
+        if what == "forget":
             services.volume_forget(host=host, name=ident)
-        elif action == "create":
+        else:
             services.volume_sync(host=host, name=ident)
-        # mount/unmount: the container's own events carry the mount rows.
+
+
+def apply_event(host: Host, event: dict) -> None:
+    """Bring the mirror up to date with one engine event."""
+    for step in fold([event]):
+        apply_step(host, *step)
+
+
+class Publisher(threading.Thread):
+    """Sends live messages from a queue, on its own event loop (so the channel layer keeps its
+    connections between messages)."""
+
+    def __init__(self):
+        super().__init__(name="mirror-publisher", daemon=True)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def __call__(self, group: str, message: dict) -> None:
+        self.queue.put((group, message))
+
+    def run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        while True:
+            item = self.queue.get()
+            if item is None:
+                break
+            loop.run_until_complete(live.apublish(*item))  # never raises
+        loop.close()
+
+    def halt(self) -> None:
+        self.queue.put(None)
+
+
+def host_key(host: Host) -> tuple:
+    """What a watcher thread is bound to: a changed URL or TLS material, or a host removed and
+    registered again under the same primary key, needs a new thread."""
+    return (host.pk, host.created, host.url, host.tls_ca, host.tls_cert, host.tls_key, host.tls_verify)
 
 
 class HostWatcher(threading.Thread):
-    def __init__(self, host_id: int, stop: threading.Event):
+    def __init__(self, host_id: int, stop: threading.Event | None = None, key: tuple | None = None):
         super().__init__(name=f"watch-{host_id}", daemon=True)
         self.host_id = host_id
-        self.stop_event = stop
+        self.key = key
+        self.stop_event = stop or threading.Event()
         self.stream = None
+        self.needs_reconcile = False
 
     def host(self) -> Host | None:
-        return Host.objects.filter(pk=self.host_id).first()
+        """The host row, or None once it was removed or re-pointed (another thread takes over)."""
+        host = Host.objects.filter(pk=self.host_id).first()
+        if host is None or (self.key is not None and host_key(host) != self.key):
+            return None
+        return host
 
     def run(self) -> None:
         from dockerweb.engine.events import EventStream
 
-        backoff = 1.0
+        backoff = BACKOFF_MIN
         while not self.stop_event.is_set():
             close_old_connections()
             host = self.host()
             if host is None:
-                return
+                break
+            events: queue.SimpleQueue = queue.SimpleQueue()
+            reader = None
             try:
-                since = time.time()
-                # Subscribe first, then reconcile: an event that happens during the reconcile
-                # is replayed from `since` and applied again (idempotent).
-                self.stream = EventStream(host, since=int(since))
+                # Subscribe first, then reconcile: an event that happens during the reconcile is
+                # queued and applied after it (idempotent), so nothing falls between the two.
+                self.stream = EventStream(host, since=int(time.time()))
+                reader = threading.Thread(target=self._read, args=(self.stream, events), daemon=True,
+                                          name=f"events-{host.name}")
+                reader.start()
                 services.host_reconcile(host=host)
-                last_reconcile = time.monotonic()
+                services.host_watching(host=host, since=timezone.now())
                 log.info("watching %s (%s)", host.name, host.url)
-                backoff = 1.0
-                for event in self.stream:
-                    if self.stop_event.is_set():
-                        break
-                    try:
-                        apply_event(host, event)
-                    except AppError as exc:
-                        if exc.status == 503:
-                            raise
-                        log.warning("event on %s not applied: %s", host.name, exc.message)
-                    if time.monotonic() - last_reconcile > RECONCILE_EVERY:
-                        services.host_reconcile(host=host)
-                        last_reconcile = time.monotonic()
-                if not self.stop_event.is_set():
-                    raise ConnectionError("event stream ended")
+                backoff = BACKOFF_MIN
+                self._follow(host, events)
             except Exception as exc:
                 if self.stop_event.is_set():
                     break
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 log.warning("host %s: %s; retrying in %.0fs", host.name, message, backoff)
                 try:
+                    close_old_connections()
+                    if self.host() is None:
+                        break
+                    services.host_watching(host=host, since=None)
                     services.host_mark(host=host, reachable=False, error=message)
                 except Exception:
                     log.exception("could not record that %s is unreachable", host.name)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
             finally:
-                if self.stream is not None:
-                    try:
-                        self.stream.close()
-                    except Exception:
-                        pass
-                    self.stream = None
+                self._close_stream()
+                if reader is not None:
+                    reader.join(timeout=5)
+        try:
+            host = self.host()
+            if host is not None:
+                services.host_watching(host=host, since=None)
+        except Exception:
+            pass
         connection.close()
 
-    def halt(self) -> None:
-        self.stop_event.set()
-        if self.stream is not None:
+    @staticmethod
+    def _read(stream, events: queue.SimpleQueue) -> None:
+        try:
+            for event in stream:
+                events.put(event)
+            events.put(_END)
+        except Exception as exc:
+            events.put(exc)
+
+    def _follow(self, host: Host, events: queue.SimpleQueue) -> None:
+        """Apply queued events until the stream ends (raises) or the watcher is halted."""
+        last_reconcile = last_contact = time.monotonic()
+        while not self.stop_event.is_set():
             try:
-                self.stream.close()
+                batch = [events.get(timeout=1.0)]
+            except queue.Empty:
+                batch = []
+            while True:
+                try:
+                    batch.append(events.get_nowait())
+                except queue.Empty:
+                    break
+            end = next((b for b in batch if b is _END or isinstance(b, BaseException)), None)
+            self._apply(host, [b for b in batch if isinstance(b, dict)])
+            if end is not None:
+                if self.stop_event.is_set():
+                    return
+                if isinstance(end, BaseException):
+                    raise end
+                raise ConnectionError(f"the event stream of {host.name} ended")
+            now = time.monotonic()
+            if batch:
+                last_contact = now
+            if self.needs_reconcile or now - last_reconcile > RECONCILE_EVERY:
+                self.needs_reconcile = False
+                services.host_reconcile(host=host)
+                last_reconcile = last_contact = time.monotonic()
+            elif now - last_contact > PING_EVERY:
+                if not services.host_check(host=host):
+                    raise ConnectionError(host.last_error or "the engine does not answer")
+                last_contact = now
+
+    def _apply(self, host: Host, batch: list[dict]) -> None:
+        for step in fold(batch):
+            try:
+                apply_step(host, *step)
+            except AppError as exc:
+                if exc.status == 503:
+                    raise
+                log.warning("%s %s on %s not applied: %s", step[0], step[1], host.name, exc.message)
+            except Exception:
+                # A database hiccup must not lose the change for good: the next turn reconciles.
+                log.exception("%s %s on %s not applied; reconciling", step[0], step[1], host.name)
+                self.needs_reconcile = True
+                close_old_connections()
+
+    def _close_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.close()
             except Exception:
                 pass
 
+    def halt(self) -> None:
+        self.stop_event.set()
+        self._close_stream()
 
-def watch_all(stop: threading.Event, poll: float = 2.0) -> None:
-    """Run a watcher per host until `stop` is set; hosts added or removed are picked up."""
-    watchers: dict[int, HostWatcher] = {}
-    while not stop.is_set():
-        close_old_connections()
-        ids = set(Host.objects.values_list("pk", flat=True))
-        for pk in ids - set(watchers):
-            w = HostWatcher(pk, threading.Event())
-            watchers[pk] = w
-            w.start()
-        for pk in set(watchers) - ids:
-            watchers.pop(pk).halt()
-        for pk, w in list(watchers.items()):
-            if not w.is_alive() and pk in ids:
-                watchers[pk] = HostWatcher(pk, threading.Event())
-                watchers[pk].start()
-        stop.wait(poll)
-    for w in watchers.values():
-        w.halt()
-    for w in watchers.values():
-        w.join(timeout=5)
+
+def watch_all(stop: threading.Event, poll: float = HOSTS_POLL) -> None:
+    """Run a watcher per host until `stop` is set; hosts added, removed or re-pointed are
+    picked up within `poll` seconds."""
+    publisher = Publisher()
+    publisher.start()
+    services.announcer_set(publisher)
+    watchers: dict[tuple, HostWatcher] = {}
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                keys = {host_key(h) for h in Host.objects.all()}
+            except Exception:
+                log.exception("could not read the hosts; trying again")
+                stop.wait(poll)
+                continue
+            for key in set(watchers) - keys:
+                watchers.pop(key).halt()
+            for key in keys:
+                w = watchers.get(key)
+                if w is None or not w.is_alive():
+                    watchers[key] = HostWatcher(key[0], key=key)
+                    watchers[key].start()
+            stop.wait(poll)
+    finally:
+        for w in watchers.values():
+            w.halt()
+        for w in watchers.values():
+            w.join(timeout=5)
+        services.announcer_set(None)
+        publisher.halt()
+        publisher.join(timeout=5)

@@ -33,10 +33,12 @@ class NetworkSerializer(serializers.ModelSerializer):
         return {"driver": obj.ipam_driver, "options": obj.ipam_options, "config": obj.ipam_config}
 
     def get_containers(self, obj) -> list:
+        # As `docker network inspect`: only live endpoints (a stopped container keeps its
+        # configured networks, shown on the container, but holds no endpoint).
         return [
             {"id": e.container.engine_id, "name": e.container.name, "ipv4_address": e.ipv4_address,
              "ipv6_address": e.ipv6_address, "mac_address": e.mac_address, "aliases": e.aliases}
-            for e in obj.endpoints.all()
+            for e in obj.endpoints.all() if e.endpoint_id
         ]
 
 

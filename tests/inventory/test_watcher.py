@@ -1,0 +1,201 @@
+"""Changes made with the docker SDK behind dockerweb's back reach the mirror and the API,
+with exactly the engine's values, within one second, while the real watcher process runs."""
+from __future__ import annotations
+
+import tempfile
+
+import docker
+import pytest
+
+from dockerweb.inventory.models import Container, Endpoint, Mount, Network, PortBinding, Volume
+from tests.support.procs import wait_for
+
+from .mirror import IMAGE, api_container, api_network, api_volume, differences, expected_container, expected_network, expected_volume
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WITHIN = 1.0  # seconds: the promise
+
+
+def _api_item(api, host, what, ident):
+    r = api.get(f"/api/hosts/{host}/{what}/{ident}/")
+    return r.json() if r.status_code == 200 else None
+
+
+def seen_network(api, client, net_id):
+    def check():
+        item = _api_item(api, "local", "networks", net_id)
+        return item is not None and api_network(item) == expected_network(client.api.inspect_network(net_id))
+    wait_for(check, timeout=WITHIN, message=f"network {net_id[:12]} to be mirrored exactly")
+    return _api_item(api, "local", "networks", net_id)
+
+
+def seen_container(api, client, cid):
+    def check():
+        item = _api_item(api, "local", "containers", cid)
+        return item is not None and api_container(item) == expected_container(client.api.inspect_container(cid))
+    try:
+        wait_for(check, timeout=WITHIN, message=f"container {cid[:12]} to be mirrored exactly")
+    except AssertionError:
+        item = _api_item(api, "local", "containers", cid)
+        want = expected_container(client.api.inspect_container(cid))
+        raise AssertionError(f"mirror {item and api_container(item)!r}\n!= engine {want!r}")
+    return _api_item(api, "local", "containers", cid)
+
+
+def seen_volume(api, client, name):
+    def check():
+        item = _api_item(api, "local", "volumes", name)
+        raws = [client.api.inspect_container(c["Id"]) for c in client.api.containers(all=True)]
+        return item is not None and api_volume(item) == expected_volume(client.api.inspect_volume(name), raws)
+    wait_for(check, timeout=WITHIN, message=f"volume {name} to be mirrored exactly")
+    return _api_item(api, "local", "volumes", name)
+
+
+def gone(api, what, ident):
+    wait_for(lambda: api.get(f"/api/hosts/local/{what}/{ident}/").status_code == 404, timeout=WITHIN,
+             message=f"{what} {ident[:12]} to disappear")
+
+
+def test_changes_behind_our_back_appear_exactly_within_a_second_and_removals_disappear(live_host, engine, api_as, tmp_path):
+    api = api_as("viewer")
+
+    # A network with everything `docker network create` can say about addresses.
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet="10.31.0.0/24", gateway="10.31.0.1", iprange="10.31.0.128/25", aux_addresses={"router": "10.31.0.2"})])
+    net_a = engine.networks.create("dw-m-front", driver="bridge", ipam=ipam, labels={"team": "ops", "tier": "front"},
+                                   options={"com.docker.network.driver.mtu": "1400",
+                                            "com.docker.network.bridge.enable_icc": "false"})
+    item = seen_network(api, engine, net_a.id)
+    assert item["ipam"]["config"] == [{"subnet": "10.31.0.0/24", "gateway": "10.31.0.1", "ip_range": "10.31.0.128/25",
+                                       "aux_addresses": {"router": "10.31.0.2"}}]
+    assert item["options"]["com.docker.network.driver.mtu"] == "1400"
+    assert item["labels"] == {"team": "ops", "tier": "front"}
+    net_b = engine.networks.create("dw-m-back", driver="bridge", ipam=docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet="10.32.0.0/24", gateway="10.32.0.1")]))
+    seen_network(api, engine, net_b.id)
+
+    vol = engine.volumes.create("dw-m-data", labels={"backup": "daily"})
+    assert seen_volume(api, engine, vol.name)["labels"] == {"backup": "daily"}
+
+    # A container with a fixed IP on two networks, published ports, a volume, a bind mount and a tmpfs.
+    bind_dir = tempfile.mkdtemp(prefix="dw-m-bind-", dir=tmp_path)
+    web = engine.containers.create(
+        IMAGE, ["sleep", "300"], name="dw-m-web", labels={"app": "web"},
+        ports={"80/tcp": ("127.0.0.1", 18081), "81/udp": ("127.0.0.1", None)},
+        volumes={"dw-m-data": {"bind": "/data", "mode": "rw"}, bind_dir: {"bind": "/conf", "mode": "ro"}},
+        tmpfs={"/scratch": "size=1m"},
+        network="dw-m-front",
+        networking_config={"dw-m-front": engine.api.create_endpoint_config(ipv4_address="10.31.0.140", aliases=["www"])},
+    )
+    engine.networks.get("dw-m-back").connect(web, ipv4_address="10.32.0.50", aliases=["api"])
+    web.start()
+    item = seen_container(api, engine, web.id)
+    assert item["networks"]["dw-m-front"]["ipv4_address"] == "10.31.0.140"
+    assert item["networks"]["dw-m-back"]["ipv4_address"] == "10.32.0.50"
+    assert "www" in item["networks"]["dw-m-front"]["aliases"]
+    assert {"container_port": 80, "protocol": "tcp", "host_ip": "127.0.0.1", "host_port": 18081} in item["ports"]
+    udp = [p for p in item["ports"] if p["protocol"] == "udp"]
+    assert udp and udp[0]["host_port"] and udp[0]["host_ip"] == "127.0.0.1"
+    mounts = {m["destination"]: m for m in item["mounts"]}
+    assert mounts["/data"]["type"] == "volume" and mounts["/data"]["name"] == "dw-m-data"
+    assert mounts["/conf"] == {"type": "bind", "name": "", "source": bind_dir, "destination": "/conf", "read_only": True}
+    tmpfs = engine.api.inspect_container(web.id)["HostConfig"]["Tmpfs"]
+    assert tmpfs == {"/scratch": "size=1m"}  # tmpfs is not in Mounts: the raw attributes keep it
+    assert Container.objects.get(engine_id=web.id).raw["HostConfig"]["Tmpfs"] == {"/scratch": "size=1m"}
+    # The networks and the volume now show the container.
+    front = seen_network(api, engine, net_a.id)
+    assert [(c["name"], c["ipv4_address"]) for c in front["containers"]] == [("dw-m-web", "10.31.0.140")]
+    used = seen_volume(api, engine, "dw-m-data")["used_by"]
+    assert used == [{"container": web.id, "name": "dw-m-web", "destination": "/data", "read_only": False}]
+
+    # A tmpfs given as a mount (it is then in Mounts), and the network modes.
+    side = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-side", network_mode=f"container:{web.id}",
+                                 mounts=[docker.types.Mount("/cache", None, type="tmpfs")], detach=True)
+    item = seen_container(api, engine, side.id)
+    assert item["network_mode"] == f"container:{web.id}" and item["networks"] == {}
+    assert item["mounts"] == [{"type": "tmpfs", "name": "", "source": "", "destination": "/cache", "read_only": False}]
+    hostmode = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-hostmode", network_mode="host", detach=True)
+    assert list(seen_container(api, engine, hostmode.id)["networks"]) == ["host"]
+    nonemode = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-nonemode", network_mode="none", detach=True)
+    assert list(seen_container(api, engine, nonemode.id)["networks"]) == ["none"]
+
+    # A legacy --link on the default bridge.
+    db = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-db", detach=True)
+    app = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-app", links={"dw-m-db": "database"}, detach=True)
+    seen_container(api, engine, db.id)
+    assert seen_container(api, engine, app.id)["links"] == ["dw-m-db:database"]
+
+    # State changes and a rename.
+    app.stop(timeout=0)
+    assert seen_container(api, engine, app.id)["state"] == "exited"
+    app.rename("dw-m-app2")
+    assert seen_container(api, engine, app.id)["name"] == "dw-m-app2"
+
+    # The whole host, once more, all at once.
+    assert differences(api, "local", engine) == []
+
+    # Removals disappear: containers, then what they used.
+    for c in (app, db, nonemode, hostmode, side, web):
+        c.remove(force=True)
+    for c in (app, db, nonemode, hostmode, side, web):
+        gone(api, "containers", c.id)
+    assert not Endpoint.objects.filter(container__engine_id=web.id).exists()
+    assert not Mount.objects.filter(container__engine_id=web.id).exists()
+    assert not PortBinding.objects.filter(container__engine_id=web.id).exists()
+    net_a.remove()
+    net_b.remove()
+    vol.remove()
+    gone(api, "networks", net_a.id)
+    gone(api, "networks", net_b.id)
+    gone(api, "volumes", "dw-m-data")
+    assert not Network.objects.filter(name__startswith="dw-m-").exists()
+    assert not Volume.objects.filter(name="dw-m-data").exists()
+
+
+def test_anonymous_volume_of_docker_run_v_is_mirrored_with_its_mount(live_host, engine, api_as):
+    api = api_as("viewer")
+    c = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-anon", volumes=["/anon"], detach=True)
+    item = seen_container(api, engine, c.id)
+    name = item["mounts"][0]["name"]
+    assert len(name) == 64
+    vol = seen_volume(api, engine, name)
+    assert vol["anonymous"] is True and vol["used_by"][0]["name"] == "dw-m-anon"
+    c.remove(force=True, v=True)
+    gone(api, "containers", c.id)
+    gone(api, "volumes", name)
+
+
+def test_one_message_per_change_names_host_kind_and_id(live_host, engine):
+    """The watcher announces each mirror change on the host's group (the live graph's input)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from dockerweb.core.live import host_group
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(host_group("local"), channel)
+    try:
+        vol = engine.volumes.create("dw-m-announced")
+        got = []
+
+        def received():
+            import asyncio
+
+            async def one():
+                try:
+                    return await asyncio.wait_for(layer.receive(channel), 0.5)
+                except asyncio.TimeoutError:
+                    return None
+            msg = async_to_sync(one)()
+            if msg:
+                got.append(msg)
+            return any(m.get("kind") == "volume" and m.get("id") == "dw-m-announced" for m in got)
+
+        wait_for(received, timeout=3, interval=0, message="a mirror.change message for the volume")
+        msg = next(m for m in got if m.get("id") == "dw-m-announced")
+        assert msg == {"type": "mirror.change", "host": "local", "kind": "volume", "id": "dw-m-announced", "op": "add"}
+        vol.remove()
+    finally:
+        async_to_sync(layer.group_discard)(host_group("local"), channel)
