@@ -4,5 +4,6 @@ from . import views
 
 urlpatterns = [
     path("hosts/<str:host>/volumes/", views.VolumeListCreate.as_view(), name="api-volumes"),
+    path("hosts/<str:host>/volumes/prune/", views.VolumePrune.as_view(), name="api-volumes-prune"),
     path("hosts/<str:host>/volumes/<str:name>/", views.VolumeDetail.as_view(), name="api-volume"),
 ]

@@ -1,23 +1,68 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dockerweb.core.errors import BadRequest
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.api.serializers import VolumeSerializer
 from dockerweb.inventory.api.views import HostMixin
+from dockerweb.volumes import selectors, services
+
+from .serializers import VolumeCreateInput, VolumePruneInput, VolumePruneResult
+
+
+def _flag(request, name: str) -> bool:
+    value = request.query_params.get(name, "").lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise BadRequest(f"?{name}= must be true or false.", field=name)
 
 
 class VolumeListCreate(HostMixin, generics.ListAPIView):
-    """Volumes of a host. Filters: driver, name, label, dangling."""
+    """Volumes of a host. Filters: driver, name, label, dangling; `?sizes=1` asks the engine for sizes."""
 
     serializer_class = VolumeSerializer
 
     def get_queryset(self):
         return inventory.volume_list(host=self.get_host(), filters=self.request.query_params)
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None and _flag(self.request, "sizes"):
+            page = selectors.with_sizes(self.get_host(), page)
+        return page
+
+    @extend_schema(request=VolumeCreateInput, responses={201: VolumeSerializer})
+    def post(self, request, host):
+        data = VolumeCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        volume = services.volume_create(actor=request.user, host=self.get_host(), **data.validated_data)
+        return Response(VolumeSerializer(volume).data, status=status.HTTP_201_CREATED)
+
 
 class VolumeDetail(HostMixin, APIView):
     @extend_schema(responses=VolumeSerializer)
     def get(self, request, host, name):
-        return Response(VolumeSerializer(inventory.volume_get(host=self.get_host(), name=name)).data)
+        volume = inventory.volume_get(host=self.get_host(), name=name)
+        if _flag(request, "sizes"):
+            volume = selectors.with_sizes(self.get_host(), [volume])[0]
+        return Response(VolumeSerializer(volume).data)
+
+    @extend_schema(parameters=[OpenApiParameter("force", bool, description="admins only")], responses={204: None})
+    def delete(self, request, host, name):
+        services.volume_remove(actor=request.user, host=self.get_host(), name=name, force=_flag(request, "force"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VolumePrune(HostMixin, APIView):
+    """Remove every volume no container uses; `{dry_run: true}` lists them without removing."""
+
+    @extend_schema(request=VolumePruneInput, responses=VolumePruneResult)
+    def post(self, request, host):
+        data = VolumePruneInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.volume_prune(actor=request.user, host=self.get_host(),
+                                              dry_run=data.validated_data["dry_run"]))

@@ -1,0 +1,213 @@
+"""Host safety: the one place that decides whether a container body may reach an engine.
+
+Controlling an engine is controlling its host: a bind mount of `/` is root. So every service
+that creates or changes a container calls `container_config_check` on the exact body it is about
+to send, and volume creation calls `volume_options_check`. The rules:
+
+- a key of the create body or its HostConfig that is not listed here is refused (defaults deny);
+- host paths reach a container only through a bind: `-v /path:…`, `mounts` type bind, a local
+  volume whose options bind a device (`o=bind`, `device=/path`), or `--volumes-from` a
+  container that has binds. All of them are judged by `_bind_check`: the admin role, a path under
+  `settings.BIND_ALLOWLIST`, and never `/`, `/etc`, `/proc`, `/sys`, the docker socket, the
+  engine's data root, nor a parent of them;
+- privileged, host PID/IPC (or another container's), added capabilities, devices, host network
+  mode (also through `container:<name>` of a host-mode container) need the admin role.
+
+A refusal raises `PermissionDenied` with the reason; the caller's `change()` logs it."""
+from __future__ import annotations
+
+import os
+import posixpath
+
+from django.conf import settings
+
+from dockerweb.core.errors import NotFound, PermissionDenied
+from dockerweb.core.permissions import may
+from dockerweb.engine import inventory as engine
+
+CONFIG_KEYS = {"Image", "Cmd", "Env", "Labels", "ExposedPorts", "Volumes", "Tty", "OpenStdin", "HostConfig",
+               "NetworkingConfig"}
+HOST_CONFIG_KEYS = {"NetworkMode", "PortBindings", "PublishAllPorts", "Binds", "Mounts", "VolumesFrom", "Links",
+                    "RestartPolicy", "AutoRemove",
+                    # admin-only, judged below
+                    "Privileged", "PidMode", "IpcMode", "CapAdd", "Devices"}
+ENDPOINT_KEYS = {"IPAMConfig", "Aliases"}
+ALWAYS_FORBIDDEN = ("/", "/etc", "/proc", "/sys", "/boot", "/dev", "/var/run/docker.sock", "/run/docker.sock",
+                    "/var/run", "/run")
+SAFE_IPC = ("", "private", "shareable", "none")
+
+
+def _refuse(reason: str, action: str | None = None):
+    suffix = f" This needs the admin role ({action})." if action else ""
+    raise PermissionDenied(f"Refused: {reason}.{suffix}")
+
+
+def _need(user, host, action: str, reason: str) -> None:
+    if not may(user, action, host):
+        _refuse(reason, action)
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _engine_paths(host) -> list[str]:
+    """Paths of the engine itself: its data root and its socket."""
+    paths = []
+    root = (getattr(host, "info", None) or {}).get("docker_root_dir")
+    if not root:
+        from dockerweb.engine.events import engine_ping
+
+        root = engine_ping(host).get("docker_root_dir", "")
+    if root:
+        paths.append(posixpath.normpath(root))
+    url = getattr(host, "url", "") or ""
+    if url.startswith("unix://"):
+        paths.append(posixpath.normpath(url[len("unix://"):]))
+    return paths
+
+
+def _local_engine(host) -> bool:
+    return (getattr(host, "url", "") or "").startswith("unix://")
+
+
+def bind_path_check(*, user, host, path: str, how: str) -> None:
+    """May `user` bind host `path` into a container on `host`? `how` says where it came from."""
+    _need(user, host, "container.bind_mount", f"{how} binds the host path {path!r} into the container; "
+                                              "bind mounts of host paths are for admins only")
+    if not path.startswith("/"):
+        _refuse(f"{how}: the host path {path!r} is not absolute")
+    clean = posixpath.normpath(path)
+    if clean.startswith("//"):
+        clean = "/" + clean.lstrip("/")
+    # The engine on this machine sees the same file system: follow symlinks as it would.
+    candidates = {clean}
+    if _local_engine(host):
+        candidates.add(os.path.realpath(clean))
+    forbidden = [*ALWAYS_FORBIDDEN, *_engine_paths(host)]
+    for p in candidates:
+        for f in forbidden:
+            if p == f or (f != "/" and (_is_under(p, f) or _is_under(f, p))):
+                _refuse(f"{how}: {path!r} is or contains {f!r}, which no container may bind")
+    allow = [posixpath.normpath(a) for a in settings.BIND_ALLOWLIST if a]
+    allow_real = allow + [os.path.realpath(a) for a in allow] if _local_engine(host) else allow
+    if not all(any(_is_under(p, a) for a in allow_real) for p in candidates):
+        listed = ", ".join(allow) or "none"
+        _refuse(f"{how}: {path!r} is outside the bind allow-list ({listed}; set DOCKERWEB_BIND_ALLOWLIST)")
+
+
+def volume_options_check(*, user, host, driver: str, options: dict | None, how: str) -> None:
+    """A volume's driver and options can reach the host as surely as a bind: judge them as one."""
+    options = options or {}
+    if (driver or "local") != "local":
+        _need(user, host, "volume.driver", f"{how} uses volume driver {driver!r}; only the local driver is open "
+                                           "to operators")
+        return
+    device = options.get("device", "")
+    kind = options.get("type", "")
+    mount_opts = [o.strip() for o in options.get("o", "").split(",") if o.strip()]
+    if "bind" in mount_opts or "rbind" in mount_opts or (device and device.startswith("/")):
+        bind_path_check(user=user, host=host, path=device or "?", how=f"{how} (volume option device={device!r})")
+    elif device and kind != "tmpfs":
+        _need(user, host, "volume.driver", f"{how} mounts device {device!r} (type {kind or '?'}); "
+                                           "network and block devices are for admins only")
+
+
+def _named_volume_check(*, user, host, name: str, how: str) -> None:
+    """An existing named volume may itself be a bind in disguise (local driver, o=bind)."""
+    try:
+        raw = engine.volume_inspect(host, name)
+    except NotFound:
+        return  # the engine will create a plain local volume
+    volume_options_check(user=user, host=host, driver=raw.get("Driver", "local"), options=raw.get("Options"),
+                         how=f"{how}: volume {name!r}")
+
+
+def _inherited_mounts_check(*, user, host, source: str) -> None:
+    """`--volumes-from` copies every mount of the source, binds included."""
+    try:
+        raw = engine.container_inspect(host, source)
+    except NotFound:
+        return  # validation reports the missing container; nothing to inherit
+    for m in raw.get("Mounts") or []:
+        how = f"--volumes-from {source!r} (its mount {m.get('Destination')!r})"
+        if m.get("Type") == "bind":
+            bind_path_check(user=user, host=host, path=m.get("Source", ""), how=how)
+        elif m.get("Type") == "volume" and m.get("Name"):
+            _named_volume_check(user=user, host=host, name=m["Name"], how=how)
+        elif m.get("Type") not in ("volume", "tmpfs"):
+            _refuse(f"{how} has a {m.get('Type')!r} mount")
+
+
+def _namespace_check(*, user, host, mode: str, kind: str) -> None:
+    if mode == "host":
+        _need(user, host, "container.host_namespace", f"{kind} mode 'host' shares the host's {kind} namespace")
+    elif mode.startswith("container:"):
+        if kind != "network":
+            _need(user, host, "container.host_namespace", f"{kind} mode {mode!r} shares another container's "
+                                                          f"{kind} namespace")
+            return
+        target = mode.split(":", 1)[1]
+        try:
+            raw = engine.container_inspect(host, target)
+        except NotFound:
+            return  # validation says so
+        if ((raw.get("HostConfig") or {}).get("NetworkMode") or "") == "host":
+            _need(user, host, "container.host_namespace", f"network mode {mode!r} joins a container that uses the "
+                                                          "host's network namespace")
+
+
+def container_config_check(*, user, host, config: dict) -> None:
+    """Refuse (403) a create body that `user` may not send to `host`. Call it on the exact body."""
+    unknown = sorted(set(config) - CONFIG_KEYS)
+    if unknown:
+        _refuse(f"the container setting {unknown[0]!r} is not one dockerweb lets through")
+    hc = config.get("HostConfig") or {}
+    unknown = sorted(k for k in set(hc) - HOST_CONFIG_KEYS)
+    if unknown:
+        _refuse(f"the host setting {unknown[0]!r} is not one dockerweb lets through")
+    for ep in ((config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).values():
+        extra = sorted(set(ep or {}) - ENDPOINT_KEYS)
+        if extra:
+            _refuse(f"the endpoint setting {extra[0]!r} is not one dockerweb lets through")
+
+    if hc.get("Privileged"):
+        _need(user, host, "container.privileged", "a privileged container has every device and capability of "
+                                                   "the host")
+    if hc.get("CapAdd"):
+        _need(user, host, "container.capabilities", f"adding capabilities ({', '.join(hc['CapAdd'])})")
+    if hc.get("Devices"):
+        _need(user, host, "container.devices", "host devices ("
+              + ", ".join(d.get("PathOnHost", "?") for d in hc["Devices"]) + ")")
+    _namespace_check(user=user, host=host, mode=hc.get("NetworkMode") or "", kind="network")
+    _namespace_check(user=user, host=host, mode=hc.get("PidMode") or "", kind="PID")
+    ipc = hc.get("IpcMode") or ""
+    if ipc not in SAFE_IPC:
+        _namespace_check(user=user, host=host, mode=ipc, kind="IPC")
+
+    for bind in hc.get("Binds") or []:
+        parts = bind.split(":")
+        source = parts[0] if len(parts) > 1 else ""
+        if source.startswith("/") or (source and not source[0].isalnum()):
+            bind_path_check(user=user, host=host, path=source, how=f"-v {bind!r}")
+        elif source:
+            _named_volume_check(user=user, host=host, name=source, how=f"-v {bind!r}")
+    for m in hc.get("Mounts") or []:
+        how = f"mount of {m.get('Target')!r}"
+        kind = m.get("Type")
+        if kind == "bind":
+            bind_path_check(user=user, host=host, path=m.get("Source", ""), how=f"{how} (type bind)")
+        elif kind == "volume":
+            driver_config = (m.get("VolumeOptions") or {}).get("DriverConfig") or {}
+            if driver_config:
+                volume_options_check(user=user, host=host, driver=driver_config.get("Name", "local"),
+                                     options=driver_config.get("Options"), how=how)
+            if m.get("Source"):
+                _named_volume_check(user=user, host=host, name=m["Source"], how=how)
+            extra = sorted(set(m.get("VolumeOptions") or {}) - {"DriverConfig"})
+            if extra:
+                _refuse(f"{how}: the volume option {extra[0]!r} is not one dockerweb lets through")
+        elif kind != "tmpfs":
+            _refuse(f"{how}: mount type {kind!r} is not one dockerweb lets through")
+    for spec in hc.get("VolumesFrom") or []:
+        _inherited_mounts_check(user=user, host=host, source=spec.split(":", 1)[0])

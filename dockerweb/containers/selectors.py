@@ -1,0 +1,32 @@
+"""Reads for the containers pages: what the run form offers to choose from."""
+from __future__ import annotations
+
+from dockerweb.core.errors import AppError
+from dockerweb.engine import images as engine_images
+from dockerweb.inventory.models import Container, Host, Network, Volume
+
+
+def image_choices(host: Host) -> list[str]:
+    """Tags of the host's local images (newest first); an engine that does not answer gives none."""
+    try:
+        images = engine_images.image_list(host)
+    except AppError:
+        return []
+    return [t for i in images for t in i["tags"]]
+
+
+def network_choices(host: Host) -> list[str]:
+    """User-defined networks a container can join (the predefined ones are modes of their own)."""
+    return list(Network.objects.filter(host=host).exclude(name__in=Network.PREDEFINED)
+                .exclude(driver="overlay", attachable=False).values_list("name", flat=True))
+
+
+def container_names(host: Host, *, running: bool = False) -> list[str]:
+    qs = Container.objects.filter(host=host)
+    if running:
+        qs = qs.filter(state="running")
+    return list(qs.values_list("name", flat=True))
+
+
+def volume_names(host: Host) -> list[str]:
+    return list(Volume.objects.filter(host=host, anonymous=False).values_list("name", flat=True))

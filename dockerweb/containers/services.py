@@ -1,0 +1,195 @@
+"""Writes of containers: run, start, stop, restart, remove.
+
+Each goes to the engine first; the mirror is then refreshed from the engine's answer. Every body
+that creates a container passes `safety.container_config_check` right before it is sent."""
+from __future__ import annotations
+
+import ipaddress
+
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound
+from dockerweb.core.services import change
+from dockerweb.engine import containers as engine
+from dockerweb.engine import images as engine_images
+from dockerweb.engine import inventory as engine_inventory
+from dockerweb.inventory import selectors as inventory
+from dockerweb.inventory.models import Container, Host, Network, PortBinding
+from dockerweb.inventory.services import container_forget, container_sync, volume_sync
+
+from . import safety
+from .spec import RunPlan, run_plan
+
+_WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def _container_exists(host: Host, ident: str) -> dict | None:
+    try:
+        return engine_inventory.container_inspect(host, ident)
+    except NotFound:
+        return None
+
+
+def _validate_against_host(host: Host, plan: RunPlan) -> None:
+    """The 4xx a person should get before the engine is asked anything that changes it."""
+    if engine_images.image_inspect(host, plan.image) is None:
+        raise BadRequest(f"Image {plan.image!r} is not on host {host.name!r}, and dockerweb cannot pull images "
+                         "here (no registry is reachable from it). Load or build the image on the host first, "
+                         "or choose one of its local images.", field="image")
+    if plan.name and (Container.objects.filter(host=host, name=plan.name).exists() or _container_exists(host, plan.name)):
+        raise Conflict(f"The name {plan.name!r} is already in use by a container on {host.name}; choose another "
+                       "or remove that container.", field="name")
+    if plan.netns_container:
+        raw = _container_exists(host, plan.netns_container)
+        if raw is None:
+            raise BadRequest(f"Network mode container:{plan.netns_container} names a container that does not "
+                             f"exist on {host.name}.", field="network")
+        if not (raw.get("State") or {}).get("Running"):
+            raise Conflict(f"Container {plan.netns_container!r} is not running, so there is no network "
+                           "namespace to join; start it first.", field="network")
+        # The engine keeps `container:<id>`: the link survives a rename of the source.
+        plan.config["HostConfig"]["NetworkMode"] = f"container:{raw['Id']}"
+    elif plan.network not in ("bridge", "host", "none"):
+        _validate_network(host, plan)
+    for source in plan.volumes_from:
+        if _container_exists(host, source) is None:
+            raise BadRequest(f"--volumes-from {source!r}: there is no such container on {host.name}.",
+                             field="volumes_from")
+    for target in plan.links:
+        if _container_exists(host, target) is None:
+            raise BadRequest(f"--link {target!r}: there is no such container on {host.name}.", field="links")
+    _validate_ports(host, plan)
+
+
+def _validate_network(host: Host, plan: RunPlan) -> None:
+    try:
+        network = inventory.network_get(host=host, ident=plan.network)
+    except NotFound:
+        raise BadRequest(f"There is no network {plan.network!r} on {host.name}.", field="network") from None
+    # The person may have named the network by an id prefix: send the engine its exact name.
+    plan.config["HostConfig"]["NetworkMode"] = network.name
+    endpoint = ((plan.config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).pop(plan.network, None)
+    if endpoint is not None:
+        plan.config["NetworkingConfig"]["EndpointsConfig"][network.name] = endpoint
+    ipam = (endpoint or {}).get("IPAMConfig") or {}
+    for key, family in (("IPv4Address", 4), ("IPv6Address", 6)):
+        address = ipam.get(key)
+        if not address:
+            continue
+        field = "ipv4_address" if family == 4 else "ipv6_address"
+        subnets = [ipaddress.ip_network(s, strict=False) for s in network.subnets()]
+        subnets = [s for s in subnets if s.version == family]
+        # A network created without a subnet reports the pool it was given all the same; the
+        # engine's own refusal for those is translated in `_engine_refusal`.
+        if network.driver not in ("bridge", "macvlan", "ipvlan", "overlay") or not network.subnets():
+            raise BadRequest(f"Network {network.name!r} cannot take a fixed address: only networks created with "
+                             "their own subnet can (docker's --ip rule).", field=field)
+        if not subnets:
+            raise BadRequest(f"Network {network.name!r} has no IPv{family} subnet for {address}.", field=field)
+        if not any(ipaddress.ip_address(address) in s for s in subnets):
+            raise BadRequest(f"{address} is outside the subnets of {network.name!r} "
+                             f"({', '.join(map(str, subnets))}).", field=field)
+        taken = network.endpoints.filter(**{"ipv4_address" if family == 4 else "ipv6_address": address}).first()
+        if taken:
+            raise Conflict(f"{address} is already used by {taken.container.name!r} on {network.name!r}.", field=field)
+
+
+def _validate_ports(host: Host, plan: RunPlan) -> None:
+    seen = set()
+    for ip, port, proto in plan.published:
+        if (ip, port, proto) in seen:
+            raise BadRequest(f"Host port {port}/{proto} is published twice.", field="ports")
+        seen.add((ip, port, proto))
+        clash = PortBinding.objects.filter(container__host=host, host_port=port, protocol=proto,
+                                           container__state__in=("running", "restarting", "paused"))
+        for b in clash.select_related("container"):
+            if ip in _WILDCARDS or b.host_ip in _WILDCARDS or b.host_ip == ip:
+                raise Conflict(f"Host port {port}/{proto} is already taken by container {b.container.name!r} "
+                               f"({b}).", field="ports")
+
+
+def _engine_refusal(exc: AppError, plan: RunPlan) -> AppError:
+    """The engine's refusals of a create or start, as the field they belong to."""
+    text = exc.message.lower()
+    if "port is already allocated" in text or ("address already in use" in text and plan.published):
+        return Conflict(f"A host port is already taken: {exc.message}", field="ports")
+    if "user specified ip address is supported only" in text:
+        return BadRequest(f"Network {plan.network!r} cannot take a fixed address: only networks created with "
+                          "their own subnet can (docker's --ip rule).", field="ipv4_address")
+    if "address already in use" in text or "no available ip" in text or "invalid address" in text:
+        return Conflict(exc.message, field="ipv4_address")
+    if "name" in text and "in use" in text:
+        return Conflict(exc.message, field="name")
+    return exc
+
+
+def container_run(*, actor, host: Host, data: dict) -> Container | dict:
+    """`docker run -d …`: validate, check host safety, create, start, mirror.
+
+    Returns the mirror row, or `{id, name, state: "removed"}` when an auto-remove container has
+    already finished and gone by the time it is mirrored."""
+    target = (data.get("name") or "") if isinstance(data, dict) else ""
+    with change(user=actor, action="container.run", host=host, target=target or "(unnamed)",
+                detail={"image": data.get("image") if isinstance(data, dict) else None}) as ch:
+        plan = run_plan(data)
+        _validate_against_host(host, plan)
+        # The one gate: the exact body, right before it is sent.
+        safety.container_config_check(user=actor, host=host, config=plan.config)
+        try:
+            container_id = engine.container_create(host, name=plan.name, config=plan.config)
+        except NotFound as exc:
+            raise BadRequest(exc.message, field="image" if "image" in exc.message.lower() else None) from exc
+        except AppError as exc:
+            raise _engine_refusal(exc, plan) from exc
+        ch.detail["id"] = container_id
+        try:
+            engine.container_start(host, container_id)
+        except AppError as exc:
+            # A container that cannot start is not what was asked for: take it back.
+            try:
+                engine.container_remove(host, container_id, force=True, volumes=True)
+            except AppError:
+                pass
+            raise _engine_refusal(exc, plan) from exc
+        container = container_sync(host=host, container_id=container_id)
+        if container is None:
+            return {"id": container_id, "name": plan.name, "state": "removed"}
+        ch.target = container.name
+        return container
+
+
+def _act(*, actor, host: Host, ident: str, action: str, call) -> Container | None:
+    container = inventory.container_get(host=host, ident=ident)
+    with change(user=actor, action=f"container.{action}", host=host, target=container.name,
+                detail={"id": container.engine_id}):
+        call(container.engine_id)
+        return container_sync(host=host, container_id=container.engine_id)
+
+
+def container_start(*, actor, host: Host, ident: str) -> Container | None:
+    return _act(actor=actor, host=host, ident=ident, action="start",
+                call=lambda cid: engine.container_start(host, cid))
+
+
+def container_stop(*, actor, host: Host, ident: str, timeout: int = 10) -> Container | None:
+    """Stop; an auto-remove container is gone afterwards (returns None)."""
+    return _act(actor=actor, host=host, ident=ident, action="stop",
+                call=lambda cid: engine.container_stop(host, cid, timeout=timeout))
+
+
+def container_restart(*, actor, host: Host, ident: str, timeout: int = 10) -> Container | None:
+    return _act(actor=actor, host=host, ident=ident, action="restart",
+                call=lambda cid: engine.container_restart(host, cid, timeout=timeout))
+
+
+def container_remove(*, actor, host: Host, ident: str, force: bool = False, volumes: bool = False) -> None:
+    """`docker rm [-f] [-v]`: with `volumes`, its anonymous volumes go too (named ones never)."""
+    container = inventory.container_get(host=host, ident=ident)
+    volume_names = [m.name for m in container.mounts.all() if m.type == "volume" and m.name]
+    with change(user=actor, action="container.remove", host=host, target=container.name,
+                detail={"id": container.engine_id, "force": force, "volumes": volumes}):
+        if container.state == "running" and not force:
+            raise Conflict(f"Container {container.name!r} is running; stop it first or remove with force.",
+                           field="force")
+        engine.container_remove(host, container.engine_id, force=force, volumes=volumes)
+        container_forget(host=host, container_id=container.engine_id)
+        for name in volume_names:
+            volume_sync(host=host, name=name)  # forgets the ones the engine removed
