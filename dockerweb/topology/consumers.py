@@ -1,14 +1,36 @@
 """The one websocket (`/ws/topology/`): live topology patches and job progress.
 
 The client sends `{"type": "subscribe", "hosts": [...]}` (and `{"type": "subscribe_job", "job": id}`);
-the server sends `topology.patch`, `job.progress` and `subscribed`/`error` messages."""
+the server sends `topology.patch`, `job.progress` and `subscribed`/`error` messages.
+
+Mirror changes of the subscribed hosts are gathered for a few milliseconds and turned into one
+`topology.patch` per host (`services.topology_patch`), at most every `MIN_INTERVAL` seconds:
+a lone change arrives after ~`FIRST_DELAY`, a burst of hundreds becomes a few patches.
+
+Security: anonymous users and users without a role are refused before the handshake
+completes; foreign origins are refused by `AllowedHostsOriginValidator` (asgi.py); hosts are
+checked with `may` on subscribe; a socket is closed when its session signs out (signal
+`user_logged_out` → group `session.<key>`) and when a periodic check finds the session gone."""
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dockerweb.core import live
 from dockerweb.core.permissions import Role, may, user_role
+
+from . import services
+from .live import session_group
+
+log = logging.getLogger(__name__)
+
+FIRST_DELAY = 0.025  # gather the messages one engine action causes (e.g. connect: network + container)
+MIN_INTERVAL = 0.1  # at most ten patches a second per socket during bursts
+SESSION_CHECK_EVERY = 30.0
+CLOSE_SIGNED_OUT = 4401
 
 
 class TopologyConsumer(AsyncJsonWebsocketConsumer):
@@ -19,9 +41,21 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             return
         self.joined: set[str] = set()
         self.hosts: set[str] = set()
+        self.states: dict[str, services.TopologyState] = {}
+        self.pending: dict[str, set[tuple[str, str]]] = {}
+        self.flusher: asyncio.Task | None = None
+        self.last_flush = 0.0
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        if self.session_key:
+            await self._join(session_group(self.session_key))
         await self.accept()
+        self.watchdog = asyncio.ensure_future(self._watch_session())
 
     async def disconnect(self, code):
+        for task in (getattr(self, "flusher", None), getattr(self, "watchdog", None)):
+            if task is not None and not task.done():
+                task.cancel()
         for group in getattr(self, "joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -47,6 +81,8 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             for name in ok:
                 await self._join(live.host_group(name))
                 self.hosts.add(name)
+                if name not in self.states:
+                    self.states[name] = await database_sync_to_async(self._load_state)(name)
             await self.send_json({"type": "subscribed", "hosts": sorted(self.hosts), "refused": refused})
         elif kind == "subscribe_job":
             await self._join(live.job_group(content.get("job")))
@@ -62,7 +98,71 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
         await self.on_mirror_change(event)
 
     async def on_mirror_change(self, event):
-        pass
+        host = event.get("host")
+        if host not in self.states:
+            return
+        self.pending.setdefault(host, set()).add((str(event.get("kind")), str(event.get("id"))))
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.ensure_future(self._flush())
+
+    async def _flush(self):
+        loop = asyncio.get_running_loop()
+        while self.pending:
+            delay = max(FIRST_DELAY, self.last_flush + MIN_INTERVAL - loop.time())
+            await asyncio.sleep(delay)
+            pending, self.pending = self.pending, {}
+            for host, changes in pending.items():
+                state = self.states.get(host)
+                if state is None:
+                    continue
+                try:
+                    ops = await database_sync_to_async(services.topology_patch)(state=state, changes=changes)
+                except Exception:  # a failed read must not kill the socket; the next reconcile repairs
+                    log.exception("topology patch for %s failed", host)
+                    continue
+                if ops:
+                    await self.send_json({"type": "topology.patch", "host": host, "ops": ops})
+            self.last_flush = loop.time()
+
+    @staticmethod
+    def _load_state(name: str) -> services.TopologyState:
+        from dockerweb.inventory.models import Host
+
+        return services.topology_state_load(host=Host.objects.get(name=name))
+
+    # --- sign-out ---
+
+    async def session_logout(self, event):
+        await self.close(code=CLOSE_SIGNED_OUT)
+
+    @database_sync_to_async
+    def _signed_in(self) -> bool:
+        from importlib import import_module
+
+        from django.conf import settings
+
+        from django.contrib.auth import get_user_model
+
+        user = self.scope.get("user")
+        fresh = get_user_model().objects.filter(pk=getattr(user, "pk", None)).first()
+        if fresh is None or user_role(fresh) < Role.VIEWER:
+            return False
+        if not self.session_key:
+            return True
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        return store().exists(self.session_key)
+
+    async def _watch_session(self):
+        """Sessions can also end without a sign-out (expiry, deletion, a lost role)."""
+        while True:
+            await asyncio.sleep(SESSION_CHECK_EVERY)
+            try:
+                ok = await self._signed_in()
+            except Exception:
+                continue
+            if not ok:
+                await self.close(code=CLOSE_SIGNED_OUT)
+                return
 
     async def topology_patch(self, event):
         await self.send_json(event)

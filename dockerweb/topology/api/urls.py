@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("hosts/<str:host>/topology/", views.TopologyView.as_view(), name="api-topology"),
+]

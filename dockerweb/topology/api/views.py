@@ -1,0 +1,17 @@
+"""`GET /api/hosts/{host}/topology/`: the graph of one host, built from the mirror."""
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dockerweb.inventory.api.views import HostMixin
+from dockerweb.topology import selectors
+
+
+class TopologyView(HostMixin, APIView):
+    """Nodes (host, network, container, volume — also bind and tmpfs mounts —, port) and edges
+    (attached, mounts, publishes, shares_netns, link) with the ids live patches use."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="{nodes: [{id, kind, label, data}], "
+                                                                "edges: [{id, source, target, kind, data}]}")})
+    def get(self, request, host):
+        return Response(selectors.topology_get(host=self.get_host()))

@@ -1,0 +1,825 @@
+/* dockerweb topology graph (Cytoscape.js).
+ *
+ * Reusable part — DockerwebTopology.mount(element, options) returns a Graph:
+ *   graph.cy                       the Cytoscape instance
+ *   graph.load(host, apiData)      show/refresh one host from GET /api/hosts/{host}/topology/ (diffed:
+ *                                  unchanged nodes keep their place)
+ *   graph.applyOps(host, ops)      apply `topology.patch` ops ({op, kind, id, data})
+ *   graph.get(host, apiId)         the cytoscape element of an API id (e.g. "ctr:<id>", "att:<ctr>:<net>")
+ *   graph.highlight(host, apiIds, {fit}) / graph.clearHighlight()   emphasise a path, dim the rest
+ *   graph.setFilters({network, label, state, volumes, ports, q})
+ *   graph.exportPng(name) / graph.exportSvg(name) / graph.relayout() / graph.fit()
+ *   graph.on("select", fn(el|null)) / graph.on("applied", fn({host, ops, t}))
+ * Element ids in cytoscape are "<host>|<api id>"; data.api_id and data.host hold the parts, and
+ * data.d the API's `data` object.
+ *
+ * Page part — DockerwebTopology.page(element, config) adds the filters, details panel, export
+ * buttons and the live socket (/ws/topology/: subscribe, apply patches coalesced per animation
+ * frame, resync from the API after every reconnect).
+ */
+(function () {
+  "use strict";
+
+  var SEP = "|";
+  var RING0 = 110, RING_GAP = 84, SLOT = 64, SAT_OUT = 42, SAT_SIDE = 24;
+
+  function cyId(host, id) { return host + SEP + id; }
+  function isPredef(name) { return name === "bridge" || name === "host" || name === "none"; }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+  // ---- styles ---------------------------------------------------------------------------------
+  var STYLE = [
+    { selector: "node", style: {
+      "label": "data(label)", "font-size": 9, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
+      "min-zoomed-font-size": 7, "text-max-width": 120, "text-wrap": "ellipsis", "border-width": 1,
+      "border-color": "#7b8ba0", "background-color": "#dfe6ee", "width": 22, "height": 22 } },
+    { selector: "node.host", style: {
+      "shape": "round-rectangle", "width": 86, "height": 38, "background-color": "#14212f", "border-color": "#14212f",
+      "color": "#fff", "text-valign": "center", "text-margin-y": 0, "font-size": 13, "font-weight": "bold",
+      "min-zoomed-font-size": 3 } },
+    { selector: "node.host.down", style: { "background-color": "#8a2a2a", "border-color": "#8a2a2a" } },
+    { selector: "node.network", style: {
+      "shape": "hexagon", "width": 54, "height": 48, "background-color": "#0b6bcb", "border-color": "#084f96",
+      "border-width": 2, "color": "#0b3f75", "font-size": 11, "font-weight": "bold", "text-wrap": "wrap",
+      "min-zoomed-font-size": 4, "label": "data(netlabel)" } },
+    { selector: "node.network.internal", style: { "border-style": "dashed", "border-width": 3, "background-color": "#5d9be0" } },
+    { selector: "node.network.drv-host", style: { "shape": "octagon", "background-color": "#e07b00", "border-color": "#a65b00", "color": "#8a4b00" } },
+    { selector: "node.network.drv-null", style: { "shape": "octagon", "background-color": "#b8c2cc", "border-color": "#7b8ba0", "color": "#56606b", "width": 40, "height": 40 } },
+    { selector: "node.network.drv-overlay, node.network.drv-macvlan, node.network.drv-ipvlan", style: { "background-color": "#8a3ffc", "border-color": "#5e22b8", "color": "#4b1c94" } },
+    { selector: "node.container", style: {
+      "shape": "ellipse", "width": 24, "height": 24, "background-color": "#d7f2df", "border-color": "#1a7f37", "border-width": 2.5 } },
+    { selector: "node.container.st-exited, node.container.st-created, node.container.st-dead", style: {
+      "background-color": "#eceff3", "border-color": "#8c99a8", "color": "#6b7785" } },
+    { selector: "node.container.st-paused, node.container.st-restarting", style: { "background-color": "#fff1d6", "border-color": "#b26a00" } },
+    { selector: "node.container.mode-host", style: { "shape": "round-diamond", "width": 28, "height": 28, "background-color": "#ffe2bf", "border-color": "#e07b00", "border-width": 3 } },
+    { selector: "node.container.mode-none", style: { "border-style": "dashed", "background-color": "#f4f6f8", "border-color": "#56606b" } },
+    { selector: "node.container.mode-container", style: { "shape": "round-pentagon", "background-color": "#ede3ff", "border-color": "#8a3ffc" } },
+    { selector: "node.container.privileged", style: { "border-color": "#c62828" } },
+    { selector: "node.volume", style: {
+      "shape": "barrel", "width": 18, "height": 20, "background-color": "#ffe08a", "border-color": "#a77b00", "font-size": 8 } },
+    { selector: "node.volume.t-bind", style: { "shape": "rhomboid", "width": 24, "height": 14, "background-color": "#f4d6c4", "border-color": "#9c5a33" } },
+    { selector: "node.volume.t-tmpfs", style: { "shape": "round-tag", "width": 16, "height": 16, "background-color": "#e9f0f7", "border-color": "#7b8ba0", "border-style": "dotted" } },
+    { selector: "node.port", style: {
+      "shape": "round-rectangle", "width": 12, "height": 10, "background-color": "#2e9e55", "border-color": "#1a7f37", "font-size": 8,
+      "color": "#14532d" } },
+    { selector: "node.port.exposed-all", style: { "background-color": "#c62828", "border-color": "#8e1c1c", "color": "#8e1c1c" } },
+    { selector: "edge", style: { "width": 1.2, "line-color": "#a9b8c8", "curve-style": "haystack", "haystack-radius": 0,
+      "font-size": 8, "min-zoomed-font-size": 9, "color": "#4b5968", "text-background-color": "#fff",
+      "text-background-opacity": 0.85, "text-background-padding": 1 } },
+    { selector: "edge.attached", style: { "label": "data(elabel)" } },
+    { selector: "edge.attached.hostlink", style: { "line-color": "#3a4a5c", "width": 2.2, "line-style": "solid" } },
+    { selector: "edge.attached.mode-host", style: { "line-color": "#e07b00", "width": 2.5 } },
+    { selector: "edge.attached.mode-none", style: { "line-color": "#8c99a8", "line-style": "dotted", "width": 1.5 } },
+    { selector: "edge.shares_netns", style: { "curve-style": "bezier", "line-color": "#8a3ffc", "line-style": "dashed", "width": 2,
+      "target-arrow-shape": "triangle", "target-arrow-color": "#8a3ffc", "arrow-scale": 0.8 } },
+    { selector: "edge.link", style: { "curve-style": "bezier", "line-color": "#0b6bcb", "line-style": "dotted", "width": 2,
+      "target-arrow-shape": "vee", "target-arrow-color": "#0b6bcb", "label": "data(elabel)", "control-point-step-size": 30 } },
+    { selector: "edge.mounts", style: { "line-color": "#c7a24a", "width": 1.4 } },
+    { selector: "edge.mounts.ro", style: { "line-style": "dashed", "curve-style": "straight", "line-dash-pattern": [4, 3] } },
+    { selector: "edge.publishes", style: { "curve-style": "straight", "line-color": "#2e9e55", "width": 1.6,
+      "target-arrow-shape": "triangle", "target-arrow-color": "#2e9e55", "arrow-scale": 0.7 } },
+    { selector: ".hidden", style: { "display": "none" } },
+    { selector: ".faded", style: { "opacity": 0.15, "text-opacity": 0 } },
+    { selector: "node.match", style: { "border-color": "#ff3d7f", "border-width": 4, "text-opacity": 1, "min-zoomed-font-size": 0 } },
+    { selector: "node.hl", style: { "border-color": "#ff3d7f", "border-width": 5, "z-index": 20 } },
+    { selector: "edge.hl", style: { "line-color": "#ff3d7f", "target-arrow-color": "#ff3d7f", "width": 4, "z-index": 20, "opacity": 1 } },
+    { selector: ":selected", style: { "overlay-color": "#0b6bcb", "overlay-opacity": 0.18, "overlay-padding": 6 } },
+    { selector: "node.fresh", style: { "underlay-color": "#2e9e55", "underlay-opacity": 0.35, "underlay-padding": 8 } }
+  ];
+
+  // ---- element conversion ---------------------------------------------------------------------
+  function toCy(host, el, group) {
+    var d = el.data || {};
+    var data = { id: cyId(host, el.id), api_id: el.id, host: host, kind: el.kind, label: el.label || "", d: d };
+    var cls = [el.kind];
+    if (group === "edge") {
+      data.source = cyId(host, el.source);
+      data.target = cyId(host, el.target);
+      if (el.kind === "attached") {
+        data.elabel = d.ip || d.interface || "";
+        if (el.id.indexOf("hnet:") === 0) cls.push("hostlink");
+        if (d.mode) cls.push("mode-" + d.mode);
+      } else if (el.kind === "link") {
+        data.elabel = d.alias || "";
+      } else if (el.kind === "mounts" && d.read_only) {
+        cls.push("ro");
+      }
+    } else {
+      if (el.kind === "network") {
+        cls.push("drv-" + d.driver);
+        if (d.internal) cls.push("internal");
+        data.netlabel = (el.label || "") + ((d.subnets && d.subnets.length) ? "\n" + d.subnets.join(" ") : "");
+      } else if (el.kind === "container") {
+        cls.push("st-" + d.state, "mode-" + d.mode);
+        if (d.privileged) cls.push("privileged");
+      } else if (el.kind === "volume") {
+        cls.push("t-" + (d.type || "volume"));
+      } else if (el.kind === "port") {
+        if (d.all_interfaces) cls.push("exposed-all");
+      } else if (el.kind === "host") {
+        if (d.status && d.status !== "ok") cls.push("down");
+      }
+    }
+    return { group: group === "edge" ? "edges" : "nodes", data: data, classes: cls.join(" ") };
+  }
+
+  // ---- the graph ------------------------------------------------------------------------------
+  function Graph(container, options) {
+    options = options || {};
+    this.container = container;
+    this.cy = cytoscape({
+      container: container, style: STYLE, elements: [], layout: { name: "preset" },
+      minZoom: 0.05, maxZoom: 4, wheelSensitivity: 0.3, pixelRatio: options.pixelRatio || "auto",
+      textureOnViewport: false, motionBlur: false, boxSelectionEnabled: false
+    });
+    this.model = {};      // cy id -> {group, host, el}
+    this.pending = {};    // node cy id -> {edge cy id: true} edges waiting for that node
+    this.layouts = {};    // host -> layout state
+    this.filters = { volumes: true, ports: true };
+    this.handlers = {};
+    var self = this;
+    this.cy.on("tap", function (evt) {
+      self._emit("select", evt.target === self.cy ? null : evt.target);
+    });
+  }
+
+  Graph.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
+  Graph.prototype._emit = function (name, arg) {
+    (this.handlers[name] || []).forEach(function (fn) { try { fn(arg); } catch (e) { console.error(e); } });
+  };
+  Graph.prototype.get = function (host, apiId) { return this.cy.getElementById(cyId(host, apiId)); };
+  Graph.prototype.hosts = function () { return Object.keys(this.layouts); };
+
+  // Upsert/remove in the model, then bring cytoscape in line; returns ids of nodes that need a place.
+  Graph.prototype._upsert = function (host, el, group, placeList) {
+    var c = toCy(host, el, group), id = c.data.id, cur = this.model[id];
+    this.model[id] = { group: group, host: host, el: el };
+    var ele = this.cy.getElementById(id);
+    if (ele.nonempty()) {
+      if (!cur || !same(cur.el, el)) {
+        ele.data(c.data);
+        ele.classes(c.classes);
+      }
+      return;
+    }
+    if (group === "node") {
+      placeList.push(id);
+      this.cy.add({ group: "nodes", data: c.data, classes: c.classes, position: { x: 0, y: 0 } });
+      var waiting = this.pending[id];
+      if (waiting) {
+        delete this.pending[id];
+        for (var eid in waiting) { if (this.model[eid]) this._addEdge(eid); }
+      }
+    } else {
+      this._addEdge(id);
+    }
+  };
+
+  Graph.prototype._addEdge = function (id) {
+    var m = this.model[id];
+    if (!m || this.cy.getElementById(id).nonempty()) return;
+    var c = toCy(m.host, m.el, "edge");
+    var missing = [c.data.source, c.data.target].filter(function (n) { return this.cy.getElementById(n).empty(); }, this);
+    if (missing.length) {
+      missing.forEach(function (n) { (this.pending[n] = this.pending[n] || {})[id] = true; }, this);
+      return;
+    }
+    this.cy.add({ group: "edges", data: c.data, classes: c.classes });
+  };
+
+  Graph.prototype._remove = function (host, apiId) {
+    var id = cyId(host, apiId), m = this.model[id];
+    delete this.model[id];
+    var ele = this.cy.getElementById(id);
+    if (ele.nonempty()) {
+      if (ele.isNode()) {
+        // Its edges stay in the model (they may come back with the node); park them.
+        var self = this;
+        ele.connectedEdges().forEach(function (e) {
+          if (self.model[e.id()]) (self.pending[id] = self.pending[id] || {})[e.id()] = true;
+        });
+        this._unplace(host, id);
+      }
+      this.cy.remove(ele);
+    }
+    return m;
+  };
+
+  /** Apply `topology.patch` ops for one host (no re-layout of untouched nodes). */
+  Graph.prototype.applyOps = function (host, ops) {
+    var self = this, placeList = [];
+    if (!this.layouts[host]) this.layouts[host] = null;
+    this.cy.batch(function () {
+      ops.forEach(function (op) {
+        if (op.op === "remove") self._remove(host, op.id);
+        else if (op.data) self._upsert(host, op.data, op.kind === "edge" ? "edge" : "node", placeList);
+      });
+      self._place(host, placeList);
+      self._applyFilters();
+    });
+    this._flash(placeList);
+    return placeList.length;
+  };
+
+  /** Show a host from the API answer; a host already shown is diffed (positions kept). */
+  Graph.prototype.load = function (host, data) {
+    var ops = [], seen = {}, self = this;
+    data.nodes.forEach(function (n) { seen[cyId(host, n.id)] = 1; ops.push({ op: "add", kind: "node", id: n.id, data: n }); });
+    data.edges.forEach(function (e) { seen[cyId(host, e.id)] = 1; ops.push({ op: "add", kind: "edge", id: e.id, data: e }); });
+    Object.keys(this.model).forEach(function (id) {
+      var m = self.model[id];
+      if (m.host === host && !seen[id]) ops.unshift({ op: "remove", kind: m.group, id: m.el.id });
+    });
+    var fresh = !this.layouts[host];
+    var placed = this.applyOps(host, ops);
+    if (fresh) this.fit();
+    return placed;
+  };
+
+  /** Forget a host's elements. */
+  Graph.prototype.unload = function (host) {
+    var self = this;
+    this.cy.batch(function () {
+      Object.keys(self.model).forEach(function (id) { if (self.model[id].host === host) delete self.model[id]; });
+      Object.keys(self.pending).forEach(function (id) { if (id.indexOf(host + SEP) === 0) delete self.pending[id]; });
+      self.cy.elements().filter(function (e) { return e.data("host") === host; }).remove();
+    });
+    delete this.layouts[host];
+  };
+
+  Graph.prototype._flash = function (ids) {
+    if (!ids.length || ids.length > 50 || !this._flashOn) return;
+    var els = this.cy.collection(ids.map(function (id) { return this.cy.getElementById(id); }, this));
+    els.addClass("fresh");
+    setTimeout(function () { els.removeClass("fresh"); }, 1500);
+  };
+
+  // ---- layout: bridges as hubs, containers on rings around them, satellites outside ----------
+  function ringOf(slot) {
+    var r = RING0, start = 0;
+    for (;;) {
+      var cap = Math.max(6, Math.floor(2 * Math.PI * r / SLOT));
+      if (slot < start + cap) return { r: r, i: slot - start, cap: cap };
+      start += cap; r += RING_GAP;
+    }
+  }
+  function radiusFor(n) { return n <= 0 ? 60 : ringOf(Math.max(0, n - 1)).r + SAT_OUT + 30; }
+
+  Graph.prototype._layout = function (host) {
+    var L = this.layouts[host];
+    if (L) return L;
+    // A new host goes to the right of those already shown.
+    var x = 0, others = this.cy.nodes().filter(function (n) { return n.data("host") !== host; });
+    if (others.nonempty()) x = others.boundingBox().x2 + 600;
+    L = this.layouts[host] = { origin: { x: x, y: 0 }, clusters: {}, circles: [], sats: {}, where: {} };
+    return L;
+  };
+
+  Graph.prototype._cluster = function (L, hubId, expected) {
+    var c = L.clusters[hubId];
+    if (c) return c;
+    var r = radiusFor(expected || 0);
+    var pos = this._freeSpot(L, r);
+    c = L.clusters[hubId] = { x: pos.x, y: pos.y, r: r, slots: [] };
+    L.circles.push(c);
+    return c;
+  };
+
+  Graph.prototype._freeSpot = function (L, r) {
+    var o = L.origin, hostR = 90;
+    if (!L.circles.length) {
+      // The first (largest) cluster sits beside the host, so the host stays readable.
+      return { x: o.x, y: o.y - hostR - r - 40 };
+    }
+    for (var d = hostR + r + 40; ; d += 50) {
+      var steps = Math.max(8, Math.ceil(2 * Math.PI * d / Math.max(60, r)));
+      for (var k = 0; k < steps; k++) {
+        var a = -Math.PI / 2 + 2 * Math.PI * k / steps;
+        var x = o.x + d * Math.cos(a), y = o.y + d * Math.sin(a), ok = true;
+        for (var j = 0; j < L.circles.length; j++) {
+          var q = L.circles[j], dx = q.x - x, dy = q.y - y;
+          if (dx * dx + dy * dy < (q.r + r + 30) * (q.r + r + 30)) { ok = false; break; }
+        }
+        if (ok) return { x: x, y: y };
+      }
+    }
+  };
+
+  Graph.prototype._slotPos = function (c, slot) {
+    var ring = ringOf(slot), a = -Math.PI / 2 + 2 * Math.PI * ring.i / ring.cap + (ring.r / RING_GAP) * 0.37;
+    return { x: c.x + ring.r * Math.cos(a), y: c.y + ring.r * Math.sin(a) };
+  };
+
+  // Which hub a container belongs to: a user network first, then bridge, host, none.
+  Graph.prototype._hubOf = function (node) {
+    var best = null, bestScore = -1;
+    node.connectedEdges(".attached").forEach(function (e) {
+      if (e.source().id() !== node.id()) return;
+      var net = e.target(), name = (net.data("d") || {}).name || "", score = isPredef(name) ? (name === "bridge" ? 2 : 1) : 3;
+      if (score > bestScore || (score === bestScore && net.id() < best.id())) { best = net; bestScore = score; }
+    });
+    return best;
+  };
+
+  // A satellite (port, volume, tmpfs, bind, container-mode container) sits by its container.
+  Graph.prototype._anchorOf = function (node) {
+    var kind = node.data("kind"), id = node.id();
+    var edges = node.connectedEdges().filter(function (e) {
+      var k = e.data("kind");
+      if (kind === "port") return k === "publishes";
+      if (kind === "volume") return k === "mounts";
+      if (kind === "container") return k === "shares_netns" && e.source().id() === id;
+      return false;
+    });
+    var anchors = edges.map(function (e) { return e.source().id() === id ? e.target() : e.source(); })
+      .filter(function (n) { return n.id() !== id && n.position("x") !== undefined; });
+    anchors.sort(function (a, b) { return a.id() < b.id() ? -1 : 1; });
+    return anchors[0] || null;
+  };
+
+  Graph.prototype._place = function (host, ids) {
+    if (!ids.length) return;
+    var self = this, cy = this.cy, L = this._layout(host);
+    var nodes = ids.map(function (id) { return cy.getElementById(id); }).filter(function (n) { return n.nonempty(); });
+    var placed = {};
+    function put(n, p) { n.position(p); placed[n.id()] = true; }
+    var byKind = { host: [], network: [], container: [], volume: [], port: [] };
+    nodes.forEach(function (n) { (byKind[n.data("kind")] || byKind.volume).push(n); });
+    byKind.host.forEach(function (n) { put(n, { x: L.origin.x, y: L.origin.y }); });
+
+    // Containers: hub members, then satellites of other containers (container: mode), then loose.
+    var members = {}, sats = [], loose = [];
+    byKind.container.sort(function (a, b) { return a.data("label") < b.data("label") ? -1 : 1; });
+    byKind.container.forEach(function (n) {
+      var hub = self._hubOf(n);
+      if (hub) (members[hub.id()] = members[hub.id()] || []).push(n);
+      else if (n.data("d").mode === "container") sats.push(n);
+      else loose.push(n);
+    });
+    // Networks: the largest clusters first, so they sit closest to the host.
+    byKind.network.sort(function (a, b) {
+      var ma = (members[a.id()] || []).length, mb = (members[b.id()] || []).length;
+      return mb - ma || (a.data("label") < b.data("label") ? -1 : 1);
+    });
+    byKind.network.forEach(function (n) {
+      var cl = self._cluster(L, n.id(), Math.ceil((members[n.id()] || []).length * 1.15) + 2);
+      put(n, { x: cl.x, y: cl.y });
+    });
+    Object.keys(members).forEach(function (hubId) {
+      var hub = cy.getElementById(hubId), cl = L.clusters[hubId];
+      if (!cl) { cl = self._cluster(L, hubId, members[hubId].length + 2); }
+      if (!placed[hubId] && hub.position("x") === 0 && hub.position("y") === 0) put(hub, { x: cl.x, y: cl.y });
+      members[hubId].forEach(function (n) {
+        var slot = cl.slots.indexOf(null);
+        if (slot < 0) { slot = cl.slots.length; cl.slots.push(n.id()); } else cl.slots[slot] = n.id();
+        L.where[n.id()] = { cluster: hubId, slot: slot };
+        put(n, self._slotPos(cl, slot));
+      });
+    });
+    if (loose.length) {
+      var lc = this._cluster(L, "~loose", loose.length + 4);
+      loose.forEach(function (n) {
+        var slot = lc.slots.indexOf(null);
+        if (slot < 0) { slot = lc.slots.length; lc.slots.push(n.id()); } else lc.slots[slot] = n.id();
+        L.where[n.id()] = { cluster: "~loose", slot: slot };
+        put(n, self._slotPos(lc, slot));
+      });
+    }
+    // Satellites: container-mode containers first (ports and volumes may hang on them).
+    sats.concat(byKind.port, byKind.volume).forEach(function (n) {
+      var anchor = self._anchorOf(n);
+      if (!anchor) {
+        var vc = self._cluster(L, "~volumes", 12);
+        var slot = vc.slots.indexOf(null);
+        if (slot < 0) { slot = vc.slots.length; vc.slots.push(n.id()); } else vc.slots[slot] = n.id();
+        L.where[n.id()] = { cluster: "~volumes", slot: slot };
+        put(n, self._slotPos(vc, slot));
+        return;
+      }
+      put(n, self._satPos(L, anchor, n.id()));
+    });
+  };
+
+  Graph.prototype._satPos = function (L, anchor, id) {
+    var aid = anchor.id(), list = L.sats[aid] = L.sats[aid] || [];
+    var k = list.indexOf(null);
+    if (k < 0) { k = list.length; list.push(id); } else list[k] = id;
+    L.where[id] = { anchor: aid, k: k };
+    var p = anchor.position(), w = L.where[aid], hub = null;
+    if (w && w.cluster) hub = L.clusters[w.cluster];
+    var ux = 0, uy = -1;
+    if (hub) {
+      var dx = p.x - hub.x, dy = p.y - hub.y, len = Math.sqrt(dx * dx + dy * dy);
+      if (len > 1) { ux = dx / len; uy = dy / len; }
+    } else if (w && w.anchor) {
+      var ap = this.cy.getElementById(w.anchor).position(), ddx = p.x - ap.x, ddy = p.y - ap.y, l2 = Math.sqrt(ddx * ddx + ddy * ddy);
+      if (l2 > 1) { ux = ddx / l2; uy = ddy / l2; }
+    }
+    var side = (k % 2 ? 1 : -1) * Math.ceil(k / 2), out = SAT_OUT + Math.floor(k / 5) * 20;
+    return { x: p.x + ux * out - uy * side * SAT_SIDE, y: p.y + uy * out + ux * side * SAT_SIDE };
+  };
+
+  Graph.prototype._unplace = function (host, id) {
+    var L = this.layouts[host];
+    if (!L) return;
+    var w = L.where[id];
+    if (!w) return;
+    if (w.cluster && L.clusters[w.cluster]) L.clusters[w.cluster].slots[w.slot] = null;
+    if (w.anchor && L.sats[w.anchor]) L.sats[w.anchor][w.k] = null;
+    delete L.where[id];
+    delete L.sats[id];
+  };
+
+  /** Lay every host out again from scratch (the button; patches never do this). */
+  Graph.prototype.relayout = function () {
+    var self = this, hosts = Object.keys(this.layouts);
+    this.layouts = {};
+    this.cy.batch(function () {
+      self.cy.nodes().positions({ x: 0, y: 0 });
+      hosts.forEach(function (h) {
+        self.layouts[h] = null;
+        self._place(h, self.cy.nodes().filter(function (n) { return n.data("host") === h; }).map(function (n) { return n.id(); }));
+      });
+    });
+    this.fit();
+  };
+
+  Graph.prototype.fit = function () {
+    var vis = this.cy.elements(":visible");
+    this.cy.fit(vis.nonempty() ? vis : undefined, 30);
+  };
+
+  // ---- filters, search, highlight -------------------------------------------------------------
+  function labelMatch(labels, spec) {
+    if (!spec) return true;
+    var i = spec.indexOf("="), key = i < 0 ? spec : spec.slice(0, i);
+    if (!labels || !(key in labels)) return false;
+    return i < 0 || String(labels[key]) === spec.slice(i + 1);
+  }
+
+  Graph.prototype.setFilters = function (f) {
+    for (var k in f) this.filters[k] = f[k];
+    var self = this;
+    this.cy.batch(function () { self._applyFilters(); });
+  };
+
+  Graph.prototype._applyFilters = function () {
+    var f = this.filters, cy = this.cy;
+    var netName = f.network || "", label = (f.label || "").trim(), state = f.state || "";
+    var narrowed = !!(netName || label || state);
+    var showCtr = {};
+    cy.nodes(".container").forEach(function (n) {
+      var d = n.data("d"), ok = true;
+      if (state && d.state !== state) ok = false;
+      if (ok && label && !labelMatch(d.labels, label)) ok = false;
+      if (ok && netName) ok = (d.networks || []).indexOf(netName) >= 0;
+      showCtr[n.id()] = ok;
+    });
+    if (netName) {  // container-mode containers follow the container whose namespace they share
+      cy.edges(".shares_netns").forEach(function (e) {
+        if (showCtr[e.target().id()] && (!state || e.source().data("d").state === state)) showCtr[e.source().id()] = true;
+      });
+    }
+    cy.nodes().forEach(function (n) {
+      var kind = n.data("kind"), show = true;
+      if (kind === "container") show = showCtr[n.id()];
+      else if (kind === "network") show = !netName || n.data("d").name === netName;
+      else if (kind === "port" || kind === "volume") {
+        show = kind === "port" ? f.ports !== false : f.volumes !== false;
+        if (show && narrowed) {
+          var nb = n.neighborhood("node.container");
+          show = nb.some(function (c) { return showCtr[c.id()]; });
+        }
+      }
+      if (show) n.removeClass("hidden"); else n.addClass("hidden");
+    });
+    this._applySearch();
+  };
+
+  Graph.prototype._applySearch = function () {
+    var q = (this.filters.q || "").trim().toLowerCase(), cy = this.cy;
+    cy.elements().removeClass("match faded");
+    if (!q) return cy.collection();
+    var hits = cy.nodes(":visible").filter(function (n) {
+      var d = n.data("d") || {};
+      var hay = [n.data("label"), d.name, d.image, d.short_id, d.address, d.source, d.destination]
+        .concat(d.ips || [], d.subnets || [], d.networks || []).join(" ").toLowerCase();
+      return hay.indexOf(q) >= 0;
+    });
+    var keep = hits.union(hits.connectedEdges()).union(hits.neighborhood("node"));
+    cy.elements().not(keep).addClass("faded");
+    hits.addClass("match");
+    return hits;
+  };
+
+  /** Search: mark matches, dim the rest and bring the matches into view. */
+  Graph.prototype.search = function (q) {
+    this.filters.q = q;
+    var hits = this._applySearch();
+    if (hits && hits.nonempty()) this.cy.animate({ fit: { eles: hits.union(hits.neighborhood()), padding: 60 }, duration: 250 });
+    return hits ? hits.length : 0;
+  };
+
+  /** Emphasise elements by API id (for example an audit path); the rest is dimmed. */
+  Graph.prototype.highlight = function (host, apiIds, opts) {
+    var cy = this.cy, els = cy.collection();
+    apiIds.forEach(function (id) { els = els.union(cy.getElementById(cyId(host, id))); });
+    cy.elements().removeClass("hl").addClass("faded");
+    els.removeClass("faded").addClass("hl");
+    els.connectedNodes().removeClass("faded");
+    if ((opts || {}).fit !== false && els.nonempty()) cy.animate({ fit: { eles: els, padding: 80 }, duration: 300 });
+    return els;
+  };
+  Graph.prototype.clearHighlight = function () { this.cy.elements().removeClass("hl faded"); this._applySearch(); };
+
+  // ---- export ---------------------------------------------------------------------------------
+  function download(blob, name) {
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+  Graph.prototype.exportPng = function (name) {
+    var blob = this.cy.png({ output: "blob", full: true, bg: "#ffffff", scale: 2, maxWidth: 8000, maxHeight: 8000 });
+    download(blob, (name || "topology") + ".png");
+    return blob;
+  };
+  Graph.prototype.exportSvg = function (name) {
+    if (typeof this.cy.svg !== "function") throw new Error("cytoscape-svg is not loaded");
+    var text = this.cy.svg({ full: true, bg: "#ffffff", scale: 1 });
+    var blob = new Blob([text], { type: "image/svg+xml;charset=utf-8" });
+    download(blob, (name || "topology") + ".svg");
+    return text;
+  };
+
+  function mount(element, options) { return new Graph(element, options); }
+
+  // ---- the page -------------------------------------------------------------------------------
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function Page(element, config) {
+    var self = this;
+    this.config = config;
+    this.t0 = performance.now();
+    this.metrics = {};
+    this.applied = [];         // [{t (epoch ms), host, op, id}] for benchmarks and tests
+    this.patches = 0;
+    this.graph = mount(element);
+    this.graph._flashOn = true;
+    this.cy = this.graph.cy;
+    this.queue = [];
+    this.hostsShown = [];
+    this.form = document.getElementById("topo-filters");
+    this.details = document.getElementById("topo-details");
+    this.stats = document.getElementById("topo-stats");
+    this.liveBadge = document.getElementById("topo-live");
+    this.graph.on("select", function (e) { self.showDetails(e); });
+    this._wireForm();
+    this.ready = this.showHosts(this._selectedHosts()).then(function () { self._connect(); });
+  }
+
+  Page.prototype._selectedHosts = function () {
+    var v = this.form.elements.host.value;
+    return v === "*" ? this.config.hosts.slice() : [v];
+  };
+
+  Page.prototype._api = function (host) {
+    return fetch(this.config.api.replace("HOST", encodeURIComponent(host)), { credentials: "same-origin",
+      headers: { "Accept": "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error("topology of " + host + ": HTTP " + r.status);
+      return r.json();
+    });
+  };
+
+  Page.prototype.showHosts = function (hosts) {
+    var self = this, g = this.graph;
+    this.hostsShown.filter(function (h) { return hosts.indexOf(h) < 0; }).forEach(function (h) { g.unload(h); });
+    this.hostsShown = hosts;
+    var empty = document.getElementById("topo-empty");
+    if (empty) empty.hidden = false;
+    return Promise.all(hosts.map(function (h) { return self._api(h).then(function (data) { return [h, data]; }); }))
+      .then(function (results) {
+        var tFetched = performance.now();
+        results.forEach(function (r) { g.load(r[0], r[1]); });
+        g.fit();
+        if (empty) empty.hidden = true;
+        self._refreshNetworks();
+        self._updateStats();
+        return new Promise(function (resolve) {
+          // First paint of the graph (cytoscape draws on the next frame).
+          requestAnimationFrame(function () { requestAnimationFrame(function () {
+            if (self.metrics.firstRenderMs === undefined) {
+              self.metrics.firstRenderMs = performance.now();
+              self.metrics.fetchMs = tFetched;
+              self.metrics.elements = g.cy.elements().length;
+            }
+            resolve();
+          }); });
+        });
+      }).catch(function (err) {
+        if (empty) { empty.hidden = false; empty.textContent = "Could not load the graph: " + err.message; }
+        throw err;
+      });
+  };
+
+  Page.prototype._wireForm = function () {
+    var self = this, f = this.form, g = this.graph, timer = null;
+    f.elements.host.addEventListener("change", function () {
+      var hosts = self._selectedHosts();
+      self.showHosts(hosts).then(function () { self._subscribe(); });
+      if (hosts.length === 1) history.replaceState(null, "", "?host=" + encodeURIComponent(hosts[0]));
+    });
+    function filters() {
+      g.setFilters({ network: f.elements.network.value, label: f.elements.label.value, state: f.elements.state.value,
+        volumes: f.elements.volumes.checked, ports: f.elements.ports.checked });
+    }
+    ["network", "state", "volumes", "ports"].forEach(function (n) { f.elements[n].addEventListener("change", function () { filters(); g.fit(); }); });
+    f.elements.label.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(filters, 200); });
+    f.elements.q.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { g.search(f.elements.q.value); }, 150);
+    });
+    document.querySelectorAll(".topo-actions button").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var a = b.getAttribute("data-action"), name = "topology-" + self.hostsShown.join("-") + "-" + new Date().toISOString().slice(0, 19).replace(/[:T]/g, "");
+        if (a === "fit") g.fit();
+        else if (a === "relayout") g.relayout();
+        else if (a === "png") g.exportPng(name);
+        else if (a === "svg") g.exportSvg(name);
+      });
+    });
+  };
+
+  Page.prototype._refreshNetworks = function () {
+    var sel = this.form.elements.network, cur = sel.value, names = {};
+    this.cy.nodes(".network").forEach(function (n) { names[n.data("d").name] = 1; });
+    var list = Object.keys(names).sort();
+    var have = Array.prototype.slice.call(sel.options, 1).map(function (o) { return o.value; });
+    if (same(list, have)) return;
+    while (sel.options.length > 1) sel.remove(1);
+    list.forEach(function (n) { sel.add(new Option(n, n)); });
+    sel.value = list.indexOf(cur) >= 0 ? cur : "";
+  };
+
+  Page.prototype._updateStats = function () {
+    var cy = this.cy;
+    var running = cy.nodes(".container.st-running").length, all = cy.nodes(".container").length;
+    this.stats.textContent = all + " containers (" + running + " running) · " + cy.nodes(".network").length + " networks · " +
+      cy.nodes(".volume.t-volume").length + " volumes · " + cy.nodes(".port").length + " published ports";
+  };
+
+  // Details of a node or an edge, with links to the pages of the object.
+  Page.prototype.showDetails = function (ele) {
+    var box = this.details;
+    box.textContent = "";
+    if (!ele) { box.appendChild(el("p", { "class": "muted small" }, "Click a node or an edge for its details.")); return; }
+    var d = ele.data("d") || {}, kind = ele.data("kind"), host = ele.data("host"), pages = this.config.pages;
+    var head = el("h2", {}, ele.isNode() ? ele.data("label") : kind.replace("_", " "));
+    box.appendChild(head);
+    box.appendChild(el("div", { "class": "small muted" }, (ele.isNode() ? (d.type && d.type !== "volume" ? d.type + " mount" : kind) : ele.source().data("label") + " → " + ele.target().data("label")) + " on " + host));
+    var dl = el("dl", { "class": "kv small" });
+    function row(k, v) {
+      if (v === undefined || v === null || v === "" || (Array.isArray(v) && !v.length)) return;
+      if (typeof v === "object" && !Array.isArray(v)) {
+        var ks = Object.keys(v); if (!ks.length) return;
+        v = ks.map(function (x) { return x + "=" + v[x]; }).join("\n");
+      } else if (Array.isArray(v)) v = v.join(", ");
+      dl.appendChild(el("dt", {}, k));
+      var dd = el("dd", {}, v === true ? "yes" : v === false ? "no" : v);
+      dl.appendChild(dd);
+    }
+    if (kind === "container" && ele.isNode()) {
+      row("state", d.status || d.state); row("image", d.image); row("id", d.short_id); row("network mode", d.network_mode);
+      row("networks", d.networks); row("IPs", d.ips); row("exposed", d.exposed); row("privileged", d.privileged || undefined);
+      row("labels", d.labels);
+    } else if (kind === "network" && ele.isNode()) {
+      row("driver", d.driver); row("subnets", d.subnets); row("gateways", d.gateways); row("bridge", d.bridge);
+      row("internal", d.internal); row("ICC", d.icc); row("attachable", d.attachable); row("IPv6", d.enable_ipv6);
+      row("scope", d.scope); row("id", d.short_id); row("containers", ele.connectedEdges(".attached").filter(function (e) { return e.source().data("kind") === "container"; }).length);
+      row("labels", d.labels);
+    } else if (kind === "volume" && ele.isNode()) {
+      row("type", d.type); row("driver", d.driver); row("mountpoint", d.mountpoint); row("source", d.source);
+      row("destination", d.destination); row("anonymous", d.anonymous || undefined); row("labels", d.labels);
+      row("used by", ele.connectedEdges(".mounts").map(function (e) { return e.source().data("label") + ":" + e.data("d").destination + (e.data("d").read_only ? " (ro)" : ""); }));
+    } else if (kind === "port") {
+      row("host address", d.address); row("container port", d.container_port + "/" + d.protocol);
+      row("all interfaces", d.all_interfaces);
+    } else if (kind === "host") {
+      row("status", d.status); row("engine", d.engine_version); row("URL", d.url); row("swarm", d.swarm);
+      var bridges = ele.connectedEdges(".attached").map(function (e) { return e.data("d").interface + (e.data("d").ip ? " " + e.data("d").ip : ""); });
+      row("interfaces", bridges);
+      row("published", this.cy.nodes(".port").filter(function (p) { return p.data("host") === host; }).map(function (p) { return p.data("d").address + "/" + p.data("d").protocol; }));
+    } else {
+      Object.keys(d).forEach(function (k) { row(k.replace("_", " "), d[k]); });
+    }
+    box.appendChild(dl);
+    var links = el("div", { "class": "topo-links" });
+    function link(label, page, name) {
+      links.appendChild(el("a", { href: page + "?host=" + encodeURIComponent(host) + "&name=" + encodeURIComponent(name) }, label));
+    }
+    if (kind === "container" && ele.isNode()) link("Open container →", pages.container, d.name);
+    if (kind === "network" && ele.isNode()) link("Open network →", pages.network, d.name);
+    if (kind === "volume" && d.type === "volume") link("Open volume →", pages.volume, d.name);
+    if (ele.isNode()) {
+      ele.neighborhood("node").forEach(function (n) {
+        var nd = n.data("d") || {};
+        if (n.data("kind") === "network") link("Network " + nd.name, pages.network, nd.name);
+        else if (n.data("kind") === "container") link("Container " + nd.name, pages.container, nd.name);
+      });
+    }
+    if (links.childNodes.length) box.appendChild(links);
+  };
+
+  // ---- live -----------------------------------------------------------------------------------
+  Page.prototype._setLive = function (state, text) {
+    this.liveBadge.setAttribute("data-state", state);
+    this.liveBadge.textContent = text;
+  };
+
+  Page.prototype._connect = function () {
+    var self = this, proto = location.protocol === "https:" ? "wss://" : "ws://";
+    this.ws = new WebSocket(proto + location.host + this.config.ws);
+    this.connects = (this.connects || 0) + 1;
+    this._setLive("connecting", "connecting…");
+    this.ws.onopen = function () { self.backoff = 1000; self._subscribe(); };
+    this.ws.onmessage = function (msg) {
+      var m;
+      try { m = JSON.parse(msg.data); } catch (e) { return; }
+      if (m.type === "topology.patch") self._enqueue(m);
+      else if (m.type === "subscribed" && m.hosts) self._onSubscribed(m);
+      else if (m.type === "job.progress") self._emitJob(m);
+    };
+    this.ws.onclose = function (ev) {
+      if (ev.code === 4401 || ev.code === 4403) { self._setLive("off", "signed out"); return; }
+      self._setLive("off", "reconnecting…");
+      self.backoff = Math.min((self.backoff || 1000) * 2, 15000);
+      setTimeout(function () { self._connect(); }, self.backoff);
+    };
+  };
+
+  Page.prototype._subscribe = function () {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify({ type: "subscribe", hosts: this.hostsShown }));
+  };
+
+  Page.prototype._onSubscribed = function (m) {
+    var self = this;
+    this._setLive("on", "live");
+    this.subscribed = m.hosts;
+    // After a reconnect, changes may have been missed: resync from the API (diffed, places kept).
+    if (this.connects > 1 || this._needResync) {
+      this._needResync = false;
+      this.showHosts(this.hostsShown.slice());
+    }
+    this._needResync = false;
+    if (m.refused && m.refused.length) this._setLive("on", "live (not allowed: " + m.refused.join(", ") + ")");
+    self.liveSince = Date.now();
+  };
+
+  Page.prototype._emitJob = function (m) { document.dispatchEvent(new CustomEvent("dockerweb:job", { detail: m })); };
+
+  // Patches are applied once per animation frame, however many arrive in between.
+  Page.prototype._enqueue = function (m) {
+    var self = this;
+    this.queue.push(m);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    var done = false;
+    function run() { if (done) return; done = true; self.flushScheduled = false; self._flushQueue(); }
+    requestAnimationFrame(run);
+    setTimeout(run, 100);  // background tabs get no frames
+  };
+
+  Page.prototype._flushQueue = function () {
+    var q = this.queue, self = this;
+    this.queue = [];
+    var byHost = {};
+    q.forEach(function (m) {
+      if (self.hostsShown.indexOf(m.host) < 0) return;
+      var list = byHost[m.host] = byHost[m.host] || [];
+      m.ops.forEach(function (op) { list.push(op); });
+    });
+    var added = 0;
+    Object.keys(byHost).forEach(function (h) { added += self.graph.applyOps(h, byHost[h]); });
+    this.patches += q.length;
+    var t = performance.timeOrigin + performance.now();
+    Object.keys(byHost).forEach(function (h) {
+      byHost[h].forEach(function (op) { self.applied.push({ t: t, host: h, op: op.op, id: op.id, state: op.data && op.data.data ? op.data.data.state : undefined }); });
+    });
+    if (this.applied.length > 20000) this.applied.splice(0, this.applied.length - 20000);
+    if (added) this._refreshNetworks();
+    this._updateStats();
+    this.graph._emit("applied", { ops: q, t: t });
+  };
+
+  window.DockerwebTopology = {
+    mount: mount, Graph: Graph, cyId: cyId,
+    page: function (element, config) { return new Page(element, config); }
+  };
+})();
