@@ -1,12 +1,181 @@
+"""Pages of the backups app: the backups list (start, import), a backup's job page (progress,
+restore, cancel, delete), a restore's job page, and schedules."""
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from dockerweb.core.errors import AppError
+from dockerweb.inventory import selectors as inventory
+from dockerweb.inventory.models import Host, Volume
+
+from . import schedules, selectors, services
+from .forms import BackupStartForm, ImportForm, RestoreForm, ScheduleForm
+from .models import Schedule
+
+
+def _form_error(form, exc: AppError):
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @login_required
 def backup_list(request):
-    return render(request, "pending.html", {"title": "Backups"})
+    host = inventory.host_current(request)
+    volumes = list(Volume.objects.filter(host=host).values_list("name", flat=True)) if host else []
+    start_form = BackupStartForm(initial={"host": host.name if host else ""}, volumes=volumes)
+    import_form = ImportForm()
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "import":
+        import_form = ImportForm(request.POST, request.FILES)
+        if import_form.is_valid():
+            try:
+                b = services.backup_import(actor=request.user, upload=import_form.cleaned_data["file"],
+                                           volume=import_form.cleaned_data["volume"],
+                                           strip_components=import_form.cleaned_data["strip_components"])
+                messages.success(request, f"Imported as backup {b.pk} ({b.file_count} members).")
+                return redirect("backups:detail", pk=b.pk)
+            except AppError as exc:
+                _form_error(import_form, exc)
+                status = exc.status
+    filters = {k: request.GET.get(k) for k in ("volume", "status", "origin") if request.GET.get(k)}
+    page = Paginator(selectors.backup_list(filters=filters), 50).get_page(request.GET.get("page"))
+    return render(request, "backups/list.html", {
+        "host": host, "hosts_all": inventory.host_list(), "page": page, "start_form": start_form,
+        "import_form": import_form, "restores": selectors.restore_list()[:10],
+    }, status=status)
+
+
+@login_required
+@require_POST
+def backup_start(request):
+    host_name = request.POST.get("host", "")
+    try:
+        host = inventory.host_get(name=host_name)
+        volumes = list(Volume.objects.filter(host=host).values_list("name", flat=True))
+        form = BackupStartForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+            return redirect("backups:list")
+        backup = services.backup_start(actor=request.user, host=host, volume=form.cleaned_data["volume"],
+                                       compression=form.cleaned_data["compression"],
+                                       consistency=form.cleaned_data["consistency"])
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect(request.POST.get("next") or "backups:list")
+    return redirect("backups:detail", pk=backup.pk)
+
+
+@login_required
+def backup_detail(request, pk: int):
+    backup = selectors.backup_get(pk=pk)
+    hosts = [h.name for h in Host.objects.all()]
+    initial = {"host": backup.host_name or (hosts[0] if hosts else ""), "volume": f"{backup.volume}-restored",
+               "create": True, "strip_components": backup.strip_components}
+    form = RestoreForm(request.POST or None, hosts=hosts, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            r = services.restore_start(actor=request.user, backup=backup, host=inventory.host_get(name=d["host"]),
+                                       volume=d["volume"], create=d["create"], overwrite=d["overwrite"],
+                                       strip_components=d["strip_components"])
+            return redirect("backups:restore", pk=r.pk)
+        except AppError as exc:
+            _form_error(form, exc)
+            status = exc.status
+    return render(request, "backups/detail.html", {
+        "backup": backup, "form": form, "restores": backup.restores.all()[:20],
+        "manifest": services.manifest_entries(backup, limit=50),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def backup_cancel(request, pk: int):
+    try:
+        services.backup_cancel(actor=request.user, backup=selectors.backup_get(pk=pk))
+        messages.success(request, "Cancel requested.")
+    except AppError as exc:
+        messages.error(request, exc.message)
+    return redirect("backups:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def backup_delete(request, pk: int):
+    try:
+        services.backup_delete(actor=request.user, backup=selectors.backup_get(pk=pk))
+        messages.success(request, f"Backup {pk} deleted.")
+        return redirect("backups:list")
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("backups:detail", pk=pk)
+
+
+@login_required
+def restore_detail(request, pk: int):
+    restore = selectors.restore_get(pk=pk)
+    if request.method == "POST":
+        try:
+            services.restore_cancel(actor=request.user, restore=restore)
+            messages.success(request, "Cancel requested.")
+        except AppError as exc:
+            messages.error(request, exc.message)
+        return redirect("backups:restore", pk=pk)
+    return render(request, "backups/restore.html", {"restore": restore})
 
 
 @login_required
 def schedule_list(request):
-    return render(request, "pending.html", {"title": "Schedules"})
+    hosts = [h.name for h in Host.objects.all()]
+    form = ScheduleForm(request.POST or None, hosts=hosts)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        d = dict(form.cleaned_data)
+        try:
+            host = inventory.host_get(name=d.pop("host"))
+            schedules.schedule_create(actor=request.user, host=host, **d)
+            messages.success(request, "Schedule created.")
+            return redirect("backups:schedules")
+        except AppError as exc:
+            _form_error(form, exc)
+            status = exc.status
+    rows = []
+    for s in selectors.schedule_list():
+        rows.append({"s": s, "next_run": schedules.schedule_next_run(s), "description": schedules.cron_describe(s.cron),
+                     "failures": list(selectors.schedule_recent_failures(s, 3)),
+                     "count": s.backups.filter(status="succeeded").count()})
+    return render(request, "backups/schedules.html", {"rows": rows, "form": form}, status=status)
+
+
+@login_required
+def schedule_edit(request, pk: int):
+    s = selectors.schedule_get(pk=pk)
+    hosts = [h.name for h in Host.objects.all()]
+    initial = {f: getattr(s, f) for f in schedules.FIELDS}
+    initial["host"] = s.host.name
+    form = ScheduleForm(request.POST or None, hosts=hosts, initial=initial)
+    form.fields["host"].disabled = True
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                schedules.schedule_delete(actor=request.user, schedule=s)
+                messages.success(request, "Schedule deleted.")
+                return redirect("backups:schedules")
+            if form.is_valid():
+                d = dict(form.cleaned_data)
+                d.pop("host", None)
+                schedules.schedule_update(actor=request.user, schedule=s, **d)
+                messages.success(request, "Schedule saved.")
+                return redirect("backups:schedules")
+        except AppError as exc:
+            _form_error(form, exc)
+            status = exc.status
+    return render(request, "backups/schedule_edit.html", {
+        "s": s, "form": form, "description": schedules.cron_describe(s.cron),
+        "next_runs": schedules.cron_next_runs(s.cron, count=5) if s.cron else [],
+        "backups": s.backups.all()[:30]}, status=status)

@@ -1,0 +1,165 @@
+"""Backups API: one view per action; each validates, calls one service, and renders the result."""
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dockerweb.backups import schedules, selectors, services, store
+from dockerweb.core.errors import NotFound
+from dockerweb.inventory.selectors import host_get
+
+from .serializers import (BackupInput, BackupSerializer, ImportInput, RestoreInput, RestoreSerializer, ScheduleInput,
+                          ScheduleSerializer)
+
+
+class VolumeBackups(APIView):
+    """GET: this volume's backups. POST: start a backup of it (202 and the job)."""
+
+    @extend_schema(responses=BackupSerializer(many=True))
+    def get(self, request, host, name):
+        h = host_get(name=host)
+        return Response(BackupSerializer(selectors.backup_list(filters={"host": h.name, "volume": name}), many=True).data)
+
+    @extend_schema(request=BackupInput, responses={202: BackupSerializer})
+    def post(self, request, host, name):
+        data = BackupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        backup = services.backup_start(actor=request.user, host=host_get(name=host), volume=name, **data.validated_data)
+        return Response(BackupSerializer(backup).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BackupList(generics.ListAPIView):
+    """Every backup, newest first. Filters: host, volume, status, origin."""
+
+    serializer_class = BackupSerializer
+
+    def get_queryset(self):
+        return selectors.backup_list(filters=self.request.query_params)
+
+
+class BackupDetail(APIView):
+    @extend_schema(responses=BackupSerializer)
+    def get(self, request, pk):
+        return Response(BackupSerializer(selectors.backup_get(pk=pk)).data)
+
+    def delete(self, request, pk):
+        services.backup_delete(actor=request.user, backup=selectors.backup_get(pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BackupCancel(APIView):
+    @extend_schema(request=None, responses=BackupSerializer)
+    def post(self, request, pk):
+        return Response(BackupSerializer(services.backup_cancel(actor=request.user, backup=selectors.backup_get(pk=pk))).data)
+
+
+class BackupDownload(APIView):
+    """The archive file, streamed."""
+
+    def get(self, request, pk):
+        backup = selectors.backup_get(pk=pk)
+        if not backup.path:
+            raise NotFound("This backup has no archive (yet).")
+        path = store.store_path(backup.path)
+        if not path.exists():
+            raise NotFound("The archive file is missing from the archive store.")
+        response = FileResponse(open(path, "rb"), as_attachment=True, filename=path.name)
+        response["X-Checksum-SHA256"] = backup.sha256
+        return response
+
+
+class BackupImport(APIView):
+    """Upload a tar (plain, gzip or zstd), such as one made by `tar cvf backup.tar /dbdata`."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: BackupSerializer})
+    def post(self, request):
+        data = ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        host = host_get(name=v["host"]) if v.get("host") else None
+        backup = services.backup_import(actor=request.user, upload=v["file"], volume=v.get("volume", ""),
+                                        strip_components=v["strip_components"], host=host)
+        return Response(BackupSerializer(backup).data, status=status.HTTP_201_CREATED)
+
+
+class BackupRestore(APIView):
+    @extend_schema(request=RestoreInput, responses={202: RestoreSerializer})
+    def post(self, request, pk):
+        backup = selectors.backup_get(pk=pk)
+        data = RestoreInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        host_name = v.get("host") or backup.host_name
+        if not host_name:
+            raise NotFound("Name the host to restore into.", field="host")
+        restore = services.restore_start(actor=request.user, backup=backup, host=host_get(name=host_name),
+                                         volume=v.get("volume") or backup.volume, create=v["create"],
+                                         overwrite=v["overwrite"], strip_components=v.get("strip_components"))
+        return Response(RestoreSerializer(restore).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RestoreList(generics.ListAPIView):
+    serializer_class = RestoreSerializer
+
+    def get_queryset(self):
+        return selectors.restore_list(filters=self.request.query_params)
+
+
+class RestoreDetail(APIView):
+    @extend_schema(responses=RestoreSerializer)
+    def get(self, request, pk):
+        return Response(RestoreSerializer(selectors.restore_get(pk=pk)).data)
+
+
+class RestoreCancel(APIView):
+    @extend_schema(request=None, responses=RestoreSerializer)
+    def post(self, request, pk):
+        r = services.restore_cancel(actor=request.user, restore=selectors.restore_get(pk=pk))
+        return Response(RestoreSerializer(r).data)
+
+
+class ScheduleList(APIView):
+    @extend_schema(responses=ScheduleSerializer(many=True))
+    def get(self, request):
+        return Response(ScheduleSerializer(selectors.schedule_list(), many=True).data)
+
+    @extend_schema(request=ScheduleInput, responses={201: ScheduleSerializer})
+    def post(self, request):
+        data = ScheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        host = host_get(name=v.pop("host", "") or "local")
+        s = schedules.schedule_create(actor=request.user, host=host, **v)
+        return Response(ScheduleSerializer(s).data, status=status.HTTP_201_CREATED)
+
+
+class ScheduleDetail(APIView):
+    @extend_schema(responses=ScheduleSerializer)
+    def get(self, request, pk):
+        return Response(ScheduleSerializer(selectors.schedule_get(pk=pk)).data)
+
+    @extend_schema(request=ScheduleInput, responses=ScheduleSerializer)
+    def patch(self, request, pk):
+        s = selectors.schedule_get(pk=pk)
+        data = ScheduleInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        v.pop("host", None)
+        return Response(ScheduleSerializer(schedules.schedule_update(actor=request.user, schedule=s, **v)).data)
+
+    def delete(self, request, pk):
+        schedules.schedule_delete(actor=request.user, schedule=selectors.schedule_get(pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CronPreview(APIView):
+    """`?cron=0 3 * * *` → {description, next_runs}: the readable preview of a cron expression."""
+
+    def get(self, request):
+        expr = request.query_params.get("cron", "")
+        runs = schedules.cron_next_runs(expr, count=int(request.query_params.get("count", 5) or 5))
+        return Response({"cron": expr, "description": schedules.cron_describe(expr), "next_runs": runs})

@@ -1,0 +1,181 @@
+"""Backup and restore jobs, and backup schedules.
+
+A `Backup` is both the job that made an archive and the archive itself (file in the archive
+store, its SHA-256, size and manifest). A `Restore` is the job that extracts an archive into a
+volume of some host. Both share the job machinery of `Job`: status, progress, timings, error,
+and the claim (which worker runs it, its last heartbeat) that keeps a redelivered task from
+running the same job twice and lets a dead worker's job be found and cleaned up."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class Compression(models.TextChoices):
+    ZSTD = "zstd", "zstd"
+    GZIP = "gzip", "gzip"
+    NONE = "none", "none (plain tar)"
+
+
+class Consistency(models.TextChoices):
+    NONE = "none", "none — copy while containers run"
+    PAUSE = "pause", "pause the containers using the volume"
+    STOP = "stop", "stop the containers using the volume"
+
+
+TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+
+class Job(models.Model):
+    """What every long-running job row holds. Only the backups services change these fields."""
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    bytes_done = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0, help_text="0 while unknown")
+    throughput = models.FloatField(default=0.0, help_text="bytes per second, recent")
+    eta = models.FloatField(null=True, blank=True, help_text="seconds left, when known")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    task_id = models.CharField(max_length=64, blank=True)
+    claimed_by = models.CharField(max_length=128, blank=True, help_text="host:pid of the worker running it")
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+    KIND = "job"
+
+    @property
+    def job_key(self) -> str:
+        """The id of this job in live messages, engine labels and file names (`backup-12`)."""
+        return f"{self.KIND}-{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (Status.QUEUED, Status.RUNNING)
+
+    @property
+    def duration(self):
+        if self.started and self.finished:
+            return (self.finished - self.started).total_seconds()
+        return None
+
+
+class Backup(Job):
+    """An archive of one volume in the archive store, and the job that made it."""
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "manual"
+        SCHEDULE = "schedule", "schedule"
+        IMPORT = "import", "imported"
+        SAFETY = "safety", "safety copy before a restore"
+
+    KIND = "backup"
+
+    host = models.ForeignKey(to="inventory.Host", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="backups", help_text="Where the volume lives (none for imports).")
+    host_name = models.CharField(max_length=63, blank=True, help_text="Kept when the host is removed.")
+    volume = models.CharField(max_length=255, db_index=True)
+    compression = models.CharField(max_length=8, choices=Compression.choices, default=Compression.ZSTD)
+    consistency = models.CharField(max_length=8, choices=Consistency.choices, default=Consistency.NONE)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
+    schedule = models.ForeignKey(to="backups.Schedule", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="backups")
+    path = models.CharField(max_length=1024, blank=True, help_text="Archive file, relative to the archive store.")
+    tmp_path = models.CharField(max_length=1024, blank=True, help_text="Temporary name while being written.")
+    size = models.BigIntegerField(null=True, blank=True, help_text="Archive bytes on disk.")
+    sha256 = models.CharField(max_length=64, blank=True)
+    format = models.CharField(max_length=16, default="tar")
+    file_count = models.IntegerField(null=True, blank=True)
+    strip_components = models.PositiveSmallIntegerField(
+        default=1, help_text="Leading path parts a restore strips by default (ours: the `data/` folder).")
+    held_containers = models.JSONField(default=list, blank=True,
+                                       help_text="[{id, name, action}] paused or stopped for the copy")
+
+    class Meta:
+        ordering = ("-created", "-id")
+
+    def __str__(self) -> str:
+        return f"backup {self.pk} of {self.host_name}/{self.volume}"
+
+    @property
+    def filename(self) -> str:
+        ext = {"zstd": ".tar.zst", "gzip": ".tar.gz"}.get(self.compression, ".tar")
+        return f"{self.volume}-{self.created:%Y%m%dT%H%M%S}-{self.pk}{ext}"
+
+    @property
+    def manifest_path(self) -> str:
+        return self.path + ".manifest.jsonl" if self.path else ""
+
+
+class Restore(Job):
+    """Extracting an archive into a volume of a host (another host makes it a migration)."""
+
+    KIND = "restore"
+
+    backup = models.ForeignKey(to=Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="restores")
+    host = models.ForeignKey(to="inventory.Host", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="restores")
+    host_name = models.CharField(max_length=63, blank=True)
+    volume = models.CharField(max_length=255)
+    create = models.BooleanField(default=False, help_text="Create the volume if it does not exist.")
+    overwrite = models.BooleanField(default=False, help_text="Replace a non-empty volume (after a safety backup).")
+    strip_components = models.PositiveSmallIntegerField(default=0)
+    created_volume = models.BooleanField(default=False, help_text="This job created the target volume.")
+    safety_backup = models.ForeignKey(to=Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    file_count = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created", "-id")
+
+    def __str__(self) -> str:
+        return f"restore {self.pk} into {self.host_name}/{self.volume}"
+
+
+class Schedule(models.Model):
+    """Back up one volume, or every volume with a label, of a host on a cron schedule, and keep
+    only what the retention rules say. Runs through a django-celery-beat PeriodicTask."""
+
+    host = models.ForeignKey(to="inventory.Host", on_delete=models.CASCADE, related_name="backup_schedules")
+    volume = models.CharField(max_length=255, blank=True, help_text="One volume's name, or empty to use the label.")
+    label = models.CharField(max_length=255, blank=True, help_text="Every volume with this label: key or key=value.")
+    cron = models.CharField(max_length=100, help_text="minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")
+    keep_last = models.PositiveIntegerField(default=7)
+    keep_daily = models.PositiveIntegerField(default=0)
+    keep_weekly = models.PositiveIntegerField(default=0)
+    compression = models.CharField(max_length=8, choices=Compression.choices, default=Compression.ZSTD)
+    consistency = models.CharField(max_length=8, choices=Consistency.choices, default=Consistency.NONE)
+    enabled = models.BooleanField(default=True)
+    last_run = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=10, blank=True)
+    last_error = models.TextField(blank=True)
+    periodic_task = models.OneToOneField(to="django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True,
+                                         blank=True, related_name="+")
+    created_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("host__name", "volume", "label", "id")
+
+    def __str__(self) -> str:
+        return f"schedule {self.pk}: {self.target_label} on {self.host.name} at '{self.cron}'"
+
+    @property
+    def target_label(self) -> str:
+        return self.volume or f"volumes labelled {self.label}"

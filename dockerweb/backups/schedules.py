@@ -1,0 +1,251 @@
+"""Backup schedules: cron expressions (parsed, described, previewed), their django-celery-beat
+PeriodicTask, what a run does (back up the volume or every labelled volume, then prune by
+retention), and the retention rules themselves."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from dockerweb.core.errors import AppError, BadRequest
+from dockerweb.core.services import change
+from dockerweb.engine import inventory as engine_inventory
+
+from .models import Backup, Compression, Consistency, Schedule, Status
+
+log = logging.getLogger(__name__)
+TASK_NAME = "backups.schedule_run"
+FIELDS = ("volume", "label", "cron", "keep_last", "keep_daily", "keep_weekly", "compression", "consistency", "enabled")
+
+
+# --- cron ---------------------------------------------------------------------------------------
+
+def cron_parse(expr: str):
+    """A celery crontab from a 5-field cron expression, or BadRequest naming the `cron` field."""
+    from celery.schedules import ParseException, crontab
+
+    parts = (expr or "").split()
+    if len(parts) != 5:
+        raise BadRequest("A cron expression has 5 fields: minute hour day-of-month month day-of-week "
+                         "(e.g. '0 3 * * *' is every day at 03:00).", field="cron")
+    m, h, dom, mon, dow = parts
+    try:
+        return crontab(minute=m, hour=h, day_of_month=dom, month_of_year=mon, day_of_week=dow)
+    except (ParseException, ValueError, TypeError, IndexError) as exc:
+        raise BadRequest(f"The cron expression {expr!r} cannot be read: {exc}", field="cron") from exc
+
+
+def cron_next_runs(expr: str, *, after: datetime | None = None, count: int = 5) -> list[datetime]:
+    """The next `count` times (UTC, the beat's zone) the expression fires after `after`. Like
+    celery's crontab, a day must match both day-of-month and day-of-week."""
+    c = cron_parse(expr)
+    start = (after or timezone.now()).astimezone(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    runs: list[datetime] = []
+    day = start.replace(hour=0, minute=0)
+    for _ in range(366 * 5):
+        if (day.month in c.month_of_year and day.day in c.day_of_month
+                and (day.weekday() + 1) % 7 in c.day_of_week):
+            for hour in sorted(c.hour):
+                for minute in sorted(c.minute):
+                    t = day.replace(hour=hour, minute=minute)
+                    if t >= start:
+                        runs.append(t)
+                        if len(runs) >= count:
+                            return runs
+        day += timedelta(days=1)
+    return runs
+
+
+def cron_describe(expr: str) -> str:
+    try:
+        from cron_descriptor import get_description
+
+        return get_description(expr) + " (UTC)"
+    except Exception:
+        return expr
+
+
+# --- services -----------------------------------------------------------------------------------
+
+def _validate(data: dict) -> dict:
+    data = {k: v for k, v in data.items() if k in FIELDS}
+    for k in ("volume", "label", "cron"):
+        if k in data:
+            data[k] = (data[k] or "").strip()
+    if "cron" in data:
+        cron_parse(data["cron"])
+    if "compression" in data and data["compression"] not in Compression.values:
+        raise BadRequest("compression must be zstd, gzip or none.", field="compression")
+    if "consistency" in data and data["consistency"] not in Consistency.values:
+        raise BadRequest("consistency must be none, pause or stop.", field="consistency")
+    for k in ("keep_last", "keep_daily", "keep_weekly"):
+        if k in data and (data[k] is None or int(data[k]) < 0):
+            raise BadRequest(f"{k} must be 0 or more.", field=k)
+    return data
+
+
+def _check_target(schedule: Schedule) -> None:
+    if bool(schedule.volume) == bool(schedule.label):
+        raise BadRequest("Give either one volume or a label (every volume with it), not both or neither.",
+                         field="volume")
+    if schedule.keep_last + schedule.keep_daily + schedule.keep_weekly == 0:
+        raise BadRequest("Keep at least one archive (keep_last, keep_daily or keep_weekly).", field="keep_last")
+
+
+def _sync_periodic_task(schedule: Schedule) -> None:
+    """Make the beat's PeriodicTask match the schedule (django-celery-beat under the hood)."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    m, h, dom, mon, dow = schedule.cron.split()
+    cron, _ = CrontabSchedule.objects.get_or_create(minute=m, hour=h, day_of_month=dom, month_of_year=mon,
+                                                    day_of_week=dow, timezone="UTC")
+    task = schedule.periodic_task or PeriodicTask(name=f"dockerweb backup schedule {schedule.pk}")
+    task.task = TASK_NAME
+    task.crontab = cron
+    task.interval = None
+    task.args = json.dumps([schedule.pk])
+    task.enabled = schedule.enabled
+    task.save()
+    if schedule.periodic_task_id != task.pk:
+        schedule.periodic_task = task
+        Schedule.objects.filter(pk=schedule.pk).update(periodic_task=task)
+
+
+def schedule_create(*, actor, host, **data) -> Schedule:
+    with change(user=actor, action="schedule.create", host=host, target=data.get("volume") or data.get("label", ""),
+                detail={"cron": data.get("cron")}) as ch:
+        data = _validate(data)
+        if not data.get("cron"):
+            raise BadRequest("A cron expression is required.", field="cron")
+        with transaction.atomic():
+            schedule = Schedule(host=host, created_by=actor, **data)
+            _check_target(schedule)
+            schedule.save()
+            _sync_periodic_task(schedule)
+        ch.detail["schedule"] = schedule.pk
+    return schedule
+
+
+def schedule_update(*, actor, schedule: Schedule, **data) -> Schedule:
+    with change(user=actor, action="schedule.update", host=schedule.host, target=f"schedule {schedule.pk}",
+                detail={k: v for k, v in data.items() if k in FIELDS}):
+        data = _validate(data)
+        with transaction.atomic():
+            for k, v in data.items():
+                setattr(schedule, k, v)
+            _check_target(schedule)
+            schedule.save()
+            _sync_periodic_task(schedule)
+    return schedule
+
+
+def schedule_delete(*, actor, schedule: Schedule) -> None:
+    with change(user=actor, action="schedule.delete", host=schedule.host, target=f"schedule {schedule.pk}"):
+        with transaction.atomic():
+            if schedule.periodic_task_id:
+                schedule.periodic_task.delete()
+            schedule.delete()
+
+
+def schedule_volumes(schedule: Schedule) -> list[str]:
+    if schedule.volume:
+        return [schedule.volume]
+    key, sep, value = schedule.label.partition("=")
+    names = []
+    for v in engine_inventory.volume_list(schedule.host):
+        labels = v.get("Labels") or {}
+        if key in labels and (not sep or labels[key] == value):
+            names.append(v["Name"])
+    return sorted(names)
+
+
+def schedule_run(*, schedule_id: int) -> dict:
+    """One firing: back up each volume (one after another, in this task), prune after each
+    success, and record how the run ended on the schedule."""
+    from .services import backup_create, backup_execute
+    from .jobs import job_claim
+
+    schedule = Schedule.objects.select_related("host").filter(pk=schedule_id).first()
+    if schedule is None or not schedule.enabled:
+        return {"skipped": True}
+    results, errors = {}, []
+    try:
+        names = schedule_volumes(schedule)
+        if not names:
+            errors.append(f"no volume matches {schedule.target_label}")
+        for name in names:
+            try:
+                backup = backup_create(host=schedule.host, volume=name, compression=schedule.compression,
+                                       consistency=schedule.consistency, origin=Backup.Origin.SCHEDULE,
+                                       schedule=schedule, created_by=schedule.created_by, enqueue=False)
+            except AppError as exc:
+                errors.append(f"{name}: {exc.message}")
+                continue
+            claimed, _ = job_claim(Backup, backup.pk)
+            if claimed is None:
+                continue
+            backup_execute(claimed)
+            results[name] = claimed.status
+            if claimed.status == Status.SUCCEEDED:
+                schedule_prune(schedule=schedule, volume=name)
+            else:
+                errors.append(f"{name}: {claimed.error}")
+    except AppError as exc:
+        errors.append(exc.message)
+    Schedule.objects.filter(pk=schedule.pk).update(
+        last_run=timezone.now(), last_status="failed" if errors else "succeeded", last_error="\n".join(errors)[:4000])
+    return {"backups": results, "errors": errors}
+
+
+def schedule_after_backup(backup: Backup) -> None:
+    if backup.status == Status.SUCCEEDED and backup.schedule_id:
+        schedule_prune(schedule=backup.schedule, volume=backup.volume)
+
+
+def retention_keep(backups: list[Backup], *, keep_last: int, keep_daily: int, keep_weekly: int) -> set[int]:
+    """Ids to keep among `backups` (newest first): the newest `keep_last`, the newest of each of
+    the last `keep_daily` days that have one, and of each of the last `keep_weekly` ISO weeks."""
+    keep = {b.pk for b in backups[:keep_last]}
+    days, weeks = [], []
+    for b in backups:
+        d = b.created.astimezone(timezone.utc).date()
+        if keep_daily and d not in days and len(days) < keep_daily:
+            days.append(d)
+            keep.add(b.pk)
+        w = d.isocalendar()[:2]
+        if keep_weekly and w not in weeks and len(weeks) < keep_weekly:
+            weeks.append(w)
+            keep.add(b.pk)
+    return keep
+
+
+def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
+    """Delete the schedule's archives of `volume` that retention does not keep."""
+    from .services import backup_files_remove
+
+    backups = list(Backup.objects.filter(schedule=schedule, volume=volume, status=Status.SUCCEEDED)
+                   .order_by("-created", "-id"))
+    keep = retention_keep(backups, keep_last=schedule.keep_last, keep_daily=schedule.keep_daily,
+                          keep_weekly=schedule.keep_weekly)
+    removed = []
+    for b in backups:
+        if b.pk not in keep:
+            backup_files_remove(b)
+            removed.append(b.pk)
+            b.delete()
+    if removed:
+        log.info("schedule %s pruned backups %s of %s", schedule.pk, removed, volume)
+    return removed
+
+
+def schedule_next_run(schedule: Schedule):
+    if not schedule.enabled:
+        return None
+    try:
+        runs = cron_next_runs(schedule.cron, count=1)
+    except BadRequest:
+        return None
+    return runs[0] if runs else None

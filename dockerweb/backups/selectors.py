@@ -1,0 +1,61 @@
+"""Reads of the backups app."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from dockerweb.core.errors import NotFound
+
+from .models import Backup, Restore, Schedule
+
+
+def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
+    f = filters or {}
+    qs = Backup.objects.select_related("schedule")
+    if f.get("host"):
+        qs = qs.filter(host_name=f["host"])
+    if f.get("volume"):
+        qs = qs.filter(volume=f["volume"])
+    if f.get("status"):
+        qs = qs.filter(status=f["status"])
+    if f.get("origin"):
+        qs = qs.filter(origin=f["origin"])
+    return qs
+
+
+def backup_get(*, pk) -> Backup:
+    b = Backup.objects.select_related("host", "schedule").filter(pk=pk).first()
+    if b is None:
+        raise NotFound(f"There is no backup {pk}.")
+    return b
+
+
+def restore_list(*, filters: dict | None = None) -> QuerySet[Restore]:
+    f = filters or {}
+    qs = Restore.objects.select_related("backup")
+    if f.get("backup"):
+        qs = qs.filter(backup_id=f["backup"])
+    if f.get("host"):
+        qs = qs.filter(host_name=f["host"])
+    return qs
+
+
+def restore_get(*, pk) -> Restore:
+    r = Restore.objects.select_related("host", "backup").filter(pk=pk).first()
+    if r is None:
+        raise NotFound(f"There is no restore {pk}.")
+    return r
+
+
+def schedule_list() -> QuerySet[Schedule]:
+    return Schedule.objects.select_related("host")
+
+
+def schedule_get(*, pk) -> Schedule:
+    s = Schedule.objects.select_related("host", "periodic_task").filter(pk=pk).first()
+    if s is None:
+        raise NotFound(f"There is no schedule {pk}.")
+    return s
+
+
+def schedule_recent_failures(schedule: Schedule, limit: int = 5) -> QuerySet[Backup]:
+    return schedule.backups.filter(status="failed").order_by("-created")[:limit]

@@ -1,0 +1,500 @@
+"""Writes of the backups app: start, run, cancel and delete backups; import archives; start and
+run restores; clean up after jobs whose worker died.
+
+`*_start` services check the role, write the queued row and enqueue the Celery task after the
+transaction commits; `*_run` are what the task calls, in the worker."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, Unavailable
+from dockerweb.core.services import activity_record, change
+from dockerweb.engine import archives as engine
+from dockerweb.inventory.models import Host
+
+from . import store
+from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
+from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
+
+log = logging.getLogger(__name__)
+
+
+def _enqueue(job, task) -> None:
+    """Send the job's task once the row is committed; a broker that is down fails the job (503)."""
+    def send():
+        try:
+            result = task.apply_async(args=[job.pk])
+            type(job).objects.filter(pk=job.pk).update(task_id=result.id)
+        except Exception as exc:
+            log.warning("cannot enqueue %s: %s", job.job_key, exc)
+            job_finish(job, status=Status.FAILED, error=f"The task queue cannot be reached: {exc}")
+            raise Unavailable("The task queue (Redis) cannot be reached right now; the job was not started.") from exc
+    transaction.on_commit(send)
+
+
+def _choice(value, choices, field) -> str:
+    if value not in choices.values:
+        raise BadRequest(f"{field} must be one of: {', '.join(choices.values)}.", field=field)
+    return value
+
+
+# --- backups ------------------------------------------------------------------------------------
+
+def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
+                 origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True) -> Backup:
+    """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
+    with change(user=actor, action="backup.create", host=host, target=volume,
+                detail={"compression": compression, "consistency": consistency}) as ch:
+        backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
+                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue)
+        ch.detail["backup"] = backup.pk
+    return backup
+
+
+def backup_create(*, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
+                  origin: str = Backup.Origin.MANUAL, schedule=None, created_by=None, enqueue: bool = True) -> Backup:
+    """Write the queued row of a backup (the volume must exist on the engine) and, with
+    `enqueue`, send its task. Schedules call this directly: they act for nobody in particular."""
+    from .tasks import backup_run_task
+
+    _choice(compression, Compression, "compression")
+    _choice(consistency, Consistency, "consistency")
+    if not engine.volume_exists(host, volume):
+        raise NotFound(f"Host {host.name!r} has no volume {volume!r}.", field="volume")
+    backup = Backup.objects.create(host=host, host_name=host.name, volume=volume, compression=compression,
+                                   consistency=consistency, origin=origin, schedule=schedule,
+                                   created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
+    if enqueue:
+        _enqueue(backup, backup_run_task)
+    return backup
+
+
+def _hold(backup: Backup) -> None:
+    """Pause or stop the running containers that use the volume; remember them in the row first,
+    so that whoever cleans up (this job, or the reaper after a crash) can bring them back."""
+    mode = backup.consistency
+    users = [c for c in engine.containers_using_volume(backup.host, backup.volume) if c["state"] == "running"]
+    backup.held_containers = [{"id": c["id"], "name": c["name"], "action": mode} for c in users]
+    Backup.objects.filter(pk=backup.pk).update(held_containers=backup.held_containers)
+    for c in users:
+        if mode == Consistency.PAUSE:
+            engine.container_pause(backup.host, c["id"])
+        else:
+            engine.container_stop(backup.host, c["id"])
+
+
+def _release(host, held: list[dict]) -> list[str]:
+    """Unpause or start what `_hold` paused or stopped. Returns the problems, never raises."""
+    problems = []
+    for c in held:
+        try:
+            state = engine.container_state(host, c["id"])
+            if c["action"] == Consistency.PAUSE and state == "paused":
+                engine.container_unpause(host, c["id"])
+            elif c["action"] == Consistency.STOP and state in ("exited", "created"):
+                engine.container_start(host, c["id"])
+        except AppError as exc:
+            problems.append(f"{c['name']}: {exc.message}")
+    return problems
+
+
+def _backup_copy(backup: Backup, progress: Progress) -> None:
+    """Stream the volume's tar from the engine into the archive store."""
+    host = backup.host
+    helper = engine.helper_create(host, job_key=backup.job_key, mounts={backup.volume: ("/data", True)})
+    relative = f"{host.name}/{backup.volume}/{backup.filename}"
+    final = store.store_path(relative)
+    try:
+        writer = store.ArchiveWriter(final, backup.compression)
+    except OSError as exc:
+        engine.helper_remove(host, helper)
+        raise Unavailable(f"The archive store cannot be written ({exc.strerror or exc}: {exc.filename}).") from exc
+    backup.tmp_path = str(writer.tmp)
+    Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
+    manifest_final = Path(str(final) + ".manifest.jsonl")
+    manifest_tmp = manifest_final.with_name("." + manifest_final.name + ".partial")
+    chunks, close = engine.archive_read(host, helper, "/data")
+    try:
+        with open(manifest_tmp, "w") as manifest:
+            def sink(chunk):
+                writer.write(chunk)
+                progress.add(len(chunk))
+            count = store.tar_tee(chunks, sink, manifest)
+            manifest.flush()
+            store.os.fsync(manifest.fileno())
+        size, sha = writer.commit()
+        store.os.replace(manifest_tmp, manifest_final)
+    except BaseException:
+        writer.abort()
+        manifest_tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        close()
+        engine.helper_remove(host, helper)
+    backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
+    backup.bytes_total = backup.bytes_done = progress.base + progress.done
+    backup.tmp_path = ""
+
+
+def backup_execute(backup: Backup) -> Backup:
+    """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
+    Containers held for consistency are released whatever happens."""
+    host = backup.host
+    held_problems: list[str] = []
+    try:
+        if host is None:
+            raise NotFound("The host of this backup was removed.")
+        with Progress(backup) as progress:
+            progress.total = engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume)
+            progress.flush()
+            try:
+                if backup.consistency != Consistency.NONE:
+                    _hold(backup)
+                _backup_copy(backup, progress)
+            finally:
+                if backup.held_containers:
+                    held_problems = _release(host, backup.held_containers)
+        if held_problems:
+            raise Conflict("The backup was written, but some containers could not be brought back: "
+                           + "; ".join(held_problems))
+        job_finish(backup, status=Status.SUCCEEDED)
+    except Cancelled:
+        job_finish(backup, status=Status.CANCELLED, error="Cancelled while running; no archive was kept.")
+    except AppError as exc:
+        job_finish(backup, status=Status.FAILED, error=exc.message)
+    except Exception as exc:
+        log.exception("backup %s failed", backup.pk)
+        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}")
+    finally:
+        _leftovers(backup)
+    return backup
+
+
+def _leftovers(job) -> None:
+    if job.host is not None:
+        try:
+            engine.job_leftovers_remove(job.host, job_key=job.job_key)
+        except AppError as exc:
+            log.warning("cleanup of %s: %s", job.job_key, exc.message)
+    tmp = getattr(job, "tmp_path", "")
+    if tmp:
+        Path(tmp).unlink(missing_ok=True)
+        Path(tmp.replace(".partial", ".manifest.jsonl.partial")).unlink(missing_ok=True)
+
+
+def backup_run(*, backup_id: int) -> str:
+    """The task body: claim the row, clean up after a dead predecessor, run it."""
+    backup, previous = job_claim(Backup, backup_id)
+    if backup is None:
+        return f"skipped ({previous})"
+    if previous:
+        # A worker died while running it: undo what it left, then retry within the cap.
+        job_cleanup(backup, reason="")
+        if backup.attempts > MAX_ATTEMPTS:
+            job_finish(backup, status=Status.FAILED,
+                       error=f"The worker running this backup stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
+            return "failed"
+        backup.held_containers = []
+    backup_execute(backup)
+    if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
+        from .schedules import schedule_after_backup
+        schedule_after_backup(backup)
+    return backup.status
+
+
+def backup_cancel(*, actor, backup: Backup) -> Backup:
+    with change(user=actor, action="backup.cancel", host=backup.host, target=f"backup {backup.pk}"):
+        return _cancel(backup)
+
+
+def _cancel(job):
+    if job.status in TERMINAL:
+        raise Conflict(f"This job already ended ({job.status}).")
+    type(job).objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    if job.status == Status.QUEUED:
+        won = type(job).objects.filter(pk=job.pk, status=Status.QUEUED).update(
+            status=Status.CANCELLED, finished=timezone.now(), error="Cancelled before it started.")
+        job.refresh_from_db()
+        if won:
+            job_publish(job)
+            if job.task_id:
+                from dockerweb.celery import app
+                try:
+                    app.control.revoke(job.task_id)
+                except Exception:
+                    pass
+    return job
+
+
+def backup_delete(*, actor, backup: Backup) -> None:
+    """Remove an archive and its row. A running backup must be cancelled first."""
+    with change(user=actor, action="backup.delete", host=backup.host_name or None, target=f"backup {backup.pk}",
+                detail={"volume": backup.volume, "path": backup.path}):
+        if backup.status == Status.RUNNING:
+            raise Conflict("This backup is running; cancel it first.")
+        backup_files_remove(backup)
+        backup.delete()
+
+
+def backup_files_remove(backup: Backup) -> None:
+    for rel in (backup.path, backup.manifest_path):
+        if rel:
+            store.store_path(rel).unlink(missing_ok=True)
+
+
+def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0, host: Host | None = None) -> Backup:
+    """Take an uploaded tar (plain, gzip or zstd), such as the walkthrough's `tar cvf backup.tar
+    /dbdata`, into the archive store: hashed, its manifest written, ready to restore."""
+    name = volume or Path(getattr(upload, "name", "") or "imported").name.split(".")[0] or "imported"
+    with change(user=actor, action="backup.import", host=host, target=name,
+                detail={"filename": getattr(upload, "name", ""), "strip_components": strip_components}) as ch:
+        if strip_components < 0 or strip_components > 20:
+            raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
+        backup = Backup.objects.create(host=host, host_name=host.name if host else "", volume=name,
+                                       origin=Backup.Origin.IMPORT, status=Status.RUNNING, started=timezone.now(),
+                                       strip_components=strip_components, compression=Compression.NONE,
+                                       created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        ch.detail["backup"] = backup.pk
+        folder = f"imported/{backup.pk}"
+        tmp = store.store_path(f"{folder}/.upload.partial")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(tmp, "wb") as f:
+                for chunk in upload.chunks(store.CHUNK):
+                    f.write(chunk)
+                f.flush()
+                store.os.fsync(f.fileno())
+            compression = store.detect_compression(tmp)
+            backup.compression = compression
+            relative = f"{folder}/{backup.filename}"
+            final = store.store_path(relative)
+            manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
+            readable, counting = store.open_archive(tmp, compression)
+            with open(manifest_tmp, "w") as manifest:
+                count = store.tar_tee(iter(lambda: readable.read(store.CHUNK), b""), lambda c: None, manifest)
+            sha = store.sha256_file(tmp)
+            size = tmp.stat().st_size
+            if count == 0:
+                raise BadRequest("The upload is not a tar archive (or holds no files).", field="file")
+            store.os.replace(tmp, final)
+            store.os.replace(manifest_tmp, Path(str(final) + ".manifest.jsonl"))
+            store.fsync_dir(final.parent)
+        except BadRequest as exc:
+            shutil.rmtree(store.store_path(folder), ignore_errors=True)
+            backup.delete()
+            raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
+        except BaseException:
+            shutil.rmtree(store.store_path(folder), ignore_errors=True)
+            backup.delete()
+            raise
+        backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
+        backup.bytes_done = backup.bytes_total = size
+        job_finish(backup, status=Status.SUCCEEDED)
+    return backup
+
+
+# --- restores -----------------------------------------------------------------------------------
+
+def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: bool = False, overwrite: bool = False,
+                  strip_components: int | None = None) -> Restore:
+    """Queue the restore of `backup` into `volume` on `host` (another host: a migration)."""
+    from .tasks import restore_run_task
+
+    with change(user=actor, action="restore.create", host=host, target=volume,
+                detail={"backup": backup.pk, "create": create, "overwrite": overwrite}) as ch:
+        if backup.status != Status.SUCCEEDED or not backup.path:
+            raise Conflict(f"Backup {backup.pk} has no complete archive to restore ({backup.status}).")
+        if not volume:
+            raise BadRequest("Name the volume to restore into.", field="volume")
+        strip = backup.strip_components if strip_components is None else strip_components
+        if strip < 0 or strip > 20:
+            raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
+        exists = engine.volume_exists(host, volume)
+        if not exists and not create:
+            raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
+        restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
+                                         overwrite=overwrite, strip_components=strip,
+                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        ch.detail["restore"] = restore.pk
+        _enqueue(restore, restore_run_task)
+    return restore
+
+
+def restore_execute(restore: Restore) -> Restore:
+    """Verify the archive's hash, extract it (checked member by member) into a staging volume,
+    and only then replace the target's content; a new target volume is its own staging volume.
+    Any failure leaves the target as it was."""
+    host, backup = restore.host, restore.backup
+    key = restore.job_key
+    staging = None
+    try:
+        if host is None or backup is None:
+            raise NotFound("The host or the backup of this restore was removed.")
+        path = store.store_path(backup.path)
+        if not path.exists():
+            raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
+        with Progress(restore, total=2 * backup.size) as progress:
+            progress.flush()
+            # 1. the whole archive must match the hash recorded when it was written
+            if store.sha256_file(path, on_chunk=progress.add) != backup.sha256:
+                raise BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or "
+                                 "was changed. Nothing was restored.")
+            progress.next_phase()
+            # 2. the target: new (it becomes the staging volume) or existing (needs staging)
+            exists = engine.volume_exists(host, restore.volume)
+            if not exists:
+                if not restore.create:
+                    raise NotFound(f"Host {host.name!r} has no volume {restore.volume!r}.")
+                engine.volume_create(host, name=restore.volume,
+                                     labels={engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
+                Restore.objects.filter(pk=restore.pk).update(created_volume=True)
+                restore.created_volume = True
+                into = restore.volume
+            else:
+                if not restore.overwrite and not engine.volume_is_empty(host, job_key=key, name=restore.volume):
+                    raise Conflict(f"Volume {restore.volume!r} on {host.name!r} is not empty; ask to overwrite it "
+                                   "(a safety backup of its content is kept).", field="overwrite")
+                staging = f"dockerweb-staging-{key}"
+                engine.volume_create(host, name=staging, labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
+                into = staging
+            # 3. extract into the staging volume, every member checked
+            helper = engine.helper_create(host, job_key=key, mounts={into: ("/restore", False)})
+            readable, counting = store.open_archive(path, backup.compression, on_chunk=progress.add)
+            stats: dict = {}
+            try:
+                engine.archive_write(host, helper, "/restore",
+                                     store.member_stream(readable, strip_components=restore.strip_components, stats=stats))
+            finally:
+                counting.f.close()
+                engine.helper_remove(host, helper)
+            if not stats.get("complete") or counting.sha.hexdigest() != backup.sha256:
+                raise BadRequest("The archive could not be read to its end; nothing was restored.")
+            # 4. swap: keep a safety copy of what is replaced, then replace it
+            if staging:
+                if restore.overwrite and not engine.volume_is_empty(host, job_key=key, name=restore.volume):
+                    safety = _safety_backup(restore)
+                    restore.safety_backup = safety
+                    Restore.objects.filter(pk=restore.pk).update(safety_backup=safety)
+                engine.volume_copy_replace(host, job_key=key, source=staging, target=restore.volume)
+            progress.flush()
+            restore.file_count = stats.get("files", 0)
+            restore.bytes_done = restore.bytes_total = progress.base + progress.done
+        job_finish(restore, status=Status.SUCCEEDED)
+    except Cancelled:
+        _restore_undo(restore)
+        job_finish(restore, status=Status.CANCELLED, error="Cancelled while running; the target was left as it was.")
+    except AppError as exc:
+        _restore_undo(restore)
+        job_finish(restore, status=Status.FAILED, error=exc.message)
+    except Exception as exc:
+        log.exception("restore %s failed", restore.pk)
+        _restore_undo(restore)
+        job_finish(restore, status=Status.FAILED, error=f"Unexpected error: {exc}")
+    finally:
+        _leftovers(restore)
+    return restore
+
+
+def _restore_undo(restore: Restore) -> None:
+    """A failed restore into a volume it created removes that volume again."""
+    if restore.created_volume and restore.host is not None:
+        try:
+            engine.job_leftovers_remove(restore.host, job_key=restore.job_key)
+            engine.volume_remove(restore.host, restore.volume)
+        except AppError as exc:
+            log.warning("undo of %s: %s", restore.job_key, exc.message)
+
+
+def _safety_backup(restore: Restore) -> Backup:
+    backup = Backup.objects.create(host=restore.host, host_name=restore.host_name, volume=restore.volume,
+                                   origin=Backup.Origin.SAFETY, created_by=restore.created_by)
+    won, _ = job_claim(Backup, backup.pk)
+    backup_execute(won or backup)
+    backup.refresh_from_db()
+    if backup.status != Status.SUCCEEDED:
+        raise Conflict(f"The safety backup of {restore.volume!r} failed ({backup.error}); nothing was replaced.")
+    return backup
+
+
+def restore_run(*, restore_id: int) -> str:
+    restore, previous = job_claim(Restore, restore_id)
+    if restore is None:
+        return f"skipped ({previous})"
+    if previous:
+        job_cleanup(restore, reason="")
+        if restore.attempts > MAX_ATTEMPTS:
+            job_finish(restore, status=Status.FAILED,
+                       error=f"The worker running this restore stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
+            return "failed"
+        Restore.objects.filter(pk=restore.pk).update(created_volume=False)
+    restore_execute(restore)
+    return restore.status
+
+
+def restore_cancel(*, actor, restore: Restore) -> Restore:
+    with change(user=actor, action="backup.cancel", host=restore.host, target=f"restore {restore.pk}"):
+        return _cancel(restore)
+
+
+# --- jobs whose worker died ---------------------------------------------------------------------
+
+def job_cleanup(job, *, reason: str) -> dict:
+    """Undo what a job left on the engine and on disk: helper containers, staging volumes, held
+    containers, temporary files. With `reason`, also mark the job failed."""
+    done = {"released": [], "removed": {}}
+    if isinstance(job, Backup) and job.held_containers and job.host is not None:
+        done["released"] = [c["name"] for c in job.held_containers]
+        _release(job.host, job.held_containers)
+    if isinstance(job, Restore):
+        _restore_undo(job)
+    if job.host is not None:
+        try:
+            done["removed"] = engine.job_leftovers_remove(job.host, job_key=job.job_key)
+        except AppError as exc:
+            done["error"] = exc.message
+    _leftovers(job)
+    if reason:
+        job_finish(job, status=Status.FAILED, error=reason)
+        activity_record(user=None, action=f"{job.KIND}.reap", outcome="failed", host=job.host_name,
+                        target=job.job_key, detail={"message": reason, **done})
+    return done
+
+
+def job_reap(*, stale_seconds: int | None = None) -> list[str]:
+    """Mark failed every running job whose worker is gone, and clean up after it."""
+    from .jobs import STALE_SECONDS
+
+    reaped = []
+    for model in (Backup, Restore):
+        for job in model.objects.filter(status=Status.RUNNING):
+            if claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):
+                # Claim the right to reap it, so two reapers do not both act.
+                if model.objects.filter(pk=job.pk, status=Status.RUNNING, claimed_by=job.claimed_by).update(
+                        claimed_by="reaper"):
+                    job_cleanup(job, reason=f"The worker running this {job.KIND} stopped ({job.claimed_by}) before "
+                                            "it finished; what it left was cleaned up. Start it again if needed.")
+                    reaped.append(job.job_key)
+    return reaped
+
+
+def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
+    if not backup.manifest_path:
+        return []
+    p = store.store_path(backup.manifest_path)
+    out = []
+    try:
+        with open(p) as f:
+            for line in f:
+                out.append(json.loads(line))
+                if len(out) >= limit:
+                    break
+    except OSError:
+        pass
+    return out
