@@ -41,6 +41,16 @@ def _tls_config(host):
     )
 
 
+def _new_client(host, timeout) -> docker.DockerClient:
+    tls = _tls_config(host)
+    client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version=API_VERSION, use_ssh_client=False)
+    if tls is not None:
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override the
+        # session's CA, which would verify the engine against the system CAs instead of its own.
+        client.api.trust_env = False
+    return client
+
+
 def _key(host, timeout) -> tuple:
     return (host.url, getattr(host, "tls_ca", ""), getattr(host, "tls_cert", ""), getattr(host, "tls_key", ""),
             getattr(host, "tls_verify", True), timeout)
@@ -53,8 +63,7 @@ def docker_client(host, *, timeout: int | None = None) -> docker.DockerClient:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = docker.DockerClient(base_url=host.url, tls=_tls_config(host), timeout=timeout,
-                                         version=API_VERSION, use_ssh_client=False)
+            client = _new_client(host, timeout)
             _clients[key] = client
         return client
 
@@ -67,8 +76,7 @@ def api(host, *, timeout: int | None = None) -> docker.APIClient:
 def stream_client(host) -> docker.DockerClient:
     """A fresh, uncached client for a long-lived stream (events, archives): no read timeout,
     and closing it cannot disturb the shared client."""
-    return docker.DockerClient(base_url=host.url, tls=_tls_config(host), timeout=None, version=API_VERSION,
-                               use_ssh_client=False)
+    return _new_client(host, None)
 
 
 def forget(host) -> None:
