@@ -1,0 +1,66 @@
+"""Helpers of the backups tests: fill a volume with known files inside a container, and take a
+fingerprint of a volume (names, types, modes, owners, sizes, content hashes, link targets), also
+inside a container, so two volumes can be compared on any engine."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+IMAGE = "dockerweb-test/busybox:latest"
+
+FILL = r"""
+set -e
+cd /v
+mkdir -p sub/deeper empty
+echo 'this is backup test!' > file1.txt
+printf 'secret\n' > sub/secret.key && chmod 600 sub/secret.key
+printf '#!/bin/sh\necho hi\n' > sub/run.sh && chmod 755 sub/run.sh
+dd if=/dev/urandom of=sub/deeper/random.bin bs=1024 count=%(kib)d 2>/dev/null
+i=0; while [ $i -lt %(small)d ]; do echo "line $i of a text-like file" > sub/deeper/small-$i.txt; i=$((i+1)); done
+ln -s ../file1.txt sub/link-to-file1
+ln sub/run.sh hardlink-to-run.sh
+echo spaced > 'name with spaces.txt'
+touch "$(printf 'long-%%0120d' 0)"
+chown 1234:5678 sub/secret.key
+chmod 1777 empty
+"""
+
+FINGERPRINT = r"""
+cd /v && find . -mindepth 1 | sort | while read -r f; do
+  if [ -L "$f" ]; then echo "$f L $(readlink "$f")";
+  elif [ -f "$f" ]; then echo "$f F $(stat -c '%a %u %g %s' "$f") $(sha256sum "$f" | cut -d' ' -f1)";
+  else echo "$f $(stat -c '%F %a %u %g' "$f")"; fi
+done
+"""
+
+
+def run_in(client, volume: str, script: str, *, ro: bool = False) -> str:
+    out = client.containers.run(IMAGE, ["sh", "-c", script], remove=True, network_mode="none",
+                                volumes={volume: {"bind": "/v", "mode": "ro" if ro else "rw"}})
+    return out.decode()
+
+
+def fill_volume(client, volume: str, *, kib: int = 512, small: int = 50) -> None:
+    client.volumes.create(volume)
+    run_in(client, volume, FILL % {"kib": kib, "small": small})
+
+
+def fingerprint(client, volume: str) -> list[str]:
+    return run_in(client, volume, FINGERPRINT, ro=True).splitlines()
+
+
+def wait_job(api, url: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    body = {}
+    while time.monotonic() < deadline:
+        body = api.get(url).json()
+        if body.get("status") in ("succeeded", "failed", "cancelled"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job at {url} did not end in {timeout}s: {body}")
+
+
+@pytest.fixture
+def operator(api_as):
+    return api_as("operator")
