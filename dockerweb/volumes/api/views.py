@@ -29,11 +29,15 @@ class VolumeListCreate(HostMixin, generics.ListAPIView):
     def get_queryset(self):
         return inventory.volume_list(host=self.get_host(), filters=self.request.query_params)
 
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None and _flag(self.request, "sizes"):
-            page = selectors.with_sizes(self.get_host(), page)
-        return page
+    @extend_schema(parameters=[OpenApiParameter("sizes", bool, description="ask the engine for sizes (slow)")])
+    def get(self, request, *args, **kwargs):
+        rows = self.filter_queryset(self.get_queryset())
+        if _flag(request, "sizes"):
+            rows = selectors.with_sizes(self.get_host(), rows)
+        page = self.paginate_queryset(rows)
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(rows, many=True).data)
 
     @extend_schema(request=VolumeCreateInput, responses={201: VolumeSerializer})
     def post(self, request, host):
