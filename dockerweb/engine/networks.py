@@ -1,4 +1,7 @@
-"""Engine calls for networks: one function per call, engine errors translated."""
+"""Engine calls for networks: one function per engine call, engine errors translated.
+
+Callers pass full ids: the engine resolves a name or an id prefix on its own, and a name that
+equals another network's id prefix would then pick the wrong network."""
 from __future__ import annotations
 
 from .client import api
@@ -30,3 +33,42 @@ def network_create(host, *, name: str, driver: str = "bridge", options: dict | N
 def network_remove(host, network_id: str) -> None:
     with engine_errors(host):
         api(host).remove_network(network_id)
+
+
+def network_list(host) -> list[dict]:
+    """Every network with its IPAM config and options (`docker network ls`, full shapes)."""
+    with engine_errors(host):
+        return api(host).networks()
+
+
+def network_inspect(host, network_id: str) -> dict:
+    """`docker network inspect` (with the endpoints of its containers)."""
+    with engine_errors(host):
+        return api(host).inspect_network(network_id)
+
+
+def network_connect(host, network_id: str, container_id: str, *, ipv4_address: str = "", ipv6_address: str = "",
+                    aliases: list[str] | None = None, links: list[tuple[str, str]] | None = None) -> None:
+    """`docker network connect [--ip] [--ip6] [--alias]… [--link name:alias]… NETWORK CONTAINER`."""
+    with engine_errors(host):
+        api(host).connect_container_to_network(
+            container_id, network_id, ipv4_address=ipv4_address or None, ipv6_address=ipv6_address or None,
+            aliases=aliases or None, links=links or None,
+        )
+
+
+def network_disconnect(host, network_id: str, container_id: str, *, force: bool = False) -> None:
+    with engine_errors(host):
+        api(host).disconnect_container_from_network(container_id, network_id, force=force)
+
+
+def network_drivers(host) -> list[str]:
+    """The network drivers the engine offers (`docker info`: Plugins.Network)."""
+    with engine_errors(host):
+        info = api(host).info()
+    return list((info.get("Plugins") or {}).get("Network") or [])
+
+
+def container_inspect(host, container_id: str) -> dict:
+    with engine_errors(host):
+        return api(host).inspect_container(container_id)

@@ -1,37 +1,224 @@
-"""Writes of networks: each goes to the engine first, then the mirror is refreshed from the
-engine's answer (never from the input)."""
+"""Writes of networks: `docker network create / connect / disconnect / rm / prune`.
+
+Each one is permission-checked and logged (`core.services.change`), checks the request against
+the engine's current state before calling it (`validation`), calls the engine with full ids,
+translates what the engine still refuses into a sentence on the right field, and refreshes the
+mirror from the engine's answer (never from the input)."""
 from __future__ import annotations
 
-from dockerweb.core.errors import Conflict
+import re
+
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied
 from dockerweb.core.services import change
 from dockerweb.engine import networks as engine
-from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.models import Host, Network
-from dockerweb.inventory.services import network_forget, network_sync
+from dockerweb.inventory.models import Container, Host, Network
+from dockerweb.inventory.services import container_sync, network_forget, network_sync
+
+from . import validation
+from .choices import PREDEFINED
+from .selectors import container_fetch, network_fetch, network_prune_candidates
+
+# What the engine says → (error class, field, our sentence or None to keep the engine's).
+_ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]] = [
+    (re.compile(r"supported only when connecting to networks with user configured subnets", re.I), BadRequest,
+     "ipv4_address", "This network's subnet was chosen by the engine, not configured: fixed addresses need a "
+                     "network created with --subnet."),
+    (re.compile(r"user specified IP address is supported on user defined networks only", re.I), BadRequest,
+     "ipv4_address", "Fixed addresses work on user-defined networks only."),
+    (re.compile(r"invalid subinterface vlan name|no such network interface|Link not found|"
+                r"not a valid (macvlan|ipvlan) parent|failed to create .* vlan link|operation not supported", re.I),
+     BadRequest, "options.parent", None),
+    (re.compile(r"already using parent interface", re.I), Conflict, "options.parent", None),
+    (re.compile(r"non-overlapping IPv6 address pool", re.I), BadRequest, "enable_ipv6",
+     "This engine has no default IPv6 pool: give an IPv6 subnet (like fd00:40::/64)."),
+    (re.compile(r"overlap", re.I), Conflict, "ipam.config.0.subnet", None),
+    (re.compile(r"not a swarm manager", re.I), Conflict, "driver", None),
+    (re.compile(r"plugin .* not found", re.I), BadRequest, "driver", None),
+    (re.compile(r"only one instance of", re.I), Conflict, "driver", None),
+    (re.compile(r"failed to parse .*(mtu|option)|invalid option", re.I), BadRequest, "options", None),
+    (re.compile(r"Address already in use", re.I), Conflict, "ipv4_address", None),
+    (re.compile(r"does not belong to any of this network's subnets|out of range", re.I), BadRequest, "ipv4_address", None),
+    (re.compile(r"already exists", re.I), Conflict, "name", None),
+    (re.compile(r"has active endpoints", re.I), Conflict, None, None),
+    (re.compile(r"is not connected to", re.I), Conflict, "container", None),
+]
+
+
+def _reword(exc: AppError, *, fields: set[str] | None = None) -> AppError:
+    """A more precise error for an engine refusal we recognise; `fields` limits which fields apply."""
+    if not isinstance(exc, (BadRequest, Conflict)) or exc.field:
+        return exc
+    for pattern, cls, field, sentence in _ENGINE_REFUSALS:
+        if pattern.search(exc.message) and (fields is None or field is None or field in fields):
+            return cls(sentence or exc.message, field=field)
+    return exc
+
+
+def _engine_networks(host: Host) -> list[dict]:
+    return engine.network_list(host)
 
 
 def network_create(*, actor, host: Host, name: str, driver: str = "bridge", options: dict | None = None,
                    ipam_config: list[dict] | None = None, internal: bool = False, attachable: bool = False,
                    enable_ipv6: bool = False, labels: dict | None = None) -> Network:
-    """Create a network on `host` and return its mirror row."""
-    with change(user=actor, action="network.create", host=host, target=name, detail={"driver": driver}) as ch:
-        if name in Network.PREDEFINED:
-            raise Conflict(f"{name!r} is a predefined network of every engine; choose another name.", field="name")
-        if Network.objects.filter(host=host, name=name).exists():
-            raise Conflict(f"A network named {name!r} already exists on {host.name}.", field="name")
-        network_id = engine.network_create(
-            host, name=name, driver=driver, options=options, ipam_config=ipam_config, internal=internal,
-            attachable=attachable, enable_ipv6=enable_ipv6, labels=labels,
+    """`docker network create`: checked against the engine's networks first, then created; returns
+    the mirror row made from the engine's inspect."""
+    name = (name or "").strip()
+    driver = (driver or "bridge").strip()
+    options = {str(k).strip(): str(v) for k, v in (options or {}).items() if str(v) != "" or str(k).strip() == ""}
+    labels = {str(k).strip(): str(v) for k, v in (labels or {}).items()}
+    ipam_config = [
+        {"subnet": (c.get("subnet") or "").strip(), "gateway": (c.get("gateway") or "").strip(),
+         "ip_range": (c.get("ip_range") or "").strip(),
+         "aux_addresses": {str(k).strip(): str(v).strip() for k, v in (c.get("aux_addresses") or {}).items()}}
+        for c in (ipam_config or [])
+    ]
+    ipam_config = [c for c in ipam_config if any(c.values())]
+    detail = {"driver": driver, "subnets": [c["subnet"] for c in ipam_config if c["subnet"]]}
+    with change(user=actor, action="network.create", host=host, target=name, detail=detail) as ch:
+        validation.check_create(
+            name=name, driver=driver, options=options, ipam_config=ipam_config, enable_ipv6=enable_ipv6,
+            labels=labels, raw_networks=_engine_networks(host), drivers=engine.network_drivers(host),
+            swarm_manager=host.is_swarm_manager,
         )
+        try:
+            network_id = engine.network_create(
+                host, name=name, driver=driver, options=options, ipam_config=ipam_config, internal=internal,
+                attachable=attachable, enable_ipv6=enable_ipv6, labels=labels,
+            )
+        except AppError as exc:
+            raise _reword(exc) from exc
         ch.detail["id"] = network_id
-        return network_sync(host=host, network_id=network_id)
+        network = network_sync(host=host, network_id=network_id)
+        if network is None:  # removed between create and inspect by someone else
+            raise NotFound(f"Network {name!r} was created but is already gone from the engine.")
+        return network
 
 
 def network_remove(*, actor, host: Host, ident: str) -> None:
-    """Remove a network (addressed by full id internally)."""
-    network = inventory.network_get(host=host, ident=ident)
-    with change(user=actor, action="network.remove", host=host, target=network.name, detail={"id": network.engine_id}):
-        if network.is_predefined:
-            raise Conflict(f"{network.name!r} is a predefined network and cannot be removed.")
-        engine.network_remove(host, network.engine_id)
+    """`docker network rm`: refused for predefined networks (403) and networks that containers
+    still use (409, naming them)."""
+    with change(user=actor, action="network.remove", host=host, target=ident) as ch:
+        network, raw = network_fetch(host=host, ident=ident)
+        ch.target, ch.detail["id"] = network.name, network.engine_id
+        if network.name in PREDEFINED:
+            raise PermissionDenied(f"{network.name!r} is a predefined network of the engine; no one can remove it.")
+        users = sorted((ep.get("Name") or cid[:12]) for cid, ep in (raw.get("Containers") or {}).items())
+        if users:
+            raise Conflict(f"Network {network.name!r} is still used by {', '.join(users)}; "
+                           "disconnect or remove them first.", detail={"containers": users})
+        try:
+            engine.network_remove(host, network.engine_id)
+        except NotFound:
+            pass  # already gone: the wish is fulfilled
+        except AppError as exc:
+            raise _reword(exc, fields=set()) from exc
         network_forget(host=host, network_id=network.engine_id)
+
+
+def network_remove_many(*, actor, host: Host, idents: list[str]) -> dict:
+    """`docker network rm A B …`: each removal on its own (and logged on its own); returns
+    `{removed: [names], errors: {ident: sentence}}`."""
+    removed, errors = [], {}
+    for ident in idents:
+        try:
+            name = network_fetch(host=host, ident=ident)[0].name
+        except NotFound as exc:
+            name = None
+            errors[ident] = exc.message
+        if name is None:
+            continue
+        try:
+            network_remove(actor=actor, host=host, ident=ident)
+            removed.append(name)
+        except AppError as exc:
+            errors[ident] = exc.message
+    return {"removed": removed, "errors": errors}
+
+
+def network_connect(*, actor, host: Host, network: str, container: str, ipv4_address: str = "",
+                    ipv6_address: str = "", aliases: list[str] | None = None,
+                    links: list[str] | None = None) -> Container:
+    """`docker network connect [--ip] [--ip6] [--alias] [--link] NETWORK CONTAINER`; returns the
+    container's refreshed mirror row."""
+    ipv4_address, ipv6_address = (ipv4_address or "").strip(), (ipv6_address or "").strip()
+    aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
+    links = [l.strip() for l in (links or []) if l and l.strip()]
+    detail = {k: v for k, v in {"ipv4_address": ipv4_address, "ipv6_address": ipv6_address, "aliases": aliases,
+                                "links": links}.items() if v}
+    with change(user=actor, action="network.connect", host=host, target=f"{container} → {network}",
+                detail=detail) as ch:
+        net, raw_net = network_fetch(host=host, ident=network)
+        row, raw_c = container_fetch(host=host, ident=container)
+        ch.target = f"{row.name} → {net.name}"
+        ch.detail.update({"network": net.engine_id, "container": row.engine_id})
+        validation.check_connect(raw_network=raw_net, raw_container=raw_c, ipv4_address=ipv4_address,
+                                 ipv6_address=ipv6_address, aliases=aliases, links=links)
+        pairs = validation.parse_links(links)
+        link_ids = []
+        for target, alias in pairs:
+            linked = container_fetch(host=host, ident=target, field="links")[0]
+            link_ids.append((linked.name, alias))
+        try:
+            engine.network_connect(host, net.engine_id, row.engine_id, ipv4_address=ipv4_address,
+                                   ipv6_address=ipv6_address, aliases=aliases, links=link_ids)
+        except AppError as exc:
+            err = _reword(exc, fields={"ipv4_address", "ipv6_address", "container", "network"})
+            if err.field == "ipv4_address" and ipv6_address and not ipv4_address:
+                err.field = "ipv6_address"
+            raise err from exc
+        network_sync(host=host, network_id=net.engine_id)
+        return container_sync(host=host, container_id=row.engine_id)
+
+
+def network_disconnect(*, actor, host: Host, network: str, container: str, force: bool = False) -> Container | None:
+    """`docker network disconnect [--force] NETWORK CONTAINER`."""
+    with change(user=actor, action="network.disconnect", host=host, target=f"{container} ← {network}",
+                detail={"force": force}) as ch:
+        net, raw_net = network_fetch(host=host, ident=network)
+        row, raw_c = container_fetch(host=host, ident=container)
+        ch.target = f"{row.name} ← {net.name}"
+        ch.detail.update({"network": net.engine_id, "container": row.engine_id})
+        attached = (raw_c.get("NetworkSettings") or {}).get("Networks") or {}
+        on_it = any((ep or {}).get("NetworkID") == net.engine_id for ep in attached.values()) \
+            or row.engine_id in (raw_net.get("Containers") or {})
+        if not on_it and not force:
+            raise Conflict(f"Container {row.name!r} is not connected to {net.name!r}.", field="container")
+        if net.name == "host":
+            raise BadRequest("A container in host mode cannot leave the host network; recreate it instead.",
+                             field="network")
+        try:
+            engine.network_disconnect(host, net.engine_id, row.engine_id, force=force)
+        except AppError as exc:
+            raise _reword(exc, fields={"container"}) from exc
+        network_sync(host=host, network_id=net.engine_id)
+        return container_sync(host=host, container_id=row.engine_id)
+
+
+def network_prune(*, actor, host: Host, dry_run: bool = False, only: list[str] | None = None) -> list[str]:
+    """`docker network prune`: the networks no container uses (never the predefined ones).
+
+    With `dry_run` nothing changes and the names that would go are returned. Otherwise exactly
+    those candidates are removed one by one by full id — limited to `only` (ids or names, e.g.
+    what a preview showed) when given — so nothing outside the preview can go."""
+    if dry_run:
+        return [n["Name"] for n in network_prune_candidates(host=host)]
+    with change(user=actor, action="network.prune", host=host, target=host.name) as ch:
+        candidates = network_prune_candidates(host=host)
+        if only is not None:
+            wanted = set(only)
+            candidates = [n for n in candidates if n["Id"] in wanted or n["Name"] in wanted]
+        removed, skipped = [], {}
+        for n in candidates:
+            try:
+                engine.network_remove(host, n["Id"])
+            except NotFound:
+                pass
+            except AppError as exc:  # a container joined it since the preview
+                skipped[n["Name"]] = exc.message
+                network_sync(host=host, network_id=n["Id"])
+                continue
+            network_forget(host=host, network_id=n["Id"])
+            removed.append(n["Name"])
+        ch.detail.update({"removed": removed, **({"skipped": skipped} if skipped else {})})
+        return removed

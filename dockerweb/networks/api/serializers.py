@@ -1,3 +1,4 @@
+"""Input shapes of the networks API (field names as in DESIGN.md's contract)."""
 from rest_framework import serializers
 
 
@@ -5,7 +6,7 @@ class IpamConfigInput(serializers.Serializer):
     subnet = serializers.CharField(required=False, allow_blank=True, default="")
     gateway = serializers.CharField(required=False, allow_blank=True, default="")
     ip_range = serializers.CharField(required=False, allow_blank=True, default="")
-    aux_addresses = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    aux_addresses = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
 
 class IpamInput(serializers.Serializer):
@@ -22,3 +23,36 @@ class NetworkCreateInput(serializers.Serializer):
     options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
     ipam = IpamInput(required=False)
+
+
+class NetworkConnectInput(serializers.Serializer):
+    container = serializers.CharField(help_text="Container name or id.")
+    ipv4_address = serializers.CharField(required=False, allow_blank=True, default="")
+    ipv6_address = serializers.CharField(required=False, allow_blank=True, default="")
+    aliases = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    links = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                  help_text='"container" or "container:alias", as --link.')
+
+
+class NetworkDisconnectInput(serializers.Serializer):
+    container = serializers.CharField(help_text="Container name or id.")
+    force = serializers.BooleanField(required=False, default=False)
+
+
+class NetworkPruneInput(serializers.Serializer):
+    dry_run = serializers.BooleanField(required=False, default=False)
+    only = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True, default=None,
+                                 help_text="Remove only these (ids or names), e.g. what a dry run listed.")
+
+
+class NetworkPruneOutput(serializers.Serializer):
+    removed = serializers.ListField(child=serializers.CharField())
+
+
+class NetworkRemoveManyInput(serializers.Serializer):
+    networks = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+
+class NetworkRemoveManyOutput(serializers.Serializer):
+    removed = serializers.ListField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())

@@ -1,14 +1,17 @@
+"""The networks API: one view per action; each validates its input, calls one service and
+returns the network or container as the engine now reports it."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.api.serializers import NetworkSerializer
+from dockerweb.inventory.api.serializers import ContainerSerializer, NetworkSerializer
 from dockerweb.inventory.api.views import HostMixin
-from dockerweb.networks import services
+from dockerweb.networks import selectors, services
 
-from .serializers import NetworkCreateInput
+from .serializers import (NetworkConnectInput, NetworkCreateInput, NetworkDisconnectInput, NetworkPruneInput,
+                          NetworkPruneOutput, NetworkRemoveManyInput, NetworkRemoveManyOutput)
 
 
 class NetworkListCreate(HostMixin, generics.ListAPIView):
@@ -33,10 +36,67 @@ class NetworkListCreate(HostMixin, generics.ListAPIView):
 
 
 class NetworkDetail(HostMixin, APIView):
+    """`docker network inspect` (GET) and `docker network rm` (DELETE)."""
+
     @extend_schema(responses=NetworkSerializer)
     def get(self, request, host, ident):
-        return Response(NetworkSerializer(inventory.network_get(host=self.get_host(), ident=ident)).data)
+        network, _ = selectors.network_fetch(host=self.get_host(), ident=ident)
+        return Response(NetworkSerializer(network).data)
 
     def delete(self, request, host, ident):
         services.network_remove(actor=request.user, host=self.get_host(), ident=ident)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NetworkConnect(HostMixin, APIView):
+    @extend_schema(request=NetworkConnectInput, responses=ContainerSerializer)
+    def post(self, request, host, ident):
+        data = NetworkConnectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        container = services.network_connect(actor=request.user, host=self.get_host(), network=ident,
+                                             **data.validated_data)
+        return Response(ContainerSerializer(container).data)
+
+
+class NetworkDisconnect(HostMixin, APIView):
+    @extend_schema(request=NetworkDisconnectInput, responses=ContainerSerializer)
+    def post(self, request, host, ident):
+        data = NetworkDisconnectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        container = services.network_disconnect(actor=request.user, host=self.get_host(), network=ident,
+                                                **data.validated_data)
+        return Response(ContainerSerializer(container).data if container else {})
+
+
+class NetworkPrune(HostMixin, APIView):
+    """`docker network prune`; `dry_run` lists what would go without removing anything."""
+
+    @extend_schema(request=NetworkPruneInput, responses=NetworkPruneOutput)
+    def post(self, request, host):
+        data = NetworkPruneInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        removed = services.network_prune(actor=request.user, host=self.get_host(), **data.validated_data)
+        return Response({"removed": removed})
+
+    def get(self, request, host):  # a network named "prune", by name
+        return _detail(self, request, host, "prune")
+
+
+class NetworkRemoveMany(HostMixin, APIView):
+    """`docker network rm A B …`: each one removed (or refused) on its own."""
+
+    @extend_schema(request=NetworkRemoveManyInput, responses=NetworkRemoveManyOutput)
+    def post(self, request, host):
+        data = NetworkRemoveManyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.network_remove_many(actor=request.user, host=self.get_host(),
+                                              idents=data.validated_data["networks"])
+        return Response(result, status=status.HTTP_200_OK)
+
+    def get(self, request, host):  # a network named "remove", by name
+        return _detail(self, request, host, "remove")
+
+
+def _detail(view, request, host, ident):
+    network, _ = selectors.network_fetch(host=view.get_host(), ident=ident)
+    return Response(NetworkSerializer(network).data)
