@@ -16,6 +16,7 @@ Bind and tmpfs nodes have kind `volume` (the contract's kinds) with `data.type` 
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.db.models.fields.json import KeyTransform
 
 from dockerweb.inventory.models import Container, Endpoint, Host, Mount, Network, PortBinding, Volume
 
@@ -193,19 +194,25 @@ def container_fragment(c: Container, resolve: Resolver) -> Fragment:
         tid = resolve.find(target)
         if tid:
             _put(frag, _edge(f"link:{c.engine_id}:{alias}", "link", cid, f"ctr:{tid}", {"alias": alias, "target": target}))
-    for m in c.mounts.all():
-        if m.type == Mount.Type.VOLUME and m.name:
-            target = f"vol:{m.name}"
-        elif m.type == Mount.Type.BIND:
-            target = f"bind:{m.source}"
-            _put(frag, _node(target, "volume", m.source, {"type": "bind", "source": m.source}))
-        elif m.type == Mount.Type.TMPFS:
-            target = f"tmpfs:{c.engine_id}:{m.destination}"
-            _put(frag, _node(target, "volume", f"tmpfs {m.destination}", {"type": "tmpfs", "destination": m.destination}))
+    mounts = [(m.type, m.name, m.source, m.destination, m.read_only, m.mode) for m in c.mounts.all()]
+    # `--tmpfs` mounts are not in the engine's Mounts list, only in HostConfig.Tmpfs.
+    listed = {m[3] for m in mounts}
+    for dest, opts in sorted((getattr(c, "tmpfs_config", None) or {}).items()):
+        if dest not in listed:
+            mounts.append((Mount.Type.TMPFS, "", "", dest, "ro" in (opts or "").split(","), opts or ""))
+    for m_type, m_name, m_source, m_dest, m_ro, m_mode in mounts:
+        if m_type == Mount.Type.VOLUME and m_name:
+            target = f"vol:{m_name}"
+        elif m_type == Mount.Type.BIND:
+            target = f"bind:{m_source}"
+            _put(frag, _node(target, "volume", m_source, {"type": "bind", "source": m_source}))
+        elif m_type == Mount.Type.TMPFS:
+            target = f"tmpfs:{c.engine_id}:{m_dest}"
+            _put(frag, _node(target, "volume", f"tmpfs {m_dest}", {"type": "tmpfs", "destination": m_dest}))
         else:
             continue
-        _put(frag, _edge(f"mnt:{c.engine_id}:{m.destination}", "mounts", cid, target, {
-            "type": m.type, "destination": m.destination, "read_only": m.read_only, "mode": m.mode,
+        _put(frag, _edge(f"mnt:{c.engine_id}:{m_dest}", "mounts", cid, target, {
+            "type": str(m_type), "destination": m_dest, "read_only": m_ro, "mode": m_mode,
         }))
     for p in ports:
         if p.host_port is None:
@@ -231,7 +238,7 @@ def _containers(host: Host):
             "ipv6_address", "mac_address", "aliases", "links", "ipam_config")),
         Prefetch("mounts", queryset=Mount.objects.all()),
         Prefetch("ports", queryset=PortBinding.objects.all()),
-    ).defer("raw")
+    ).defer("raw").annotate(tmpfs_config=KeyTransform("Tmpfs", KeyTransform("HostConfig", "raw")))
 
 
 # --- whole host and single objects -------------------------------------------------------------
