@@ -1,0 +1,57 @@
+"""The full reconcile: exact, idempotent, in few queries, and repairing any drift."""
+from __future__ import annotations
+
+import pytest
+
+from dockerweb.inventory.models import Container, Endpoint, Network, Volume
+from dockerweb.inventory.services import host_reconcile
+
+from .mirror import IMAGE, differences
+
+pytestmark = pytest.mark.django_db
+
+
+def test_reconcile_equals_the_engine_and_a_second_run_writes_nothing(host, engine, api_as, django_assert_max_num_queries):
+    from docker.types import IPAMConfig, IPAMPool
+
+    engine.networks.create("dw-m-r1", ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="10.35.0.0/24", gateway="10.35.0.1")]))
+    engine.volumes.create("dw-m-rvol")
+    for i in range(6):
+        engine.containers.run(IMAGE, ["sleep", "300"], name=f"dw-m-r{i}", network="dw-m-r1",
+                              volumes={"dw-m-rvol": {"bind": "/v", "mode": "rw"}},
+                              ports={"80/tcp": ("127.0.0.1", None)}, detach=True)
+    first = host_reconcile(host=host)
+    assert first.added["container"] == 6 and first.added["network"] == 1 and first.added["volume"] == 1
+    assert differences(api_as("viewer"), "local", engine) == []
+    # Unchanged engine: reads only (a handful of queries, whatever the number of objects).
+    with django_assert_max_num_queries(12):
+        again = host_reconcile(host=host)
+    assert not again.changed, again
+
+
+def test_reconcile_repairs_drift_of_every_kind(host, engine, api_as):
+    c = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-drift", detach=True)
+    engine.volumes.create("dw-m-drift-vol")
+    host_reconcile(host=host)
+    # The mirror drifts: a row changed, a row lost, a row that is not on the engine, an endpoint gone.
+    Container.objects.filter(engine_id=c.id).update(state="dead", name="wrong")
+    Endpoint.objects.filter(container__engine_id=c.id).delete()
+    Volume.objects.filter(host=host, name="dw-m-drift-vol").delete()
+    Network.objects.create(host=host, engine_id="f" * 64, name="dw-m-ghost", driver="bridge")
+    result = host_reconcile(host=host)
+    assert result.updated["container"] == 1 and result.added["volume"] == 1 and result.removed["network"] == 1
+    assert result.children == 1
+    assert differences(api_as("viewer"), "local", engine) == []
+    assert Container.objects.get(engine_id=c.id).name == "dw-m-drift"
+
+
+def test_two_hosts_on_one_engine_do_not_share_rows(host, engine, engine_url):
+    from dockerweb.inventory.services import host_register
+
+    engine.networks.create("dw-m-twice")
+    twin = host_register(name="twin", url=engine_url)
+    host_reconcile(host=host)
+    host_reconcile(host=twin)
+    assert Network.objects.filter(name="dw-m-twice").count() == 2
+    twin.delete()
+    assert Network.objects.filter(name="dw-m-twice", host=host).count() == 1
