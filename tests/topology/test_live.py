@@ -1,0 +1,149 @@
+"""The topology websocket against dockerweb.asgi.application with the real Redis channel layer,
+the real watcher and the real engine."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from dockerweb.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IMAGE = "dockerweb-test/busybox:latest"
+
+
+def signed_in(make_user, role: str = "viewer", username: str | None = None) -> tuple[Client, str]:
+    user = make_user(role, username)
+    client = Client()
+    assert client.login(username=user.username, password=user.test_password)
+    return client, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def socket(session: str | None = None, origin: str | None = "http://127.0.0.1:8000") -> WebsocketCommunicator:
+    headers = [(b"host", b"127.0.0.1:8000")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    if session:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
+    return WebsocketCommunicator(application, "/ws/topology/", headers=headers)
+
+
+async def until(ws: WebsocketCommunicator, predicate, timeout: float = 20.0) -> dict:
+    """Receive messages until `predicate(message)` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            msg = await ws.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        seen.append(msg)
+        if predicate(msg):
+            return msg
+    raise AssertionError(f"no matching message within {timeout}s; got {[m.get('type') for m in seen]} {seen[-3:]!r}")
+
+
+def op_of(msg: dict, op: str, ident: str) -> dict | None:
+    if msg.get("type") != "topology.patch":
+        return None
+    return next((o for o in msg["ops"] if o["op"] == op and o["id"] == ident), None)
+
+
+def test_a_change_made_behind_dockerwebs_back_arrives_as_a_patch(host, engine, make_user, watcher_proc):
+    _, session = signed_in(make_user)
+
+    async def main():
+        ws = socket(session)
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.send_json_to({"type": "subscribe", "hosts": ["local", "nosuch"]})
+        sub = await until(ws, lambda m: m["type"] == "subscribed")
+        assert sub["hosts"] == ["local"] and sub["refused"] == ["nosuch"]
+
+        c = await asyncio.to_thread(engine.containers.run, IMAGE, ["sleep", "600"], name="dw-topo-live", detach=True)
+        added = await until(ws, lambda m: op_of(m, "add", f"ctr:{c.id}"))
+        node = op_of(added, "add", f"ctr:{c.id}")["data"]
+        assert node["kind"] == "container" and node["label"] == "dw-topo-live"
+        assert added["host"] == "local"
+        # its attachment to the default bridge comes with it (same patch or a later one)
+        if not any(o["id"].startswith(f"att:{c.id}:") for o in added["ops"]):
+            await until(ws, lambda m: m.get("type") == "topology.patch" and any(o["id"].startswith(f"att:{c.id}:") for o in m["ops"]))
+
+        await asyncio.to_thread(c.stop, timeout=0)
+        def exited(m):
+            o = op_of(m, "update", f"ctr:{c.id}")
+            return bool(o) and o["data"]["data"]["state"] == "exited"
+
+        await until(ws, exited)
+
+        await asyncio.to_thread(c.remove, force=True)
+        removed = await until(ws, lambda m: op_of(m, "remove", f"ctr:{c.id}"))
+        assert any(o["op"] == "remove" and o["id"].startswith(f"att:{c.id}:") for o in removed["ops"])
+        await ws.disconnect()
+
+    asyncio.run(main())
+
+
+def test_anonymous_foreign_origin_and_roleless_sockets_are_refused(host, make_user):
+    _, session = signed_in(make_user)
+    _, roleless = signed_in(make_user, "none", "nobody")
+
+    async def main():
+        for ws in (socket(None), socket(session, origin="http://evil.example"), socket(session, origin=None),
+                   socket(roleless)):
+            connected, _ = await ws.connect()
+            assert not connected
+            await ws.disconnect()
+        ok = socket(session)  # the same session from the right origin is let in
+        assert (await ok.connect())[0]
+        await ok.disconnect()
+
+    asyncio.run(main())
+
+
+def test_signing_out_closes_the_sessions_sockets(host, make_user):
+    client, session = signed_in(make_user)
+    _, other_session = signed_in(make_user, "viewer", "other")
+
+    async def main():
+        ws, other = socket(session), socket(other_session)
+        assert (await ws.connect())[0] and (await other.connect())[0]
+        await ws.send_json_to({"type": "subscribe", "hosts": ["local"]})
+        await until(ws, lambda m: m["type"] == "subscribed")
+        resp = await asyncio.to_thread(client.post, "/logout/")
+        assert resp.status_code == 302
+        closed = await ws.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
+        # another session's socket stays open and answers
+        await other.send_json_to({"type": "subscribe", "hosts": ["local"]})
+        assert (await until(other, lambda m: m["type"] == "subscribed"))["hosts"] == ["local"]
+        await other.disconnect()
+        # the signed-out cookie no longer opens a socket
+        again = socket(session)
+        assert not (await again.connect())[0]
+        await again.disconnect()
+
+    asyncio.run(main())
+
+
+def test_job_progress_still_reaches_the_socket(host, make_user):
+    from dockerweb.core import live
+
+    _, session = signed_in(make_user)
+
+    async def main():
+        ws = socket(session)
+        assert (await ws.connect())[0]
+        await ws.send_json_to({"type": "subscribe_job", "job": 4242})
+        await until(ws, lambda m: m.get("job") == 4242)
+        await live.apublish(live.job_group(4242), {"type": "job.progress", "job": 4242, "progress": 0.5})
+        msg = await until(ws, lambda m: m["type"] == "job.progress")
+        assert msg["progress"] == 0.5
+        await ws.disconnect()
+
+    asyncio.run(main())
