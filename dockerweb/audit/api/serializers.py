@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+from dockerweb.audit.models import Audit
+
+
+class FindingSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    severity = serializers.CharField()
+    subject = serializers.CharField()
+    message = serializers.CharField()
+    evidence = serializers.JSONField()
+    fix = serializers.CharField(required=False)
+    cis = serializers.CharField(required=False, allow_blank=True)
+
+
+class AuditLiveSerializer(serializers.Serializer):
+    """GET /api/hosts/{host}/audit/: the contract's `findings`, plus the matrix it came from."""
+
+    host = serializers.CharField()
+    findings = FindingSerializer(many=True)
+    matrix = serializers.JSONField()
+
+
+class AuditRunInput(serializers.Serializer):
+    probe = serializers.BooleanField(default=False, help_text="Prove every pair with live probes.")
+    refresh = serializers.BooleanField(default=True, help_text="Reconcile the mirror with the engine first.")
+
+
+class AuditProbeInput(serializers.Serializer):
+    source = serializers.CharField(required=False, allow_blank=True, default="")
+    target = serializers.CharField(required=False, allow_blank=True, default="")
+    network = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AuditSummarySerializer(serializers.ModelSerializer):
+    host = serializers.CharField(source="host.name")
+    created_by = serializers.CharField(source="username")
+    probed = serializers.BooleanField()
+
+    class Meta:
+        model = Audit
+        fields = ("id", "host", "created", "created_by", "probed", "summary")
+
+
+class AuditSerializer(AuditSummarySerializer):
+    class Meta:
+        model = Audit
+        fields = ("id", "host", "created", "created_by", "probed", "summary", "findings", "matrix", "probes")

@@ -1,0 +1,282 @@
+// The audit page: the reachability matrix (filter, group), a small graph with the selected
+// pair's path highlighted, and the buttons that run an audit or probe a pair.
+(function () {
+  "use strict";
+  var dataEl = document.getElementById("audit-data");
+  if (!dataEl) return;
+  var D = JSON.parse(dataEl.textContent);
+  var M = D.matrix || { containers: [], cells: {}, networks: [] };
+  var byId = {};
+  M.containers.forEach(function (c) { byId[c.id] = c; });
+  var netByName = {};
+  (M.networks || []).forEach(function (n) { netByName[n.name] = n; });
+  var probeRows = {};
+  ((D.probes && D.probes.pairs) || []).forEach(function (r) { probeRows[r.source + ">" + r.target] = r; });
+  var cy = null;
+  var selected = null;
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // --- matrix ---------------------------------------------------------------------------------
+  function groupOf(c, mode) {
+    if (mode === "network") {
+      if (c.network_mode === "host") return "host network";
+      if (c.netns_owner) return "namespace of " + ((byId[c.netns_owner] || {}).name || "?");
+      return c.networks.length ? c.networks.slice().sort().join(" + ") : "no network";
+    }
+    if (mode.indexOf("label:") === 0) {
+      var key = mode.slice(6);
+      var v = (c.labels || {})[key];
+      return v === undefined ? "(no " + key + ")" : key + "=" + v;
+    }
+    return "";
+  }
+
+  function visibleContainers() {
+    var name = (document.getElementById("mf-name").value || "").toLowerCase();
+    var running = document.getElementById("mf-running").checked;
+    var mode = currentGroup();
+    var list = M.containers.filter(function (c) {
+      return (!running || c.state === "running") && (!name || c.name.toLowerCase().indexOf(name) >= 0);
+    });
+    list.forEach(function (c) { c._group = groupOf(c, mode); });
+    list.sort(function (a, b) { return a._group === b._group ? (a.name < b.name ? -1 : 1) : (a._group < b._group ? -1 : 1); });
+    return list;
+  }
+
+  function currentGroup() {
+    var g = document.getElementById("mf-group").value;
+    var lk = (document.getElementById("mf-label").value || "").trim();
+    if (lk) return "label:" + lk;
+    return g;
+  }
+
+  function cellTitle(s, t, cell) {
+    if (!cell) return s.name + " → " + t.name + ": isolated (no shared network)";
+    var parts = cell.paths.map(function (p) { return p.why; }).concat(cell.blocked.map(function (b) { return "Blocked: " + b.why; }));
+    return s.name + " → " + t.name + ": " + (cell.by_ip ? "reachable" : "isolated") + (cell.by_name ? ", by name" : "") + "\n" + parts.join("\n");
+  }
+
+  function renderMatrix() {
+    var wrap = document.getElementById("matrix");
+    var list = visibleContainers();
+    wrap.innerHTML = "";
+    if (!list.length) { wrap.appendChild(el("p", { "class": "muted" }, "No container matches.")); return; }
+    var table = el("table", { "class": "matrix", id: "matrix-table" });
+    var thead = el("thead"), hr = el("tr");
+    hr.appendChild(el("th", { "class": "mx-corner" }, "from ↓  to →"));
+    list.forEach(function (c) { var th = el("th", { "class": "mx-col", title: c.name }); th.appendChild(el("span", {}, c.name)); hr.appendChild(th); });
+    thead.appendChild(hr); table.appendChild(thead);
+    var tbody = el("tbody"), lastGroup = null;
+    list.forEach(function (s) {
+      if (s._group && s._group !== lastGroup) {
+        var gr = el("tr", { "class": "mx-group" }); var gth = el("th", { colspan: String(list.length + 1) }, s._group);
+        gr.appendChild(gth); tbody.appendChild(gr); lastGroup = s._group;
+      }
+      var tr = el("tr"); tr.appendChild(el("th", { "class": "mx-row" }, s.name));
+      list.forEach(function (t) {
+        var td;
+        if (s.id === t.id) { td = el("td", { "class": "mx-self" }, "—"); tr.appendChild(td); return; }
+        var key = s.id + ">" + t.id, cell = M.cells[key], probe = probeRows[key];
+        var cls = "mx-cell", text = "";
+        if (cell && cell.by_ip) { cls += " mx-yes"; text = cell.by_name ? "●n" : "●"; }
+        else if (cell && cell.blocked.length) { cls += " mx-blocked"; text = "⊘"; }
+        if (probe) {
+          if (probe.agrees === true) { text += "✓"; cls += " mx-proven"; }
+          else if (probe.agrees === false) { text += "✗"; cls += " mx-mismatch"; }
+        }
+        td = el("td", { "class": cls, title: cellTitle(s, t, cell), "data-pair": key, tabindex: "0" }, text);
+        if (selected === key) td.classList.add("mx-selected");
+        td.addEventListener("click", function () { selectPair(s.id, t.id); });
+        td.addEventListener("keydown", function (ev) { if (ev.key === "Enter") selectPair(s.id, t.id); });
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody); wrap.appendChild(table);
+  }
+
+  // --- graph ----------------------------------------------------------------------------------
+  function ownElements() {
+    var els = [], seenNet = {}, hostNeeded = false;
+    M.containers.forEach(function (c) {
+      if (c.state !== "running") return;
+      els.push({ data: { id: "ctr:" + c.id, label: c.name, kind: "container" } });
+    });
+    M.containers.forEach(function (c) {
+      if (c.state !== "running") return;
+      if (c.network_mode === "host") { hostNeeded = true; els.push({ data: { id: "e:h:" + c.id, source: "ctr:" + c.id, target: "host", kind: "attached" } }); return; }
+      if (c.netns_owner && byId[c.netns_owner]) { els.push({ data: { id: "e:ns:" + c.id, source: "ctr:" + c.id, target: "ctr:" + c.netns_owner, kind: "shares_netns" } }); return; }
+      c.networks.forEach(function (n) {
+        var net = netByName[n]; if (!net || net.driver === "null") return;
+        if (!seenNet[net.id]) { seenNet[net.id] = 1; els.push({ data: { id: "net:" + net.id, label: net.name + (net.internal ? " (internal)" : "") + (net.icc ? "" : " (ICC off)"), kind: "network" } }); }
+        els.push({ data: { id: "e:" + c.id + ":" + net.id, source: "ctr:" + c.id, target: "net:" + net.id, kind: "attached" } });
+      });
+    });
+    if (hostNeeded || M.cells) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
+    return els;
+  }
+
+  function drawGraph(elements) {
+    var box = document.getElementById("audit-graph");
+    if (!window.cytoscape || !box) return;
+    cy = window.cytoscape({
+      container: box, elements: elements, wheelSensitivity: 0.3,
+      style: [
+        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3, "background-color": "#7a8ca3", "width": 18, "height": 18, "color": "#1d2733" } },
+        { selector: "node[kind = 'network']", style: { "shape": "round-rectangle", "background-color": "#0b6bcb", "width": 26, "height": 14 } },
+        { selector: "node[kind = 'host']", style: { "shape": "diamond", "background-color": "#8a3ffc", "width": 24, "height": 24 } },
+        { selector: "node[kind = 'volume'], node[kind = 'port']", style: { "display": "none" } },
+        { selector: "edge", style: { "width": 1.2, "line-color": "#c3ccd6", "curve-style": "bezier" } },
+        { selector: "edge[kind = 'shares_netns']", style: { "line-style": "dashed" } },
+        { selector: ".dim", style: { "opacity": 0.25 } },
+        { selector: "node.hl", style: { "background-color": "#c62828", "border-width": 3, "border-color": "#ffb3b3", "opacity": 1, "font-weight": "bold" } },
+        { selector: "edge.hl", style: { "line-color": "#c62828", "width": 4, "opacity": 1, "target-arrow-shape": "triangle", "target-arrow-color": "#c62828" } },
+        { selector: "edge.hl-path", style: { "line-style": "dashed" } },
+        { selector: "node.blocked", style: { "background-color": "#b26a00" } },
+      ],
+      layout: { name: "cose", animate: false, padding: 12, nodeRepulsion: 6000 },
+    });
+    if (selected) { var p = selected.split(">"); highlight(p[0], p[1]); }
+  }
+
+  function loadGraph() {
+    // The topology API when it is there (same ids), else our own elements.
+    var own = ownElements();
+    fetch("/api/hosts/" + encodeURIComponent(D.host) + "/topology/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (topo) {
+        var ok = topo && topo.nodes && topo.nodes.length && M.containers.every(function (c) {
+          return c.state !== "running" || topo.nodes.some(function (n) { return n.id === "ctr:" + c.id; });
+        });
+        if (!ok) return drawGraph(own);
+        var els = topo.nodes.filter(function (n) { return n.kind !== "volume" && n.kind !== "port"; }).map(function (n) {
+          return { data: Object.assign({}, n.data || {}, { id: n.id, label: n.label, kind: n.kind }) };
+        });
+        var ids = {}; els.forEach(function (e) { ids[e.data.id] = 1; });
+        (topo.edges || []).forEach(function (e) {
+          if (ids[e.source] && ids[e.target]) els.push({ data: Object.assign({}, e.data || {}, { id: "t:" + e.id, source: e.source, target: e.target, kind: e.kind }) });
+        });
+        if (!ids.host) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
+        drawGraph(els);
+      })
+      .catch(function () { drawGraph(own); });
+  }
+
+  function pathNodes(s, t, cell) {
+    if (!cell) return [];
+    var p = cell.paths.find(function (x) { return x.kind === "network"; }) || cell.paths[0];
+    if (!p) {
+      var b = cell.blocked[0];
+      return b ? ["ctr:" + s, "net:" + b.network_id, "ctr:" + t] : [];
+    }
+    if (p.kind === "network") return ["ctr:" + s, "net:" + p.network_id, "ctr:" + t];
+    if (p.kind === "host") {
+      var hostNode = cy && (cy.getElementById("host").nonempty() ? "host" : (cy.nodes("[kind = 'host']").first().id() || "host"));
+      return ["ctr:" + s, hostNode, "ctr:" + t];
+    }
+    return ["ctr:" + s, "ctr:" + t];
+  }
+
+  function highlight(s, t) {
+    if (!cy) return;
+    cy.remove(".hl-path");
+    cy.elements().removeClass("hl blocked").addClass("dim");
+    var cell = M.cells[s + ">" + t];
+    var nodes = pathNodes(s, t, cell);
+    if (!nodes.length) { nodes = ["ctr:" + s, "ctr:" + t]; }
+    nodes.forEach(function (id) { var n = cy.getElementById(id); if (n.nonempty()) { n.removeClass("dim").addClass(cell && cell.by_ip ? "hl" : "blocked"); } });
+    if (!cell || !cell.by_ip) { cy.getElementById("ctr:" + s).removeClass("dim"); cy.getElementById("ctr:" + t).removeClass("dim"); return; }
+    for (var i = 0; i + 1 < nodes.length; i++) {
+      var a = cy.getElementById(nodes[i]), b = cy.getElementById(nodes[i + 1]);
+      if (a.empty() || b.empty()) continue;
+      var edges = a.edgesWith(b);
+      if (edges.empty()) {
+        cy.add({ group: "edges", data: { id: "hlp:" + i, source: nodes[i], target: nodes[i + 1], kind: "path" }, classes: "hl hl-path" });
+      } else { edges.removeClass("dim").addClass("hl"); }
+    }
+  }
+
+  // --- selection and details ------------------------------------------------------------------
+  function selectPair(s, t) {
+    selected = s + ">" + t;
+    document.querySelectorAll(".mx-selected").forEach(function (x) { x.classList.remove("mx-selected"); });
+    var td = document.querySelector('[data-pair="' + selected + '"]');
+    if (td) td.classList.add("mx-selected");
+    highlight(s, t);
+    var info = document.getElementById("path-info"), cell = M.cells[selected], probe = probeRows[selected];
+    var S = byId[s], T = byId[t];
+    info.innerHTML = "";
+    var h = el("p"); h.appendChild(el("b", {}, S.name + " → " + T.name + ": "));
+    h.appendChild(el("span", { "class": "badge " + (cell && cell.by_ip ? "sev-high" : "status-succeeded"), id: "path-verdict" },
+      cell && cell.by_ip ? (cell.by_name ? "reachable, by IP and by name" : "reachable by IP only") : "isolated"));
+    info.appendChild(h);
+    var ul = el("ul");
+    if (!cell) ul.appendChild(el("li", {}, "They share no network, no namespace and neither uses the host's network."));
+    else {
+      cell.paths.forEach(function (p) { ul.appendChild(el("li", {}, p.why + (p.address ? " (" + p.address + ")" : ""))); });
+      cell.blocked.forEach(function (b) { ul.appendChild(el("li", {}, "Blocked: " + b.why)); });
+      var addrs = Object.keys(cell.addresses || {});
+      if (addrs.length) ul.appendChild(el("li", {}, "Addresses tried: " + addrs.map(function (a) { return a + (cell.addresses[a] ? " ✔" : " ✘"); }).join(", ")));
+    }
+    if (probe) ul.appendChild(el("li", {}, probe.error ? "Probe error: " + probe.error :
+      "Probe: " + (probe.measured.by_ip ? "reachable" : "isolated") + (probe.measured.by_name ? ", by name" : "") + (probe.agrees ? " — agrees with the model." : " — DISAGREES with the model.")));
+    info.appendChild(ul);
+    if (D.can_probe && S.state === "running" && T.state === "running") {
+      var btn = el("button", { type: "button", id: "probe-pair" }, "Probe this pair now");
+      btn.addEventListener("click", function () { probePair(S, T, btn); });
+      info.appendChild(btn);
+    }
+  }
+
+  function api(method, url, body) {
+    return fetch(url, { method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": window.dockerweb.csrf() }, body: JSON.stringify(body || {}) })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || ("HTTP " + r.status)); return j; }); });
+  }
+
+  function probePair(S, T, btn) {
+    btn.disabled = true; btn.textContent = "Probing…";
+    api("POST", "/api/hosts/" + encodeURIComponent(D.host) + "/audit/probe/", { source: S.id, target: T.id })
+      .then(function (res) {
+        res.pairs.forEach(function (r) { probeRows[r.source + ">" + r.target] = r; });
+        renderMatrix(); selectPair(S.id, T.id);
+      })
+      .catch(function (e) { btn.disabled = false; btn.textContent = "Probe this pair now"; status(e.message, true); });
+  }
+
+  function status(text, bad) {
+    var s = document.getElementById("audit-status");
+    if (s) { s.textContent = text; s.className = bad ? "error" : "muted"; }
+  }
+
+  function run(probe, btn) {
+    btn.disabled = true;
+    status(probe ? "Running the audit and probing every pair…" : "Saving the audit…");
+    api("POST", "/api/hosts/" + encodeURIComponent(D.host) + "/audit/", { probe: probe })
+      .then(function (a) { location.href = "/audit/" + a.id + "/?host=" + encodeURIComponent(D.host); })
+      .catch(function (e) { btn.disabled = false; status(e.message, true); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    ["mf-name", "mf-group", "mf-label", "mf-running"].forEach(function (id) {
+      var e = document.getElementById(id);
+      if (e) e.addEventListener(e.tagName === "SELECT" || e.type === "checkbox" ? "change" : "input", renderMatrix);
+    });
+    ["audit-run", "audit-run-probe"].forEach(function (id) {
+      var b = document.getElementById(id);
+      if (b) b.addEventListener("click", function () { run(b.dataset.probe === "1", b); });
+    });
+    renderMatrix();
+    loadGraph();
+    // Start on the most interesting pair: one a probe disagreed on, else the first reachable one.
+    var first = Object.keys(probeRows).find(function (k) { return probeRows[k].agrees === false; }) ||
+      Object.keys(M.cells).find(function (k) { var c = M.cells[k]; return c.by_ip && c.paths.some(function (p) { return p.kind === "network"; }); });
+    if (first) { var p = first.split(">"); selectPair(p[0], p[1]); }
+  });
+})();
