@@ -1,13 +1,100 @@
-"""Pages of the containers app."""
+"""Pages of the containers app: the list, the run form, a container's page and its actions."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
+from dockerweb.core.errors import AppError
+from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_list_page
+from dockerweb.inventory.views import host_context, host_list_page
+
+from . import services
+from .forms import ContainerRunForm
 
 STATES = ["created", "running", "paused", "restarting", "exited", "dead"]
+
+
+def _url(name: str, host, *args) -> str:
+    return reverse(name, args=args) + "?" + urlencode({"host": host.name})
 
 
 @login_required
 def container_list(request):
     return host_list_page(request, template="containers/list.html",
                           rows=lambda host, f: inventory.container_list(host=host, filters=f), extra={"states": STATES})
+
+
+@login_required
+def container_run(request):
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    form = ContainerRunForm(request.POST or None, host=host, show_admin=may(request.user, "container.privileged", host))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                container = services.container_run(actor=request.user, host=host, data=form.run_data())
+            except AppError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
+            else:
+                if isinstance(container, dict):
+                    messages.success(request, f"Container {container['name'] or container['id'][:12]} ran and was "
+                                              "removed again (--rm).")
+                    return redirect(_url("containers:list", host))
+                messages.success(request, f"Container {container.name} is {container.state}.")
+                return redirect(_url("containers:detail", host, container.name))
+        else:
+            status = 400
+    ctx.update({"form": form, "can_run": may(request.user, "container.run", host)})
+    return render(request, "containers/run.html", ctx, status=status)
+
+
+@login_required
+def container_detail(request, ident: str):
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    container = inventory.container_get(host=ctx["host"], ident=ident)
+    netns_source = None
+    if container.netns_source_id:
+        netns_source = inventory.container_list(host=ctx["host"]).filter(engine_id=container.netns_source_id).first()
+    config = (container.raw or {}).get("Config") or {}
+    ctx.update({"container": container, "netns_source": netns_source, "env": config.get("Env") or [],
+                "can_change": may(request.user, "container.start", ctx["host"])})
+    return render(request, "containers/detail.html", ctx)
+
+
+ACTIONS = {
+    "start": lambda actor, host, ident, post: services.container_start(actor=actor, host=host, ident=ident),
+    "stop": lambda actor, host, ident, post: services.container_stop(actor=actor, host=host, ident=ident),
+    "restart": lambda actor, host, ident, post: services.container_restart(actor=actor, host=host, ident=ident),
+    "remove": lambda actor, host, ident, post: services.container_remove(
+        actor=actor, host=host, ident=ident, force=bool(post.get("force")), volumes=bool(post.get("volumes"))),
+}
+
+
+@login_required
+@require_POST
+def container_action(request, ident: str, action: str):
+    host = inventory.host_get(name=request.POST.get("host") or request.GET.get("host") or "")
+    if action not in ACTIONS:
+        messages.error(request, f"Unknown action {action!r}.")
+        return redirect(_url("containers:list", host))
+    try:
+        result = ACTIONS[action](request.user, host, ident, request.POST)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        back = request.POST.get("next") or _url("containers:list", host)
+        return redirect(back if back.startswith("/") else _url("containers:list", host))
+    if action == "remove" or result is None:
+        messages.success(request, f"Container {ident} {'removed' if action == 'remove' else 'stopped and gone (--rm)'}.")
+        return redirect(_url("containers:list", host))
+    messages.success(request, f"Container {result.name}: {action} done, now {result.state}.")
+    back = request.POST.get("next") or _url("containers:detail", host, result.name)
+    return redirect(back if back.startswith("/") else _url("containers:detail", host, result.name))

@@ -1,11 +1,109 @@
-"""Pages of the volumes app."""
-from django.contrib.auth.decorators import login_required
+"""Pages of the volumes app: list (with sizes on demand), create, a volume's page, remove, prune."""
+import json
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from dockerweb.core.errors import AppError
+from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_list_page
+from dockerweb.inventory.views import host_context, host_list_page
+
+from . import selectors, services
+from .forms import VolumeCreateForm
+
+
+def _url(name: str, host, *args) -> str:
+    return reverse(name, args=args) + "?" + urlencode({"host": host.name})
 
 
 @login_required
 def volume_list(request):
-    return host_list_page(request, template="volumes/list.html",
-                          rows=lambda host, f: inventory.volume_list(host=host, filters=f))
+    sizes = request.GET.get("sizes") == "1"
+
+    def rows(host, f):
+        qs = inventory.volume_list(host=host, filters=f)
+        return selectors.with_sizes(host, qs) if sizes else qs
+
+    return host_list_page(request, template="volumes/list.html", rows=rows, extra={"sizes": sizes})
+
+
+@login_required
+def volume_create(request):
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    form = VolumeCreateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                volume = services.volume_create(actor=request.user, host=host, **form.cleaned_data)
+            except AppError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Volume {volume.name} created.")
+                return redirect(_url("volumes:detail", host, volume.name))
+        else:
+            status = 400
+    ctx.update({"form": form})
+    return render(request, "volumes/create.html", ctx, status=status)
+
+
+@login_required
+def volume_detail(request, name: str):
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    volume = inventory.volume_get(host=host, name=name)
+    volume = selectors.with_sizes(host, [volume])[0]
+    mounts = list(volume.mounts.select_related("container"))
+    ctx.update({"volume": volume, "mounts": mounts, "raw": json.dumps(volume.raw, indent=2, sort_keys=True),
+                "can_remove": may(request.user, "volume.remove", host),
+                "can_force": may(request.user, "volume.force_remove", host)})
+    return render(request, "volumes/detail.html", ctx)
+
+
+@login_required
+@require_POST
+def volume_remove(request, name: str):
+    host = inventory.host_get(name=request.POST.get("host") or request.GET.get("host") or "")
+    try:
+        services.volume_remove(actor=request.user, host=host, name=name, force=bool(request.POST.get("force")))
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect(_url("volumes:detail", host, name) if exc.status != 404 else _url("volumes:list", host))
+    messages.success(request, f"Volume {name} removed.")
+    return redirect(_url("volumes:list", host))
+
+
+@login_required
+def volume_prune(request):
+    """GET: what a prune would remove (the preview). POST: remove it."""
+    ctx = host_context(request) if request.method == "GET" else None
+    if request.method == "POST":
+        host = inventory.host_get(name=request.POST.get("host") or "")
+        try:
+            result = services.volume_prune(actor=request.user, host=host)
+        except AppError as exc:
+            messages.error(request, exc.message)
+            return redirect(_url("volumes:prune", host))
+        kept = f" ({len(result['kept'])} came into use and were kept)" if result["kept"] else ""
+        messages.success(request, f"Removed {len(result['removed'])} unused volume(s){kept}.")
+        return redirect(_url("volumes:list", host))
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    preview = services.volume_prune(actor=request.user, host=host, dry_run=True)["removed"]
+    known = {v.name: v for v in inventory.volume_list(host=host).filter(name__in=preview)}
+    sizes = selectors.volume_sizes(host)
+    ctx.update({"preview": [{"name": n, "volume": known.get(n), "size": sizes.get(n)} for n in preview],
+                "can_prune": may(request.user, "volume.prune", host)})
+    return render(request, "volumes/prune.html", ctx)
