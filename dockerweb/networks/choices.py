@@ -26,7 +26,7 @@ BRIDGE_OPTIONS: dict[str, tuple[str, str, str, str]] = {
         "Whether containers on this network may talk to each other (true by default)."),
     "com.docker.network.bridge.host_binding_ipv4": (
         "host_binding_ipv4", "Default host IP for published ports", "--ip",
-        "Host address that `-p 8080:80` binds to on this network (default 0.0.0.0)."),
+        "Host address that <code>-p 8080:80</code> binds to on this network (default 0.0.0.0)."),
     "com.docker.network.driver.mtu": (
         "mtu", "MTU", "--mtu", "Maximum transmission unit of the containers' interfaces (68–65535)."),
     "com.docker.network.container_interface_prefix": (

@@ -1,11 +1,201 @@
-"""Pages of the networks app."""
-from django.contrib.auth.decorators import login_required
+"""Pages of the networks app: list (with remove several), create, inspect (with connect and
+disconnect), prune with a preview, and the connect/disconnect posts of the container page.
+Each view checks nothing itself: it calls one service and shows its result or its error."""
+from __future__ import annotations
 
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_POST
+
+from dockerweb.core.errors import AppError
+from dockerweb.core.permissions import may
+from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_list_page
+from dockerweb.inventory.views import host_context, host_list_page
+
+from . import selectors, services
+from .choices import BRIDGE_OPTIONS
+from .forms import NetworkConnectForm, NetworkCreateForm
+
+
+def _url(name: str, host, *args, **query) -> str:
+    return reverse(f"networks:{name}", args=args) + "?" + urlencode({"host": host.name, **query})
+
+
+def _next(request, default: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return nxt
+    return default
 
 
 @login_required
 def network_list(request):
+    ctx = host_context(request)
+    extra = {"can_change": ctx is not None and may(request.user, "network.remove", ctx["host"])}
     return host_list_page(request, template="networks/list.html",
-                          rows=lambda host, f: inventory.network_list(host=host, filters=f))
+                          rows=lambda host, f: inventory.network_list(host=host, filters=f), extra=extra)
+
+
+@login_required
+def network_create(request):
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    try:
+        drivers = engine.network_drivers(host)
+    except AppError:
+        drivers = ["bridge", "macvlan", "overlay"]
+    form = NetworkCreateForm(request.POST or None, drivers=drivers, swarm_manager=host.is_swarm_manager)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            spec = form.spec()
+            try:
+                network = services.network_create(actor=request.user, host=host, **spec)
+            except AppError as exc:
+                form.add_error(form.field_for_error(exc.field), exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Network {network.name} created ({network.short_id}).")
+                return redirect(_url("list", host))
+        else:
+            status = 400
+    ctx.update({
+        "form": form, "bridge_fields": [v[0] for v in BRIDGE_OPTIONS.values()],
+        "can_create": may(request.user, "network.create", host), "swarm_manager": host.is_swarm_manager,
+    })
+    return render(request, "networks/create.html", ctx, status=status)
+
+
+def _detail_context(request, host, ident, connect_form=None) -> dict:
+    network, raw = selectors.network_fetch(host=host, ident=ident)
+    form = connect_form or NetworkConnectForm(initial={"network": network.engine_id})
+    candidates = selectors.network_connectable_containers(host=host, network=network)
+    choices = [(c.name, f"{c.name} ({c.state})") for c in candidates]
+    form.fields["container"].widget.choices = choices or [("", "no container can join")]
+    return {
+        "network": network, "raw": raw, "raw_json": json.dumps([raw], indent=4, sort_keys=False),
+        "endpoints": network.endpoints.select_related("container").order_by("container__name"),
+        "connect_form": form, "can_change": may(request.user, "network.connect", host),
+        "recreate": selectors.network_create_command(
+            name=network.name, driver=network.driver, options=network.options, ipam_config=network.ipam_config,
+            internal=network.internal, attachable=network.attachable, enable_ipv6=network.enable_ipv6,
+            labels=network.labels),
+    }
+
+
+@login_required
+def network_detail(request, ident: str):
+    """`docker network inspect NAME`, with its containers; POST connects one."""
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    status = 200
+    form = None
+    if request.method == "POST":
+        form = NetworkConnectForm(request.POST)
+        if form.is_valid():
+            try:
+                c = services.network_connect(actor=request.user, host=host, network=ident, **form.spec())
+            except AppError as exc:
+                form.add_error(exc.field if exc.field in form.fields and exc.field != "network" else None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Connected {c.name}.")
+                return redirect(_url("detail", host, ident))
+        else:
+            status = 400
+    ctx.update(_detail_context(request, host, ident, form))
+    return render(request, "networks/detail.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def network_connect(request):
+    """Connect from the container page (its panel posts network, container and options here)."""
+    ctx = host_context(request)
+    host = ctx["host"]
+    form = NetworkConnectForm(request.POST)
+    back = _next(request, _url("list", host))
+    if not form.is_valid() or not form.cleaned_data.get("network"):
+        messages.error(request, "Choose a network and a container to connect.")
+        return redirect(back)
+    try:
+        c = services.network_connect(actor=request.user, host=host, network=form.cleaned_data["network"], **form.spec())
+        messages.success(request, f"Connected {c.name} to {form.cleaned_data['network']}.")
+    except AppError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def network_disconnect(request, ident: str):
+    ctx = host_context(request)
+    host = ctx["host"]
+    back = _next(request, _url("detail", host, ident))
+    try:
+        services.network_disconnect(actor=request.user, host=host, network=ident,
+                                    container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
+        messages.success(request, f"Disconnected {request.POST.get('container')}.")
+    except AppError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def network_remove(request, ident: str):
+    ctx = host_context(request)
+    host = ctx["host"]
+    try:
+        services.network_remove(actor=request.user, host=host, ident=ident)
+        messages.success(request, f"Network {ident} removed.")
+        return redirect(_url("list", host))
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect(_next(request, _url("list", host)))
+
+
+@login_required
+@require_POST
+def network_remove_many(request):
+    ctx = host_context(request)
+    host = ctx["host"]
+    idents = request.POST.getlist("network")
+    if not idents:
+        messages.error(request, "Tick the networks to remove first.")
+        return redirect(_url("list", host))
+    result = services.network_remove_many(actor=request.user, host=host, idents=idents)
+    if result["removed"]:
+        messages.success(request, "Removed " + ", ".join(result["removed"]) + ".")
+    for ident, message in result["errors"].items():
+        messages.error(request, message)
+    return redirect(_url("list", host))
+
+
+@login_required
+def network_prune(request):
+    """GET: what `docker network prune` would remove now; POST: remove exactly those shown."""
+    ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
+    host = ctx["host"]
+    if request.method == "POST":
+        try:
+            removed = services.network_prune(actor=request.user, host=host, only=request.POST.getlist("network"))
+            messages.success(request, ("Removed " + ", ".join(removed) + ".") if removed else "Nothing was removed.")
+        except AppError as exc:
+            messages.error(request, exc.message)
+        return redirect(_url("list", host))
+    candidates = selectors.network_prune_candidates(host=host)
+    ctx.update({"candidates": candidates, "can_change": may(request.user, "network.prune", host)})
+    return render(request, "networks/prune.html", ctx)
