@@ -16,12 +16,17 @@ from dockerweb.engine import probes as engine_probes
 
 _NS = re.compile(r"net:\[(\d+)\]")
 
+# Several helpers can share one namespace (a container and its followers) and busybox ping
+# matches replies by ICMP id only (a pid, small in every container): a reply counts only if it
+# came from the address pinged.
 SCRIPT_HEAD = (
     "ls -l /proc/self/ns/net 2>/dev/null | sed -n 's/.*net:\\[\\([0-9]*\\)\\].*/NS \\1/p'\n"
-    "p(){ if ping -c1 -W1 \"$1\" >/dev/null 2>&1; then echo \"IP $1 ok\"; else echo \"IP $1 no\"; fi; }\n"
-    "n(){ out=$(busybox timeout 3 ping -c1 -W1 \"$1\" 2>&1); rc=$?; "
-    "if [ $rc = 0 ]; then echo \"NAME $1 ok\"; "
-    "elif echo \"$out\" | grep -q '^PING '; then echo \"NAME $1 resolved\"; "
+    "p(){ out=$(ping -c1 -W1 \"$1\" 2>&1); "
+    "if echo \"$out\" | grep -qF \"bytes from $1:\"; then echo \"IP $1 ok\"; else echo \"IP $1 no\"; fi; }\n"
+    "n(){ out=$(busybox timeout 3 ping -c1 -W1 \"$1\" 2>&1); "
+    "ip=$(echo \"$out\" | sed -n 's/^PING [^ ]* (\\([^)]*\\)).*/\\1/p'); "
+    "if [ -n \"$ip\" ] && echo \"$out\" | grep -qF \"bytes from $ip:\"; then echo \"NAME $1 ok\"; "
+    "elif [ -n \"$ip\" ]; then echo \"NAME $1 resolved\"; "
     "else echo \"NAME $1 unresolved\"; fi; }\n"
 )
 
