@@ -160,9 +160,11 @@ def container_refs(c: Container) -> tuple[set[str], set[str]]:
     return names, ids
 
 
-def container_fragment(c: Container, resolve: Resolver) -> Fragment:
+def container_fragment(c: Container, resolve: Resolver, net_ids: dict[str, str] | None = None) -> Fragment:
     """The container's node, its port, tmpfs and bind nodes, and every edge that starts at it.
-    Needs `endpoints` (with `network`), `mounts` and `ports` prefetched."""
+    Needs `endpoints` (with `network`), `mounts` and `ports` prefetched; `net_ids` maps network
+    names to ids for endpoints of created-but-never-started containers (the engine gives them
+    no network id yet)."""
     cid = f"ctr:{c.engine_id}"
     mode = netns_mode(c)
     endpoints = list(c.endpoints.all())
@@ -177,7 +179,7 @@ def container_fragment(c: Container, resolve: Resolver) -> Fragment:
         "privileged": c.privileged,
     }))
     for e in endpoints:
-        net_id = e.network_engine_id or (e.network.engine_id if e.network_id else "")
+        net_id = e.network_engine_id or (e.network.engine_id if e.network_id else "") or (net_ids or {}).get(e.network_name, "")
         if not net_id:
             continue
         _put(frag, _edge(f"att:{c.engine_id}:{net_id}", "attached", cid, f"net:{net_id}", {
@@ -246,14 +248,16 @@ def _containers(host: Host):
 def host_fragments(*, host: Host) -> dict[str, Fragment]:
     """Every fragment of the host's graph, keyed by owner (five queries)."""
     out: dict[str, Fragment] = {owner_key("host", host.name): host_fragment(host)}
+    net_ids = {}
     for net in Network.objects.filter(host=host).defer("raw"):
         out[owner_key("network", net.engine_id)] = network_fragment(net, host.name)
+        net_ids[net.name] = net.engine_id
     for vol in Volume.objects.filter(host=host).defer("raw"):
         out[owner_key("volume", vol.name)] = volume_fragment(vol)
     containers = list(_containers(host))
     resolve = Resolver((c.engine_id, c.name) for c in containers)
     for c in containers:
-        out[owner_key("container", c.engine_id)] = container_fragment(c, resolve)
+        out[owner_key("container", c.engine_id)] = container_fragment(c, resolve, net_ids)
     return out
 
 
@@ -286,8 +290,9 @@ def object_fragments(*, host: Host, keys: set[str]) -> dict[str, Fragment]:
             names |= n
             ids |= i
         resolve = Resolver.for_host(host, names=names, ids=ids)
+        net_ids = dict(Network.objects.filter(host=host).values_list("name", "engine_id"))
         for c in containers:
-            out[owner_key("container", c.engine_id)] = container_fragment(c, resolve)
+            out[owner_key("container", c.engine_id)] = container_fragment(c, resolve, net_ids)
     return out
 
 

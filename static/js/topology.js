@@ -21,7 +21,7 @@
   "use strict";
 
   var SEP = "|";
-  var RING0 = 110, RING_GAP = 84, SLOT = 64, SAT_OUT = 42, SAT_SIDE = 24;
+  var RING0 = 120, RING_GAP = 104, SLOT = 78, SAT_OUT = 50, SAT_STEP = 0.62;
 
   function cyId(host, id) { return host + SEP + id; }
   function isPredef(name) { return name === "bridge" || name === "host" || name === "none"; }
@@ -30,7 +30,7 @@
   // ---- styles ---------------------------------------------------------------------------------
   var STYLE = [
     { selector: "node", style: {
-      "label": "data(label)", "font-size": 9, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
+      "label": "data(label)", "font-size": 10, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
       "min-zoomed-font-size": 7, "text-max-width": 120, "text-wrap": "ellipsis", "border-width": 1,
       "border-color": "#7b8ba0", "background-color": "#dfe6ee", "width": 22, "height": 22 } },
     { selector: "node.host", style: {
@@ -210,11 +210,16 @@
     var self = this, placeList = [];
     if (!this.layouts[host]) this.layouts[host] = null;
     this.cy.batch(function () {
+      var attached = [];
       ops.forEach(function (op) {
         if (op.op === "remove") self._remove(host, op.id);
-        else if (op.data) self._upsert(host, op.data, op.kind === "edge" ? "edge" : "node", placeList);
+        else if (op.data) {
+          self._upsert(host, op.data, op.kind === "edge" ? "edge" : "node", placeList);
+          if (op.op === "add" && op.data.kind === "attached") attached.push(cyId(host, op.data.source));
+        }
       });
       self._place(host, placeList);
+      self._rehome(host, attached, placeList);
       self._applyFilters();
     });
     this._flash(placeList);
@@ -231,7 +236,10 @@
       if (m.host === host && !seen[id]) ops.unshift({ op: "remove", kind: m.group, id: m.el.id });
     });
     var fresh = !this.layouts[host];
+    var flash = this._flashOn;
+    this._flashOn = false;  // a (re)load is not news
     var placed = this.applyOps(host, ops);
+    this._flashOn = flash;
     if (fresh) this.fit();
     return placed;
   };
@@ -400,6 +408,22 @@
     });
   };
 
+  // A container placed without a network (created, not yet started) moves to its bridge once
+  // attached, with its satellites; nothing else moves.
+  Graph.prototype._rehome = function (host, ids, placeList) {
+    var L = this.layouts[host], self = this;
+    if (!L) return;
+    ids.forEach(function (id) {
+      var w = L.where[id], n = self.cy.getElementById(id);
+      if (!w || w.cluster !== "~loose" || n.empty() || !self._hubOf(n)) return;
+      var sats = (L.sats[id] || []).filter(Boolean);
+      sats.forEach(function (s) { self._unplace(host, s); });
+      self._unplace(host, id);
+      self._place(host, [id].concat(sats));
+      placeList.push(id);
+    });
+  };
+
   Graph.prototype._satPos = function (L, anchor, id) {
     var aid = anchor.id(), list = L.sats[aid] = L.sats[aid] || [];
     var k = list.indexOf(null);
@@ -415,8 +439,10 @@
       var ap = this.cy.getElementById(w.anchor).position(), ddx = p.x - ap.x, ddy = p.y - ap.y, l2 = Math.sqrt(ddx * ddx + ddy * ddy);
       if (l2 > 1) { ux = ddx / l2; uy = ddy / l2; }
     }
-    var side = (k % 2 ? 1 : -1) * Math.ceil(k / 2), out = SAT_OUT + Math.floor(k / 5) * 20;
-    return { x: p.x + ux * out - uy * side * SAT_SIDE, y: p.y + uy * out + ux * side * SAT_SIDE };
+    // On an arc facing away from the hub: 0, +1, -1, +2, -2 … steps; further out past five.
+    var ring = Math.floor(k / 5), j = k % 5, side = (j % 2 ? 1 : -1) * Math.ceil(j / 2);
+    var a = Math.atan2(uy, ux) + side * SAT_STEP + ring * SAT_STEP / 2, out = SAT_OUT + ring * 26;
+    return { x: p.x + Math.cos(a) * out, y: p.y + Math.sin(a) * out };
   };
 
   Graph.prototype._unplace = function (host, id) {
