@@ -39,11 +39,11 @@ def _net(value: str, field: str, what: str = "subnet") -> ipaddress._BaseNetwork
     raise BadRequest(f"{value} has host bits set; the {what} starting at that prefix is {loose}.", field=field)
 
 
-def _addr(value: str, field: str, what: str = "address") -> ipaddress._BaseAddress:
+def _addr(value: str, field: str, what: str = "IP address") -> ipaddress._BaseAddress:
     try:
         return ipaddress.ip_address((value or "").strip())
     except ValueError:
-        raise BadRequest(f"{value!r} is not a valid IP {what}.", field=field) from None
+        raise BadRequest(f"{value!r} is not a valid {what}.", field=field) from None
 
 
 def engine_subnets(raw_networks: list[dict]) -> list[tuple[ipaddress._BaseNetwork, dict]]:
@@ -127,7 +127,7 @@ def _check_options(*, driver: str, options: dict, raw_networks: list[dict]) -> N
             raise BadRequest(f"{key} takes true or false, not {v!r}.", field=f"options.{key}")
     hb = options.get("com.docker.network.bridge.host_binding_ipv4")
     if hb not in (None, ""):
-        a = _addr(hb, "options.com.docker.network.bridge.host_binding_ipv4")
+        a = _addr(hb, "options.com.docker.network.bridge.host_binding_ipv4", "IPv4 address")
         if a.version != 4:
             raise BadRequest("The default host binding takes an IPv4 address.",
                              field="options.com.docker.network.bridge.host_binding_ipv4")
@@ -176,7 +176,7 @@ def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_
 
         gateway = None
         if gateway_s:
-            gateway = _addr(gateway_s, f"{f}.gateway", "gateway address")
+            gateway = _addr(gateway_s, f"{f}.gateway", "gateway IP address")
             if gateway.version != subnet.version or gateway not in subnet:
                 raise BadRequest(f"The gateway {gateway} is outside the subnet {subnet}.", field=f"{f}.gateway")
             if subnet.num_addresses > 2 and subnet.version == 4 and gateway in (subnet.network_address,
@@ -196,7 +196,7 @@ def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_
         for key, value in aux.items():
             if not str(key).strip():
                 raise BadRequest("An auxiliary address needs a host name (name=address).", field=f"{f}.aux_addresses")
-            a = _addr(str(value), f"{f}.aux_addresses", f"address for {key}")
+            a = _addr(str(value), f"{f}.aux_addresses", f"IP address for {key}")
             if a.version != subnet.version or a not in subnet:
                 raise BadRequest(f"The auxiliary address {key}={a} is outside the subnet {subnet}.",
                                  field=f"{f}.aux_addresses")
