@@ -44,9 +44,11 @@ def _tls_config(host):
 def _new_client(host, timeout) -> docker.DockerClient:
     tls = _tls_config(host)
     client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version=API_VERSION, use_ssh_client=False)
-    if tls is not None:
-        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override the
-        # session's CA, which would verify the engine against the system CAs instead of its own.
+    if tls is not None or host.url.startswith("unix://"):
+        # Not from the environment: with TLS, requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+        # override the engine's own CA; on a unix socket no proxy applies, and looking for one in
+        # the environment costs more than the engine takes to answer an inspect. Plain tcp://
+        # keeps HTTP(S)_PROXY / NO_PROXY, as the docker CLI does.
         client.api.trust_env = False
     return client
 

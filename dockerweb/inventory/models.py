@@ -76,6 +76,7 @@ class Network(models.Model):
         default=list, blank=True, help_text="[{subnet, gateway, ip_range, aux_addresses}] in snake_case."
     )
     raw = models.JSONField(default=dict, blank=True, help_text="The engine's inspect output.")
+    fingerprint = models.CharField(max_length=40, blank=True, help_text="Digest of `raw`: unchanged means nothing to write.")
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -143,6 +144,7 @@ class Container(models.Model):
     auto_remove = models.BooleanField(default=False)
     publish_all = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True, help_text="The engine's inspect output.")
+    fingerprint = models.CharField(max_length=40, blank=True, help_text="Digest of `raw`: unchanged means nothing to write.")
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -205,6 +207,7 @@ class Volume(models.Model):
     anonymous = models.BooleanField(default=False, help_text="Created for a container without a name.")
     size = models.BigIntegerField(null=True, blank=True, help_text="Bytes, when the engine reported it (docker system df).")
     raw = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=40, blank=True, help_text="Digest of `raw`: unchanged means nothing to write.")
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,10 +1,29 @@
 """Engine dicts (inspect shapes, CamelCase) → mirror field dicts (snake_case). Pure functions."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import datetime, timezone
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# Part of every fingerprint: changing how rows are derived from `raw` must change them all.
+PARSER_VERSION = "2"
+
+
+def fingerprint(raw: dict) -> str:
+    """Digest of an engine object's attributes. Every mirror field, and a container's endpoints,
+    mounts and ports, derive from them alone, so an equal digest means nothing to write."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1((PARSER_VERSION + text).encode()).hexdigest()
+
+
+def network_raw(raw: dict) -> dict:
+    """The network's attributes as mirrored: without `Containers`, which the engine's list call
+    leaves empty and inspect fills; endpoints are the one place attachments live."""
+    return {k: v for k, v in raw.items() if k != "Containers"} if "Containers" in raw else raw
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -34,11 +53,9 @@ def ipam_config_from_engine(configs: list | None) -> list[dict]:
     return out
 
 
-def network_fields(raw: dict) -> dict:
-    """`raw` drops `Containers`: the list call leaves it empty and inspect fills it, so keeping
-    it would make the reconcile and the per-event sync disagree; endpoints hold attachments."""
+def network_fields(raw: dict, fp: str | None = None) -> dict:
+    raw = network_raw(raw)
     ipam = raw.get("IPAM") or {}
-    raw = {k: v for k, v in raw.items() if k != "Containers"}
     return {
         "engine_id": raw["Id"],
         "name": raw.get("Name", ""),
@@ -55,6 +72,7 @@ def network_fields(raw: dict) -> dict:
         "ipam_options": ipam.get("Options") or {},
         "ipam_config": ipam_config_from_engine(ipam.get("Config")),
         "raw": raw,
+        "fingerprint": fp or fingerprint(raw),
     }
 
 
@@ -64,7 +82,7 @@ def _command(raw: dict) -> str:
     return " ".join(parts) if parts else (raw.get("Path", "") + " " + " ".join(raw.get("Args") or [])).strip()
 
 
-def container_fields(raw: dict) -> dict:
+def container_fields(raw: dict, fp: str | None = None) -> dict:
     cfg = raw.get("Config") or {}
     hc = raw.get("HostConfig") or {}
     state = raw.get("State") or {}
@@ -92,6 +110,7 @@ def container_fields(raw: dict) -> dict:
         "auto_remove": bool(hc.get("AutoRemove")),
         "publish_all": bool(hc.get("PublishAllPorts")),
         "raw": raw,
+        "fingerprint": fp or fingerprint(raw),
     }
 
 
@@ -180,7 +199,7 @@ def ports_of(raw: dict) -> list[dict]:
     return rows
 
 
-def volume_fields(raw: dict) -> dict:
+def volume_fields(raw: dict, fp: str | None = None) -> dict:
     labels = raw.get("Labels") or {}
     name = raw.get("Name", "")
     return {
@@ -193,4 +212,5 @@ def volume_fields(raw: dict) -> dict:
         "options": raw.get("Options") or {},
         "anonymous": "com.docker.volume.anonymous" in labels or bool(_HEX64.match(name)),
         "raw": raw,
+        "fingerprint": fp or fingerprint(raw),
     }

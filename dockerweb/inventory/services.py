@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from dockerweb.core import live
@@ -174,6 +175,8 @@ def _row_put(model, host: Host, key: dict, fields: dict):
     row = model.objects.select_for_update().filter(host=host, **key).first()
     if row is None:
         return model.objects.create(host=host, **key, **fields), "add"
+    if fields.get("fingerprint") and row.fingerprint == fields["fingerprint"]:
+        return row, None
     changed = [f for f, v in fields.items() if getattr(row, f) != v]
     if not changed:
         return row, None
@@ -188,13 +191,12 @@ _MOUNT_FIELDS = [f.name for f in Mount._meta.concrete_fields if f.name not in ("
 _PORT_FIELDS = [f.name for f in PortBinding._meta.concrete_fields if f.name not in ("id", "container")]
 
 
-def _children_wanted(raw: dict, networks_by_id: dict[str, Network], volumes_by_name: dict[str, Volume]) -> dict:
+def _children_wanted(raw: dict, network_pks: dict[str, int], volume_pks: dict[str, int]) -> dict:
     """The endpoint, mount and port rows a container's inspect output asks for, as field dicts
-    including the foreign keys to mirrored networks and volumes."""
+    including the foreign keys to mirrored networks ({engine id: pk}) and volumes ({name: pk})."""
     return {
-        "endpoints": [{**e, "network_id": getattr(networks_by_id.get(e["network_engine_id"]), "pk", None)}
-                      for e in parse.endpoints_of(raw)],
-        "mounts": [{**m, "volume_id": getattr(volumes_by_name.get(m["name"]), "pk", None) if m["type"] == "volume" else None}
+        "endpoints": [{**e, "network_id": network_pks.get(e["network_engine_id"])} for e in parse.endpoints_of(raw)],
+        "mounts": [{**m, "volume_id": volume_pks.get(m["name"]) if m["type"] == "volume" else None}
                    for m in parse.mounts_of(raw)],
         "ports": parse.ports_of(raw),
     }
@@ -221,17 +223,17 @@ def _signature(children: dict) -> tuple:
 _EMPTY = {"endpoints": [], "mounts": [], "ports": []}
 
 
-def _children_write(pairs: list[tuple[Container, dict]]) -> None:
-    """Replace the children of each container in `pairs` by the wanted ones, in bulk."""
+def _children_write(pairs: list[tuple[int, dict]]) -> None:
+    """Replace the children of each container (pk) in `pairs` by the wanted ones, in bulk."""
     if not pairs:
         return
-    ids = [c.pk for c, _ in pairs]
+    ids = [pk for pk, _ in pairs]
     for model in (Endpoint, Mount, PortBinding):
         for i in range(0, len(ids), 500):
             model.objects.filter(container_id__in=ids[i:i + 500]).delete()
-    Endpoint.objects.bulk_create([Endpoint(container=c, **e) for c, w in pairs for e in w["endpoints"]], batch_size=500)
-    Mount.objects.bulk_create([Mount(container=c, **m) for c, w in pairs for m in w["mounts"]], batch_size=500)
-    PortBinding.objects.bulk_create([PortBinding(container=c, **p) for c, w in pairs for p in w["ports"]], batch_size=500)
+    Endpoint.objects.bulk_create([Endpoint(container_id=pk, **e) for pk, w in pairs for e in w["endpoints"]], batch_size=500)
+    Mount.objects.bulk_create([Mount(container_id=pk, **m) for pk, w in pairs for m in w["mounts"]], batch_size=500)
+    PortBinding.objects.bulk_create([PortBinding(container_id=pk, **p) for pk, w in pairs for p in w["ports"]], batch_size=500)
 
 
 def container_sync(*, host: Host, container_id: str) -> Container | None:
@@ -250,13 +252,13 @@ def container_sync(*, host: Host, container_id: str) -> Container | None:
         volume_sync(host=host, name=name)
     net_ids = [e["network_engine_id"] for e in parse.endpoints_of(raw) if e["network_engine_id"]]
     with transaction.atomic():
-        networks_by_id = {n.engine_id: n for n in Network.objects.filter(host=host, engine_id__in=net_ids)}
-        volumes_by_name = {v.name: v for v in Volume.objects.filter(host=host, name__in=names)}
+        network_pks = dict(Network.objects.filter(host=host, engine_id__in=net_ids).values_list("engine_id", "pk"))
+        volume_pks = dict(Volume.objects.filter(host=host, name__in=names).values_list("name", "pk"))
         container, op = _row_put(Container, host, {"engine_id": engine_id}, fields)
-        wanted = _children_wanted(raw, networks_by_id, volumes_by_name)
+        wanted = _children_wanted(raw, network_pks, volume_pks)
         have = _children_existing([container.pk]).get(container.pk, _EMPTY)
         if _signature(wanted) != _signature(have):
-            _children_write([(container, wanted)])
+            _children_write([(container.pk, wanted)])
             op = op or "update"
     if op:
         announce(host, "container", container.engine_id, op)
@@ -310,40 +312,41 @@ class ReconcileResult:
         return any(self.added.values()) or any(self.updated.values()) or any(self.removed.values()) or bool(self.children)
 
 
-def _upsert(model, host: Host, key: str, rows: list[dict], result: ReconcileResult, kind: str) -> dict:
-    """Create, update and delete rows of `model` for `host` so they equal `rows`; returns {key: obj}."""
-    existing = {getattr(o, key): o for o in model.objects.filter(host=host)}
-    wanted = {r[key]: r for r in rows}
+def _upsert(model, host: Host, key: str, raws: list[tuple[str, str, dict]], fields_of, result: ReconcileResult,
+            kind: str) -> tuple[dict[str, int], set[str]]:
+    """Create, update and delete rows of `model` for `host` so that they equal `raws`
+    ([(key, fingerprint, raw)]). Only rows whose fingerprint differs are parsed and written.
+    Returns ({key: pk} of every row, keys created or updated)."""
+    existing = {k: (pk, fp) for k, pk, fp in model.objects.filter(host=host).values_list(key, "pk", "fingerprint")}
     now = timezone.now()
-    to_create, to_update, update_fields = [], [], set()
-    for k, r in wanted.items():
-        obj = existing.get(k)
-        if obj is None:
-            to_create.append(model(host=host, **r))
+    to_create, to_update = [], []
+    for k, fp, raw in raws:
+        have = existing.get(k)
+        if have is not None and have[1] == fp:
             continue
-        changed = [f for f, v in r.items() if getattr(obj, f) != v]
-        if changed:
-            for f in changed:
-                setattr(obj, f, r[f])
-            obj.synced_at = now  # bulk_update does not run auto_now
-            update_fields.update(changed)
-            to_update.append(obj)
-    gone = [o.pk for k, o in existing.items() if k not in wanted]
+        fields = fields_of(raw, fp)
+        if have is None:
+            to_create.append(model(host=host, **fields))
+        else:
+            to_update.append(model(pk=have[0], host=host, synced_at=now, **fields))  # bulk_update skips auto_now
+    wanted = {k for k, _, _ in raws}
+    gone = [pk for k, (pk, _) in existing.items() if k not in wanted]
     for i in range(0, len(gone), 500):
         model.objects.filter(pk__in=gone[i:i + 500]).delete()
     if to_create:
         model.objects.bulk_create(to_create, batch_size=500)
     if to_update:
-        model.objects.bulk_update(to_update, sorted(update_fields | {"synced_at"}), batch_size=500)
+        names = [f.name for f in model._meta.concrete_fields if f.name not in ("id", "host", key)]
+        model.objects.bulk_update(to_update, names, batch_size=200)
     result.added[kind] += len(to_create)
     result.updated[kind] += len(to_update)
     result.removed[kind] += len(gone)
-    if not to_create:
-        return {k: o for k, o in existing.items() if k in wanted}
-    # SQLite and PostgreSQL return primary keys from bulk_create; fall back to a query otherwise.
-    if all(o.pk for o in to_create):
-        return {**{k: o for k, o in existing.items() if k in wanted}, **{getattr(o, key): o for o in to_create}}
-    return {getattr(o, key): o for o in model.objects.filter(host=host)}
+    pks = {k: pk for k, (pk, _) in existing.items() if k in wanted}
+    if to_create and not all(o.pk for o in to_create):  # a database that returns no ids from bulk inserts
+        pks = dict(model.objects.filter(host=host).values_list(key, "pk"))
+    else:
+        pks.update({getattr(o, key): o.pk for o in to_create})
+    return pks, {getattr(o, key) for o in (*to_create, *to_update)}
 
 
 def _inspect_all(host: Host, summaries: list[dict]) -> list[dict]:
@@ -362,38 +365,61 @@ def _inspect_all(host: Host, summaries: list[dict]) -> list[dict]:
     return [r for r in found if r is not None]
 
 
+def _children_drifted(host: Host, keep: dict[int, dict]) -> set[int]:
+    """Containers (pks) of `keep` ({pk: raw}) whose children rows no longer match their raw in
+    number or in the networks and volumes they point to: rows lost to a cascade (a network
+    removed and created again) or written by hand. Reads no JSON, so it stays cheap."""
+    if not keep:
+        return set()
+    have: dict[int, list] = {}
+    for cid, net_id in Endpoint.objects.filter(container__host=host).values_list("container_id", "network_id"):
+        have.setdefault(cid, [[], [], 0])[0].append(net_id or 0)
+    for cid, vol_id in Mount.objects.filter(container__host=host).values_list("container_id", "volume_id"):
+        have.setdefault(cid, [[], [], 0])[1].append(vol_id or 0)
+    for row in PortBinding.objects.filter(container__host=host).values("container_id").annotate(n=Count("id")):
+        have.setdefault(row["container_id"], [[], [], 0])[2] = row["n"]
+    empty = [[], [], 0]
+    return {pk for pk, wanted in keep.items()
+            if (lambda h: [sorted(h[0]), sorted(h[1]), h[2]])(have.get(pk, empty)) != wanted}
+
+
 def host_reconcile(*, host: Host) -> ReconcileResult:
     """Make the host's mirror equal to the engine: list networks and volumes, list and inspect
     every container, then write only the differences, in a handful of bulk queries.
     Idempotent: a second run against an unchanged engine writes nothing."""
     result = ReconcileResult()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ping-{host.name}") as side:
-        facts_future = side.submit(engine_ping, host)
-        raw_networks = engine.network_list(host)
-        raw_volumes = engine.volume_list(host)
-        raw_containers = _inspect_all(host, engine.container_list(host))
-        try:
-            facts = facts_future.result()
-        except AppError:  # the lists answered; the facts can wait for the next ping
-            facts = None
-    network_rows = [parse.network_fields(n) for n in raw_networks]
-    volume_rows = [parse.volume_fields(v) for v in raw_volumes]
-    container_rows = [parse.container_fields(c) for c in raw_containers]
+    raw_networks = [parse.network_raw(n) for n in engine.network_list(host)]
+    raw_volumes = engine.volume_list(host)
+    raw_containers = _inspect_all(host, engine.container_list(host))
+    networks_in = [(n["Id"], parse.fingerprint(n), n) for n in raw_networks]
+    volumes_in = [(v["Name"], parse.fingerprint(v), v) for v in raw_volumes]
+    containers_in = [(c["Id"], parse.fingerprint(c), c) for c in raw_containers]
     with transaction.atomic():
         Host.objects.select_for_update().filter(pk=host.pk).first()  # one reconcile of a host at a time
-        networks = _upsert(Network, host, "engine_id", network_rows, result, "network")
-        volumes = _upsert(Volume, host, "name", volume_rows, result, "volume")
-        containers = _upsert(Container, host, "engine_id", container_rows, result, "container")
-        have = _children_existing(host=host)
-        rewrite = []
-        for raw in raw_containers:
-            c = containers[raw["Id"]]
-            wanted = _children_wanted(raw, networks, volumes)
-            if _signature(wanted) != _signature(have.get(c.pk, _EMPTY)):
-                rewrite.append((c, wanted))
+        network_pks, _ = _upsert(Network, host, "engine_id", networks_in, parse.network_fields, result, "network")
+        volume_pks, _ = _upsert(Volume, host, "name", volumes_in, parse.volume_fields, result, "volume")
+        container_pks, written = _upsert(Container, host, "engine_id", containers_in, parse.container_fields, result,
+                                         "container")
+        rewrite, keep = [], {}
+        for cid, _, raw in containers_in:
+            pk = container_pks[cid]
+            if cid in written:
+                rewrite.append((pk, _children_wanted(raw, network_pks, volume_pks)))
+            else:
+                eps, mounts = parse.endpoints_of(raw), parse.mounts_of(raw)
+                keep[pk] = [sorted(network_pks.get(e["network_engine_id"]) or 0 for e in eps),
+                            sorted((volume_pks.get(m["name"]) or 0) if m["type"] == "volume" else 0 for m in mounts),
+                            len(parse.ports_of(raw))]
+        drifted = _children_drifted(host, keep)
+        if drifted:
+            raw_of = {container_pks[cid]: raw for cid, _, raw in containers_in}
+            rewrite += [(pk, _children_wanted(raw_of[pk], network_pks, volume_pks)) for pk in drifted]
         _children_write(rewrite)
         result.children = len(rewrite)
-    host_mark(host=host, reachable=True, facts=facts)
+    if not host.engine_version:
+        host_check(host=host)  # first sight of the engine: record its version and facts
+    else:
+        host_mark(host=host, reachable=True)
     if result.changed:
         announce(host, "host", host.name, "reconcile")
     return result

@@ -173,6 +173,7 @@ class HostWatcher(threading.Thread):
                                           name=f"events-{host.name}")
                 reader.start()
                 services.host_reconcile(host=host)
+                services.host_check(host=host)  # the engine may have been upgraded while away
                 services.host_watching(host=host, since=timezone.now())
                 log.info("watching %s (%s)", host.name, host.url)
                 backoff = BACKOFF_MIN

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerweb.inventory.models import Container, Endpoint, Network, Volume
+from dockerweb.inventory.models import Container, Endpoint, Network, Volume  # noqa: F401
 from dockerweb.inventory.services import host_reconcile
 
 from .mirror import IMAGE, differences
@@ -30,19 +30,25 @@ def test_reconcile_equals_the_engine_and_a_second_run_writes_nothing(host, engin
 
 
 def test_reconcile_repairs_drift_of_every_kind(host, engine, api_as):
-    c = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-drift", detach=True)
+    c = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-drift", detach=True,
+                              volumes={"dw-m-drift-used": {"bind": "/v", "mode": "rw"}})
+    other = engine.containers.run(IMAGE, ["sleep", "300"], name="dw-m-drift2", detach=True)
     engine.volumes.create("dw-m-drift-vol")
     host_reconcile(host=host)
-    # The mirror drifts: a row changed, a row lost, a row that is not on the engine, an endpoint gone.
-    Container.objects.filter(engine_id=c.id).update(state="dead", name="wrong")
+    # Changes nobody told the mirror about, and rows lost or invented in the mirror itself:
+    other.stop(timeout=0)
+    other.rename("dw-m-drift2-renamed")
     Endpoint.objects.filter(container__engine_id=c.id).delete()
     Volume.objects.filter(host=host, name="dw-m-drift-vol").delete()
+    Volume.objects.filter(host=host, name="dw-m-drift-used").delete()  # its mount row loses its volume
     Network.objects.create(host=host, engine_id="f" * 64, name="dw-m-ghost", driver="bridge")
     result = host_reconcile(host=host)
-    assert result.updated["container"] == 1 and result.added["volume"] == 1 and result.removed["network"] == 1
-    assert result.children == 1
+    assert result.updated["container"] == 1 and result.added["volume"] == 2 and result.removed["network"] == 1
+    assert result.children == 2  # the renamed container (rewritten with its row) and the one that lost rows
     assert differences(api_as("viewer"), "local", engine) == []
-    assert Container.objects.get(engine_id=c.id).name == "dw-m-drift"
+    assert Container.objects.get(engine_id=other.id).name == "dw-m-drift2-renamed"
+    assert Endpoint.objects.filter(container__engine_id=c.id, network__name="bridge").exists()
+    assert Container.objects.get(engine_id=c.id).mounts.get().volume.name == "dw-m-drift-used"
 
 
 def test_two_hosts_on_one_engine_do_not_share_rows(host, engine, engine_url):
