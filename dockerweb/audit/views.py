@@ -23,6 +23,7 @@ def _page(request, ctx: dict, *, audit=None):
         matrix, findings, probes = audit.matrix, audit.findings, audit.probes
     ctx.update({
         "label_keys": sorted({k for c in matrix.get("containers", []) for k in (c.get("labels") or {})})[:40],
+        "running_count": sum(1 for c in matrix.get("containers", []) if c.get("state") == "running"),
         "audit": audit, "findings": findings, "matrix": matrix, "probes": probes,
         "history": selectors.audit_list(host=host)[:30],
         "can_run": may(request.user, "audit.run", host), "can_probe": may(request.user, "audit.probe", host),

@@ -118,7 +118,7 @@
         els.push({ data: { id: "e:" + c.id + ":" + net.id, source: "ctr:" + c.id, target: "net:" + net.id, kind: "attached" } });
       });
     });
-    if (hostNeeded || M.cells) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
+    if (hostNeeded) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
     return els;
   }
 
@@ -136,12 +136,13 @@
         { selector: "edge[kind = 'shares_netns']", style: { "line-style": "dashed" } },
         { selector: ".dim", style: { "opacity": 0.25 } },
         { selector: "node.hl", style: { "background-color": "#c62828", "border-width": 3, "border-color": "#ffb3b3", "opacity": 1, "font-weight": "bold" } },
-        { selector: "edge.hl", style: { "line-color": "#c62828", "width": 4, "opacity": 1, "target-arrow-shape": "triangle", "target-arrow-color": "#c62828" } },
+        { selector: "edge.hl", style: { "line-color": "#c62828", "width": 4, "opacity": 1 } },
         { selector: "edge.hl-path", style: { "line-style": "dashed" } },
         { selector: "node.blocked", style: { "background-color": "#b26a00" } },
       ],
       layout: { name: "cose", animate: false, padding: 12, nodeRepulsion: 6000 },
     });
+    window.dockerweb.auditGraph = cy;  // for tests and the console
     if (selected) { var p = selected.split(">"); highlight(p[0], p[1]); }
   }
 
@@ -162,7 +163,7 @@
         (topo.edges || []).forEach(function (e) {
           if (ids[e.source] && ids[e.target]) els.push({ data: Object.assign({}, e.data || {}, { id: "t:" + e.id, source: e.source, target: e.target, kind: e.kind }) });
         });
-        if (!ids.host) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
+        if (!els.some(function (e) { return e.data.kind === "host"; })) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
         drawGraph(els);
       })
       .catch(function () { drawGraph(own); });
@@ -177,7 +178,8 @@
     }
     if (p.kind === "network") return ["ctr:" + s, "net:" + p.network_id, "ctr:" + t];
     if (p.kind === "host") {
-      var hostNode = cy && (cy.getElementById("host").nonempty() ? "host" : (cy.nodes("[kind = 'host']").first().id() || "host"));
+      var hosts = cy ? cy.nodes("[kind = 'host']") : null;
+      var hostNode = hosts && hosts.nonempty() ? hosts.first().id() : "host";
       return ["ctr:" + s, hostNode, "ctr:" + t];
     }
     return ["ctr:" + s, "ctr:" + t];
