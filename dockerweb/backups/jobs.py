@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
 STALE_SECONDS = int(getattr(settings, "BACKUP_JOB_STALE_SECONDS", os.environ.get("DOCKERWEB_JOB_STALE_SECONDS", 60)))
 MAX_ATTEMPTS = 2
+# Bytes per second a job may move (0: no limit), to spare a busy host's disks, like rsync --bwlimit.
+BWLIMIT = int(os.environ.get("DOCKERWEB_BACKUP_BWLIMIT", "0") or 0)
 
 
 class Cancelled(Exception):
@@ -33,20 +35,28 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of this machine runs (a zombie nobody reaped yet counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 def claimer_dead(job, *, stale_seconds: int = STALE_SECONDS) -> bool:
     """Whether the worker that claimed `job` is gone: its process is missing on this machine, or
-    its heartbeat is older than `stale_seconds` (another machine)."""
+    its heartbeat is older than `stale_seconds` (a worker on another machine)."""
     hostname, _, pid = (job.claimed_by or "").rpartition(":")
-    if hostname == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        else:
-            # Alive, but it could be a new process that reused the pid: trust the heartbeat too.
-            pass
+    if hostname == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        return True
     if job.heartbeat is None:
         return True
     return (timezone.now() - job.heartbeat).total_seconds() > stale_seconds
@@ -150,6 +160,11 @@ class Progress:
     def add(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
+        if BWLIMIT:
+            ahead = (self.base + self.done) / BWLIMIT - (now - self.t0)
+            if ahead > 0:
+                time.sleep(min(ahead, 5.0))
+                now = time.monotonic()
         if now - self._last >= self.INTERVAL:
             self.flush(now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
@@ -42,7 +42,7 @@ def cron_next_runs(expr: str, *, after: datetime | None = None, count: int = 5) 
     """The next `count` times (UTC, the beat's zone) the expression fires after `after`. Like
     celery's crontab, a day must match both day-of-month and day-of-week."""
     c = cron_parse(expr)
-    start = (after or timezone.now()).astimezone(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    start = (after or timezone.now()).astimezone(dt_timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
     runs: list[datetime] = []
     day = start.replace(hour=0, minute=0)
     for _ in range(366 * 5):
@@ -211,7 +211,7 @@ def retention_keep(backups: list[Backup], *, keep_last: int, keep_daily: int, ke
     keep = {b.pk for b in backups[:keep_last]}
     days, weeks = [], []
     for b in backups:
-        d = b.created.astimezone(timezone.utc).date()
+        d = b.created.astimezone(dt_timezone.utc).date()
         if keep_daily and d not in days and len(days) < keep_daily:
             days.append(d)
             keep.add(b.pk)

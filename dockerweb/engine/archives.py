@@ -115,20 +115,34 @@ def job_leftovers_remove(host, *, job_key: str) -> dict:
 
 
 def archive_read(host, container_id: str, path: str) -> tuple[Iterator[bytes], callable]:
-    """The tar of `path` inside the container, as a stream of chunks, and a close function."""
+    """The tar of `path` inside the container, as a stream of chunks, and a close function.
+
+    Closing drops the connection itself: an engine still sending an archive holds the
+    container's lock, so a half-read stream that stayed open would block removing the helper."""
     client = stream_client(host)
     try:
         with engine_errors(host):
-            stream, _stat = client.api.get_archive(container_id, path, chunk_size=CHUNK)
+            # identity: by default requests asks for gzip, and the engine then spends a core
+            # compressing what we decompress again before compressing it our way.
+            res = client.api._get(client.api._url("/containers/{0}/archive", container_id), params={"path": path},
+                                  stream=True, headers={"Accept-Encoding": "identity"})
+            client.api._raise_for_status(res)
     except Exception:
         client.close()
         raise
 
     def chunks():
         with engine_errors(host):
-            yield from stream
+            yield from res.raw.stream(CHUNK, decode_content=True)
 
-    return chunks(), client.close
+    def close():
+        try:
+            res.raw.close()
+            res.close()
+        finally:
+            client.close()
+
+    return chunks(), close
 
 
 def archive_write(host, container_id: str, path: str, data: Iterable[bytes]) -> None:
