@@ -43,6 +43,7 @@
       }
       var s = el.querySelector(".jobstatus");
       if (s) { s.textContent = msg.status; s.className = "badge status-" + msg.status + " jobstatus"; }
+      document.querySelectorAll('[data-job-status="' + key + '"]').forEach(function (d) { d.textContent = msg.status; });
       if (el.dataset.reload && TERMINAL[msg.status] && !TERMINAL[before]) {
         setTimeout(function () { location.reload(); }, 1200);
       }
@@ -85,7 +86,7 @@
     };
     ws.onmessage = function (e) {
       var msg; try { msg = JSON.parse(e.data); } catch (err) { return; }
-      if (msg.type === "job.progress") apply(msg);
+      if (msg.type === "job.progress") { window.dockerwebBackupsLive = (window.dockerwebBackupsLive || 0) + 1; apply(msg); }
     };
     ws.onclose = function () { startPolling(); };
     window.dockerwebBackupsSocket = ws;

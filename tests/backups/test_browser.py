@@ -1,0 +1,56 @@
+"""Start a backup from the volume page in a real browser and watch its progress bar reach 100%."""
+import pytest
+
+from tests.support.browser import login
+
+from .conftest import fill_volume
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_proc, asgi_server, page, make_user,
+                                                                 host, engine, artifacts_dir):
+    from dockerweb.backups.models import Backup
+    from dockerweb.inventory.services import volume_sync
+
+    fill_volume(engine, "browser-vol", kib=48 * 1024, small=200)
+    volume_sync(host=host, name="browser-vol")
+    user = make_user("operator", username="browser-backup")
+    login(page, asgi_server, user)
+    page.goto(asgi_server + "/volumes/browser-vol/?host=local")
+    panel = page.locator("#backups-panel")
+    assert "No backups of this volume yet" in panel.inner_text()
+    panel.locator("select[name=consistency]").select_option("none")
+    with page.expect_navigation():
+        panel.locator("button.primary").click()
+    assert "/backups/" in page.url
+    backup = Backup.objects.get(volume="browser-vol")
+    assert page.locator(f'.jobprog[data-job="backup-{backup.pk}"]').count() == 1
+
+    widths = []
+    page.expose_function("recordWidth", lambda w: widths.append(w))
+    page.evaluate("""() => {
+        const fill = document.querySelector('.jobprog .progress > div');
+        new MutationObserver(() => window.recordWidth(fill.style.width)).observe(fill, {attributes: true});
+    }""")
+    page.wait_for_function("document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=60000)
+    assert page.evaluate("document.querySelector('.jobprog').dataset.status") == "succeeded"
+    # progress arrived over the websocket (job.progress messages), not only from the page load
+    assert page.evaluate("window.dockerwebBackupsLive || 0") >= 1
+    assert widths and widths[-1] == "100%"
+    page.wait_for_timeout(400)  # the bar's width transition
+    assert page.inner_text('[data-job-status]').strip() == "succeeded"
+    page.screenshot(path=str(artifacts_dir / "backup-progress-100.png"), full_page=True)
+
+    # the page reloads itself at the end and shows the archive
+    page.wait_for_function("document.querySelector('#backup-sha').textContent.trim().length === 64", timeout=15000)
+    page.wait_for_load_state("networkidle")
+    backup.refresh_from_db()
+    assert backup.status == "succeeded" and backup.sha256 in page.inner_text("main")
+    assert page.inner_text(".jobprog .jobpct").strip() == "100%"
+    page.screenshot(path=str(artifacts_dir / "backup-detail-done.png"), full_page=True)
+
+    # the volume page lists it
+    page.goto(asgi_server + "/volumes/browser-vol/?host=local")
+    assert f"#{backup.pk}" in page.locator("#backups-panel").inner_text()
+    assert page.locator("#backups-panel .jobpct").first.inner_text().strip() == "100%"
