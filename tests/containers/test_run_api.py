@@ -203,3 +203,24 @@ def test_viewer_cannot_run_or_stop(run, engine):
     r = run("viewer", name="dw-viewer", command="sleep 300")
     assert r.status_code == 403
     assert not engine.containers.list(all=True, filters={"name": "dw-viewer"})
+
+
+def test_ipv6_address_restart_policy_and_tty(run, engine):
+    engine.networks.create("dw-v6", driver="bridge", enable_ipv6=True, ipam={"Driver": "default", "Config": [
+        {"Subnet": "172.31.8.0/24"}, {"Subnet": "fd00:d0c:e3b::/64"}]})
+    from dockerweb.inventory.services import host_reconcile
+    from dockerweb.inventory.selectors import host_get
+
+    host_reconcile(host=host_get(name="local"))
+    r = run(name="dw-v6c", network="dw-v6", ipv6_address="fd00:d0c:e3b::42", command="sh", tty=True,
+            restart_policy="on-failure:3")
+    assert r.status_code == 201, r.json()
+    assert r.json()["networks"]["dw-v6"]["ipv6_address"] == "fd00:d0c:e3b::42"
+    assert r.json()["restart_policy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    attrs = engine.containers.get("dw-v6c").attrs
+    assert attrs["Config"]["Tty"] is True and attrs["State"]["Running"] is True
+    _, out = exec_out(engine, "dw-v6c", ["ip", "-o", "-6", "addr"])
+    assert "fd00:d0c:e3b::42" in out
+    r = run(name="dw-v6d", network="dw-v6", ipv6_address="fd00:d0c:e3b::42", command="sleep 300",
+            restart_policy="sometimes")
+    assert r.status_code == 400 and r.json()["field"] == "restart_policy"
