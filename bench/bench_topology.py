@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerweb.settings")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop in this thread
 
 import django  # noqa: E402
 
@@ -221,6 +222,8 @@ def main() -> None:
                 fetches.append(m["fetchMs"])
             shown = page.evaluate("window.dwTopologyPage.cy.nodes('.container').length")
             assert shown == 500, shown
+            page.screenshot(path=str(Path(os.environ["DOCKERWEB_DATA_DIR"]) / "topology-500.png"))
+            print("viewport", page.evaluate("[window.dwTopologyPage.cy.zoom(), window.dwTopologyPage.cy.pan(), window.dwTopologyPage.cy.elements().boundingBox()]"))
             frames = page.evaluate("""() => new Promise(resolve => {
                 const cy = window.dwTopologyPage.cy, times = [], t0 = performance.now(), z0 = cy.zoom(), p0 = cy.pan();
                 function step(t) {
@@ -232,7 +235,6 @@ def main() -> None:
                 requestAnimationFrame(step);
             })""")
             gaps = [b - a for a, b in zip(frames, frames[1:])]
-            page.screenshot(path=str(Path(os.environ["DOCKERWEB_DATA_DIR"]) / "topology-500.png"))
             results["render"] = (
                 f"first render at 500 containers ({n_nodes} nodes, {n_edges} edges; mirror rows, not real containers): "
                 f"median {statistics.median(renders):.0f} ms from navigation start (API answer arrived at "

@@ -5,7 +5,7 @@ the server sends `topology.patch`, `job.progress` and `subscribed`/`error` messa
 
 Mirror changes of the subscribed hosts are gathered for a few milliseconds and turned into one
 `topology.patch` per host (`services.topology_patch`), at most every `MIN_INTERVAL` seconds:
-a lone change arrives after ~`FIRST_DELAY`, a burst of hundreds becomes a few patches.
+a lone change leaves after ~`FIRST_DELAY`, a burst of hundreds becomes one patch per interval.
 
 Security: anonymous users and users without a role are refused before the handshake
 completes; foreign origins are refused by `AllowedHostsOriginValidator` (asgi.py); hosts are
@@ -27,7 +27,7 @@ from .live import session_group
 
 log = logging.getLogger(__name__)
 
-FIRST_DELAY = 0.025  # gather the messages one engine action causes (e.g. connect: network + container)
+FIRST_DELAY = 0.005  # gather the messages one engine action causes (e.g. connect: network + container)
 MIN_INTERVAL = 0.1  # at most ten patches a second per socket during bursts
 SESSION_CHECK_EVERY = 30.0
 CLOSE_SIGNED_OUT = 4401

@@ -15,7 +15,6 @@ send the difference, so both speak with the same ids:
 Bind and tmpfs nodes have kind `volume` (the contract's kinds) with `data.type` bind or tmpfs."""
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.db.models.fields.json import KeyTransform
 
 from dockerweb.inventory.models import Container, Endpoint, Host, Mount, Network, PortBinding, Volume
@@ -91,9 +90,9 @@ def volume_fragment(vol: Volume) -> Fragment:
     })}
 
 
-def netns_mode(c: Container) -> str:
+def netns_mode(network_mode: str) -> str:
     """bridge | host | none | container | user (a user-defined network) — how the graph draws it."""
-    mode = c.network_mode or ""
+    mode = network_mode or ""
     if mode in ("", "default", "bridge"):
         return "bridge"
     if mode in ("host", "none"):
@@ -138,10 +137,53 @@ class Resolver:
         return hits[0] if len(hits) == 1 else None
 
 
-def _link_refs(c: Container) -> list[tuple[str, str]]:
+# Containers are read as plain rows (values_list), not model instances: at hundreds of
+# containers building instances costs more than the queries themselves.
+_CTR_FIELDS = ("pk", "engine_id", "name", "image", "state", "status", "network_mode", "labels", "links", "privileged",
+               "tmpfs_config")
+_EP_FIELDS = ("container_id", "network_name", "network_engine_id", "network__engine_id", "ipv4_address",
+              "ipv6_address", "mac_address", "aliases", "links", "ipam_config")
+_MOUNT_FIELDS = ("container_id", "type", "name", "source", "destination", "read_only", "mode")
+_PORT_FIELDS = ("container_id", "container_port", "protocol", "host_ip", "host_port")
+
+
+def container_rows(*, host: Host, engine_ids: set[str] | None = None) -> list[dict]:
+    """Containers of the host (or those ids) with `endpoints`, `mounts` and `ports`: four queries."""
+    qs = Container.objects.filter(host=host)
+    if engine_ids is not None:
+        qs = qs.filter(engine_id__in=engine_ids)
+    qs = qs.annotate(tmpfs_config=KeyTransform("Tmpfs", KeyTransform("HostConfig", "raw")))
+    rows = [dict(zip(_CTR_FIELDS, r)) for r in qs.values_list(*_CTR_FIELDS)]
+    by_pk = {}
+    for r in rows:
+        r["endpoints"], r["mounts"], r["ports"] = [], [], []
+        by_pk[r["pk"]] = r
+    if not rows:
+        return rows
+    children = {"container__host": host} if engine_ids is None else {"container_id__in": list(by_pk)}
+    for model, fields, key in ((Endpoint, _EP_FIELDS, "endpoints"), (Mount, _MOUNT_FIELDS, "mounts"),
+                               (PortBinding, _PORT_FIELDS, "ports")):
+        for values in model.objects.filter(**children).order_by().values_list(*fields):
+            row = dict(zip(fields, values))
+            owner = by_pk.get(row.pop("container_id"))
+            if owner is not None:
+                owner[key].append(row)
+    for r in rows:
+        r["endpoints"].sort(key=lambda e: e["network_name"])
+        r["mounts"].sort(key=lambda m: m["destination"])
+        r["ports"].sort(key=lambda p: (p["container_port"], p["protocol"], p["host_ip"]))
+    return rows
+
+
+def _netns_source(c: dict) -> str | None:
+    mode = c["network_mode"] or ""
+    return mode.split(":", 1)[1] if mode.startswith("container:") else None
+
+
+def _link_refs(c: dict) -> list[tuple[str, str]]:
     """(target, alias) of the container's legacy links and per-network links, without repeats."""
     seen, out = set(), []
-    for link in list(c.links or []) + [l for e in c.endpoints.all() for l in (e.links or [])]:
+    for link in list(c["links"] or []) + [l for e in c["endpoints"] for l in (e["links"] or [])]:
         target, _, alias = link.partition(":")
         key = (target.lstrip("/"), alias or target.lstrip("/"))
         if key not in seen:
@@ -150,56 +192,57 @@ def _link_refs(c: Container) -> list[tuple[str, str]]:
     return out
 
 
-def container_refs(c: Container) -> tuple[set[str], set[str]]:
+def container_refs(c: dict) -> tuple[set[str], set[str]]:
     """Names and ids this container points at (links, `container:` mode) — for a Resolver."""
     names = {t for t, _ in _link_refs(c)}
     ids = set()
-    if c.netns_source_id:
-        names.add(c.netns_source_id)
-        ids.add(c.netns_source_id)
+    source = _netns_source(c)
+    if source:
+        names.add(source)
+        ids.add(source)
     return names, ids
 
 
-def container_fragment(c: Container, resolve: Resolver, net_ids: dict[str, str] | None = None) -> Fragment:
+def container_fragment(c: dict, resolve: Resolver, net_ids: dict[str, str] | None = None) -> Fragment:
     """The container's node, its port, tmpfs and bind nodes, and every edge that starts at it.
-    Needs `endpoints` (with `network`), `mounts` and `ports` prefetched; `net_ids` maps network
-    names to ids for endpoints of created-but-never-started containers (the engine gives them
-    no network id yet)."""
-    cid = f"ctr:{c.engine_id}"
-    mode = netns_mode(c)
-    endpoints = list(c.endpoints.all())
-    ports = list(c.ports.all())
+    `c` is a row of `container_rows`; `net_ids` maps network names to ids for endpoints of
+    created-but-never-started containers (the engine gives them no network id yet)."""
+    engine_id, name = c["engine_id"], c["name"]
+    cid = f"ctr:{engine_id}"
+    mode = netns_mode(c["network_mode"])
+    endpoints, ports = c["endpoints"], c["ports"]
     frag: Fragment = {}
-    _put(frag, _node(cid, "container", c.name, {
-        "name": c.name, "id": c.engine_id, "short_id": c.short_id, "image": c.image, "state": c.state,
-        "status": c.status, "network_mode": c.network_mode, "mode": mode, "labels": c.labels or {},
-        "networks": sorted(e.network_name for e in endpoints),
-        "ips": [e.ipv4_address for e in endpoints if e.ipv4_address],
-        "exposed": sorted({f"{p.container_port}/{p.protocol}" for p in ports if p.host_port is None}),
-        "privileged": c.privileged,
+    _put(frag, _node(cid, "container", name, {
+        "name": name, "id": engine_id, "short_id": engine_id[:12], "image": c["image"], "state": c["state"],
+        "status": c["status"], "network_mode": c["network_mode"], "mode": mode, "labels": c["labels"] or {},
+        "networks": sorted(e["network_name"] for e in endpoints),
+        "ips": [e["ipv4_address"] for e in endpoints if e["ipv4_address"]],
+        "exposed": sorted({f"{p['container_port']}/{p['protocol']}" for p in ports if p["host_port"] is None}),
+        "privileged": c["privileged"],
     }))
     for e in endpoints:
-        net_id = e.network_engine_id or (e.network.engine_id if e.network_id else "") or (net_ids or {}).get(e.network_name, "")
+        net_id = e["network_engine_id"] or e["network__engine_id"] or (net_ids or {}).get(e["network_name"], "")
         if not net_id:
             continue
-        _put(frag, _edge(f"att:{c.engine_id}:{net_id}", "attached", cid, f"net:{net_id}", {
-            "network": e.network_name, "ip": e.ipv4_address, "ipv6": e.ipv6_address, "mac": e.mac_address,
-            "aliases": [a for a in (e.aliases or []) if a != c.short_id and a != c.engine_id],
-            "fixed_ip": (e.ipam_config or {}).get("ipv4_address", ""), "mode": mode,
+        _put(frag, _edge(f"att:{engine_id}:{net_id}", "attached", cid, f"net:{net_id}", {
+            "network": e["network_name"], "ip": e["ipv4_address"], "ipv6": e["ipv6_address"], "mac": e["mac_address"],
+            "aliases": [a for a in (e["aliases"] or []) if a != engine_id[:12] and a != engine_id],
+            "fixed_ip": (e["ipam_config"] or {}).get("ipv4_address", ""), "mode": mode,
         }))
-    if c.netns_source_id:
-        src = resolve.find(c.netns_source_id)
+    source = _netns_source(c)
+    if source:
+        src = resolve.find(source)
         if src:
-            _put(frag, _edge(f"netns:{c.engine_id}", "shares_netns", cid, f"ctr:{src}",
+            _put(frag, _edge(f"netns:{engine_id}", "shares_netns", cid, f"ctr:{src}",
                              {"mode": f"container:{resolve.by_id[src][1]}"}))
     for target, alias in _link_refs(c):
         tid = resolve.find(target)
         if tid:
-            _put(frag, _edge(f"link:{c.engine_id}:{alias}", "link", cid, f"ctr:{tid}", {"alias": alias, "target": target}))
-    mounts = [(m.type, m.name, m.source, m.destination, m.read_only, m.mode) for m in c.mounts.all()]
+            _put(frag, _edge(f"link:{engine_id}:{alias}", "link", cid, f"ctr:{tid}", {"alias": alias, "target": target}))
+    mounts = [(m["type"], m["name"], m["source"], m["destination"], m["read_only"], m["mode"]) for m in c["mounts"]]
     # `--tmpfs` mounts are not in the engine's Mounts list, only in HostConfig.Tmpfs.
     listed = {m[3] for m in mounts}
-    for dest, opts in sorted((getattr(c, "tmpfs_config", None) or {}).items()):
+    for dest, opts in sorted((c.get("tmpfs_config") or {}).items()):
         if dest not in listed:
             mounts.append((Mount.Type.TMPFS, "", "", dest, "ro" in (opts or "").split(","), opts or ""))
     for m_type, m_name, m_source, m_dest, m_ro, m_mode in mounts:
@@ -209,38 +252,27 @@ def container_fragment(c: Container, resolve: Resolver, net_ids: dict[str, str] 
             target = f"bind:{m_source}"
             _put(frag, _node(target, "volume", m_source, {"type": "bind", "source": m_source}))
         elif m_type == Mount.Type.TMPFS:
-            target = f"tmpfs:{c.engine_id}:{m_dest}"
+            target = f"tmpfs:{engine_id}:{m_dest}"
             _put(frag, _node(target, "volume", f"tmpfs {m_dest}", {"type": "tmpfs", "destination": m_dest}))
         else:
             continue
-        _put(frag, _edge(f"mnt:{c.engine_id}:{m_dest}", "mounts", cid, target, {
+        _put(frag, _edge(f"mnt:{engine_id}:{m_dest}", "mounts", cid, target, {
             "type": str(m_type), "destination": m_dest, "read_only": m_ro, "mode": m_mode,
         }))
     for p in ports:
-        if p.host_port is None:
+        host_ip, host_port, cport, proto = p["host_ip"] or "", p["host_port"], p["container_port"], p["protocol"]
+        if host_port is None:
             continue  # exposed only: listed on the container
-        pid = f"port:{c.engine_id}:{p.protocol}:{p.container_port}:{p.host_ip}:{p.host_port}"
-        host_addr = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
-        if ":" in (p.host_ip or "") and not p.host_ip.startswith("["):
-            host_addr = f"[{p.host_ip}]:{p.host_port}"
-        _put(frag, _node(pid, "port", f"{host_addr}/{p.protocol}", {
-            "host_ip": p.host_ip, "host_port": p.host_port, "container_port": p.container_port,
-            "protocol": p.protocol, "address": host_addr, "all_interfaces": p.all_interfaces,
+        pid = f"port:{engine_id}:{proto}:{cport}:{host_ip}:{host_port}"
+        host_addr = f"[{host_ip}]:{host_port}" if ":" in host_ip else f"{host_ip or '0.0.0.0'}:{host_port}"
+        _put(frag, _node(pid, "port", f"{host_addr}/{proto}", {
+            "host_ip": host_ip, "host_port": host_port, "container_port": cport, "protocol": proto,
+            "address": host_addr, "all_interfaces": host_ip in ("", "0.0.0.0", "::"),
         }))
         _put(frag, _edge(f"pub:{pid}", "publishes", pid, cid, {
-            "host_ip": p.host_ip, "host_port": p.host_port, "container_port": p.container_port, "protocol": p.protocol,
+            "host_ip": host_ip, "host_port": host_port, "container_port": cport, "protocol": proto,
         }))
     return frag
-
-
-def _containers(host: Host):
-    return Container.objects.filter(host=host).prefetch_related(
-        Prefetch("endpoints", queryset=Endpoint.objects.select_related("network").only(
-            "container_id", "network_id", "network__engine_id", "network_name", "network_engine_id", "ipv4_address",
-            "ipv6_address", "mac_address", "aliases", "links", "ipam_config")),
-        Prefetch("mounts", queryset=Mount.objects.all()),
-        Prefetch("ports", queryset=PortBinding.objects.all()),
-    ).defer("raw").annotate(tmpfs_config=KeyTransform("Tmpfs", KeyTransform("HostConfig", "raw")))
 
 
 # --- whole host and single objects -------------------------------------------------------------
@@ -254,10 +286,10 @@ def host_fragments(*, host: Host) -> dict[str, Fragment]:
         net_ids[net.name] = net.engine_id
     for vol in Volume.objects.filter(host=host).defer("raw"):
         out[owner_key("volume", vol.name)] = volume_fragment(vol)
-    containers = list(_containers(host))
-    resolve = Resolver((c.engine_id, c.name) for c in containers)
+    containers = container_rows(host=host)
+    resolve = Resolver((c["engine_id"], c["name"]) for c in containers)
     for c in containers:
-        out[owner_key("container", c.engine_id)] = container_fragment(c, resolve, net_ids)
+        out[owner_key("container", c["engine_id"])] = container_fragment(c, resolve, net_ids)
     return out
 
 
@@ -283,7 +315,7 @@ def object_fragments(*, host: Host, keys: set[str]) -> dict[str, Fragment]:
         for vol in Volume.objects.filter(host=host, name__in=by_kind["volume"]).defer("raw"):
             out[owner_key("volume", vol.name)] = volume_fragment(vol)
     if by_kind.get("container"):
-        containers = list(_containers(host).filter(engine_id__in=by_kind["container"]))
+        containers = container_rows(host=host, engine_ids=by_kind["container"])
         names, ids = set(), set()
         for c in containers:
             n, i = container_refs(c)
@@ -292,7 +324,7 @@ def object_fragments(*, host: Host, keys: set[str]) -> dict[str, Fragment]:
         resolve = Resolver.for_host(host, names=names, ids=ids)
         net_ids = dict(Network.objects.filter(host=host).values_list("name", "engine_id"))
         for c in containers:
-            out[owner_key("container", c.engine_id)] = container_fragment(c, resolve, net_ids)
+            out[owner_key("container", c["engine_id"])] = container_fragment(c, resolve, net_ids)
     return out
 
 

@@ -150,8 +150,9 @@
   Graph.prototype.get = function (host, apiId) { return this.cy.getElementById(cyId(host, apiId)); };
   Graph.prototype.hosts = function () { return Object.keys(this.layouts); };
 
-  // Upsert/remove in the model, then bring cytoscape in line; returns ids of nodes that need a place.
-  Graph.prototype._upsert = function (host, el, group, placeList) {
+  // Upsert in the model; existing cytoscape elements are updated at once, new ones collected in
+  // `adds` so they go into cytoscape in one call (much faster than one by one at hundreds).
+  Graph.prototype._upsert = function (host, el, group, adds) {
     var c = toCy(host, el, group), id = c.data.id, cur = this.model[id];
     this.model[id] = { group: group, host: host, el: el };
     var ele = this.cy.getElementById(id);
@@ -162,29 +163,37 @@
       }
       return;
     }
-    if (group === "node") {
-      placeList.push(id);
-      this.cy.add({ group: "nodes", data: c.data, classes: c.classes, position: { x: 0, y: 0 } });
-      var waiting = this.pending[id];
-      if (waiting) {
-        delete this.pending[id];
-        for (var eid in waiting) { if (this.model[eid]) this._addEdge(eid); }
-      }
-    } else {
-      this._addEdge(id);
-    }
+    if (group === "node") adds.nodes.push({ group: "nodes", data: c.data, classes: c.classes, position: { x: 0, y: 0 } });
+    else adds.edges.push(id);
   };
 
-  Graph.prototype._addEdge = function (id) {
-    var m = this.model[id];
-    if (!m || this.cy.getElementById(id).nonempty()) return;
-    var c = toCy(m.host, m.el, "edge");
-    var missing = [c.data.source, c.data.target].filter(function (n) { return this.cy.getElementById(n).empty(); }, this);
-    if (missing.length) {
-      missing.forEach(function (n) { (this.pending[n] = this.pending[n] || {})[id] = true; }, this);
-      return;
+  Graph.prototype._flushAdds = function (adds, placeList) {
+    var self = this;
+    if (adds.nodes.length) {
+      this.cy.add(adds.nodes);
+      adds.nodes.forEach(function (n) {
+        var id = n.data.id, waiting = self.pending[id];
+        placeList.push(id);
+        if (waiting) {
+          delete self.pending[id];
+          for (var eid in waiting) adds.edges.push(eid);
+        }
+      });
     }
-    this.cy.add({ group: "edges", data: c.data, classes: c.classes });
+    var ready = [], seen = {};
+    adds.edges.forEach(function (id) {
+      var m = self.model[id];
+      if (!m || seen[id] || self.cy.getElementById(id).nonempty()) return;
+      seen[id] = true;
+      var c = toCy(m.host, m.el, "edge");
+      var missing = [c.data.source, c.data.target].filter(function (n) { return self.cy.getElementById(n).empty(); });
+      if (missing.length) {
+        missing.forEach(function (n) { (self.pending[n] = self.pending[n] || {})[id] = true; });
+        return;
+      }
+      ready.push({ group: "edges", data: c.data, classes: c.classes });
+    });
+    if (ready.length) this.cy.add(ready);
   };
 
   Graph.prototype._remove = function (host, apiId) {
@@ -210,14 +219,15 @@
     var self = this, placeList = [];
     if (!this.layouts[host]) this.layouts[host] = null;
     this.cy.batch(function () {
-      var attached = [];
+      var attached = [], adds = { nodes: [], edges: [] };
       ops.forEach(function (op) {
         if (op.op === "remove") self._remove(host, op.id);
         else if (op.data) {
-          self._upsert(host, op.data, op.kind === "edge" ? "edge" : "node", placeList);
+          self._upsert(host, op.data, op.kind === "edge" ? "edge" : "node", adds);
           if (op.op === "add" && op.data.kind === "attached") attached.push(cyId(host, op.data.source));
         }
       });
+      self._flushAdds(adds, placeList);
       self._place(host, placeList);
       self._rehome(host, attached, placeList);
       self._applyFilters();
@@ -241,6 +251,9 @@
     var placed = this.applyOps(host, ops);
     this._flashOn = flash;
     if (fresh) this.fit();
+    // Large graphs: pan and zoom move a snapshot, redrawn when the gesture ends.
+    var r = this.cy.renderer && this.cy.renderer();
+    if (r) r.textureOnViewport = this.cy.elements().length > 600;
     return placed;
   };
 
@@ -815,6 +828,7 @@
     var self = this;
     this.queue.push(m);
     if (this.flushScheduled) return;
+    if (performance.now() - (this.lastFlush || 0) > 50) { this._flushQueue(); return; }  // idle: no need to wait
     this.flushScheduled = true;
     var done = false;
     function run() { if (done) return; done = true; self.flushScheduled = false; self._flushQueue(); }
@@ -824,6 +838,7 @@
 
   Page.prototype._flushQueue = function () {
     var q = this.queue, self = this;
+    this.lastFlush = performance.now();
     this.queue = [];
     var byHost = {};
     q.forEach(function (m) {
