@@ -14,6 +14,7 @@
   ((D.probes && D.probes.pairs) || []).forEach(function (r) { probeRows[r.source + ">" + r.target] = r; });
   var cy = null;
   var selected = null;
+  var MAX_SHOWN = 80;
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -67,6 +68,12 @@
     var list = visibleContainers();
     wrap.innerHTML = "";
     if (!list.length) { wrap.appendChild(el("p", { "class": "muted" }, "No container matches.")); return; }
+    if (list.length > MAX_SHOWN) {
+      // A grid of every pair stops being readable (and cheap) long before 500 containers.
+      wrap.appendChild(el("p", { "class": "small muted", id: "matrix-capped" },
+        "Showing " + MAX_SHOWN + " of " + list.length + " containers: filter by name or group to see the others."));
+      list = list.slice(0, MAX_SHOWN);
+    }
     var table = el("table", { "class": "matrix", id: "matrix-table" });
     var thead = el("thead"), hr = el("tr");
     hr.appendChild(el("th", { "class": "mx-corner" }, "from ↓  to →"));
@@ -140,7 +147,8 @@
         { selector: "edge.hl-path", style: { "line-style": "dashed" } },
         { selector: "node.blocked", style: { "background-color": "#b26a00" } },
       ],
-      layout: { name: "cose", animate: false, padding: 12, nodeRepulsion: 6000 },
+      // cose reads well for a host's worth of containers; past a few hundred elements it is slow.
+      layout: elements.length < 400 ? { name: "cose", animate: false, padding: 12, nodeRepulsion: 6000 } : { name: "grid", padding: 12 },
     });
     window.dockerweb.auditGraph = cy;  // for tests and the console
     if (selected) { var p = selected.split(">"); highlight(p[0], p[1]); }

@@ -43,3 +43,8 @@ def test_run_the_audit_and_see_a_path(audit_host, asgi_server, page, make_user, 
     page.screenshot(path=str(artifacts_dir / "audit-page.png"), full_page=False)
     page.fill("#mf-name", "icc")
     assert page.locator("#matrix-table th.mx-row").count() == 2
+    page.fill("#mf-name", "")
+    page.fill("#mf-label", "tier")
+    groups = page.locator("tr.mx-group").all_inner_texts()
+    assert groups[:2] == ["(no tier)", "tier=back"] or "tier=front" in groups
+    page.screenshot(path=str(artifacts_dir / "audit-page-full.png"), full_page=True)
