@@ -120,6 +120,9 @@ def port_parse(spec: str) -> list[tuple[int, str, str, str]]:
         host_port, container = "", parts[0]
     elif len(parts) == 2:
         host_port, container = parts
+        if not host_port:
+            raise BadRequest(f"{spec!r} is not a valid -p value: the host port is missing (write {container} or "
+                             f"127.0.0.1::{container} for a free one).", field="ports")
     elif len(parts) == 3:
         ip, host_port, container = parts
     else:
@@ -213,7 +216,10 @@ def _mount(entry, index: int) -> dict:
                          field="mounts")
     kind = entry.get("type") or "volume"
     source = (entry.get("source") or "").strip()
-    target = _absolute((entry.get("target") or "").strip() or "?", "mounts")
+    target = (entry.get("target") or "").strip()
+    if not target:
+        raise BadRequest(f"mounts[{index}] needs a target (the absolute path in the container).", field="mounts")
+    target = _absolute(target, "mounts")
     read_only = _bool(entry, "read_only")
     if kind == "volume":
         if source and not VOLUME_NAME.match(source):

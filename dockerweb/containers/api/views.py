@@ -55,18 +55,18 @@ class ContainerDetail(HostMixin, APIView):
 class ContainerAction(HostMixin, APIView):
     """`POST …/start/`, `…/stop/`, `…/restart/`: the container as it is afterwards (204 if it is gone)."""
 
-    action = ""
+    verb = ""
     calls = {"start": services.container_start, "stop": services.container_stop,
              "restart": services.container_restart}
 
     @extend_schema(request=ActionInput, responses={200: ContainerSerializer, 204: None})
     def post(self, request, host, ident):
         kwargs = {}
-        if self.action != "start":
+        if self.verb != "start":
             data = ActionInput(data=request.data)
             data.is_valid(raise_exception=True)
             kwargs["timeout"] = data.validated_data["timeout"]
-        container = self.calls[self.action](actor=request.user, host=self.get_host(), ident=ident, **kwargs)
+        container = self.calls[self.verb](actor=request.user, host=self.get_host(), ident=ident, **kwargs)
         if container is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ContainerSerializer(container).data)
