@@ -47,6 +47,13 @@ def engine_b(engine_b_url):
     from tests.conftest import _engine_state, engine_restore
 
     client = docker.DockerClient(base_url=engine_b_url, version="1.41", timeout=60)
+    # The second engine's data root outlives test runs: drop what an interrupted run left.
+    for c in client.containers.list(all=True, filters={"name": "dw-m-"}):
+        c.remove(force=True, v=True)
+    for n in client.networks.list(filters={"name": "dw-m-"}):
+        n.remove()
+    for v in client.volumes.list(filters={"name": "dw-m-"}):
+        v.remove(force=True)
     before = _engine_state(client)
     yield client
     try:

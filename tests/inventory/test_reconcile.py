@@ -61,3 +61,18 @@ def test_two_hosts_on_one_engine_do_not_share_rows(host, engine, engine_url):
     assert Network.objects.filter(name="dw-m-twice").count() == 2
     twin.delete()
     assert Network.objects.filter(name="dw-m-twice", host=host).count() == 1
+
+
+def test_inspect_many_equals_the_sdk_and_skips_removed_containers(host, engine):
+    from types import SimpleNamespace
+
+    from dockerweb.core.errors import Unavailable
+    from dockerweb.engine.inventory import container_inspect_many
+
+    a = engine.containers.create(IMAGE, ["sleep", "1"], name="dw-m-many-a", labels={"x": "ü"})
+    b = engine.containers.create(IMAGE, ["sleep", "1"], name="dw-m-many-b")
+    got = container_inspect_many(host, [a.id, "0" * 64, b.id])
+    assert got == [engine.api.inspect_container(a.id), engine.api.inspect_container(b.id)]
+    nowhere = SimpleNamespace(name="nowhere", url="unix:///nonexistent/docker.sock")
+    with pytest.raises(Unavailable):
+        container_inspect_many(nowhere, [a.id])
