@@ -120,21 +120,29 @@ def _backup_copy(backup: Backup, progress: Progress) -> None:
     manifest_final = Path(str(final) + ".manifest.jsonl")
     manifest_tmp = manifest_final.with_name("." + manifest_final.name + ".partial")
     chunks, close = engine.archive_read(host, helper, "/data")
+    threaded = store.ThreadedWriter(writer)
+    pre = store.prefetch(chunks)
     try:
         with open(manifest_tmp, "w") as manifest:
             def sink(chunk):
-                writer.write(chunk)
+                threaded.write(chunk)
                 progress.add(len(chunk))
-            count = store.tar_tee(chunks, sink, manifest)
+            count = store.tar_tee(pre, sink, manifest)
             manifest.flush()
             store.os.fsync(manifest.fileno())
+        threaded.finish()
         size, sha = writer.commit()
         store.os.replace(manifest_tmp, manifest_final)
     except BaseException:
+        try:
+            threaded.finish()
+        except BaseException:
+            pass
         writer.abort()
         manifest_tmp.unlink(missing_ok=True)
         raise
     finally:
+        pre.close()
         close()
         engine.helper_remove(host, helper)
     backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
@@ -368,10 +376,12 @@ def restore_execute(restore: Restore) -> Restore:
             helper = engine.helper_create(host, job_key=key, mounts={into: ("/restore", False)})
             readable, counting = store.open_archive(path, backup.compression, on_chunk=progress.add)
             stats: dict = {}
+            pre = store.prefetch(store.coalesce(
+                store.member_stream(readable, strip_components=restore.strip_components, stats=stats)))
             try:
-                engine.archive_write(host, helper, "/restore",
-                                     store.member_stream(readable, strip_components=restore.strip_components, stats=stats))
+                engine.archive_write(host, helper, "/restore", pre)
             finally:
+                pre.close()
                 counting.f.close()
                 engine.helper_remove(host, helper)
             if not stats.get("complete") or counting.sha.hexdigest() != backup.sha256:

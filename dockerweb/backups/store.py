@@ -14,7 +14,9 @@ import io
 import json
 import os
 import posixpath
+import queue
 import tarfile
+import threading
 from pathlib import Path
 
 import zstandard
@@ -126,6 +128,98 @@ class ArchiveWriter:
             self._raw.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+
+
+# --- pipelining: hashing, zstd, sockets and file writes release the GIL, so a reader thread and
+# a writer thread beside the tar parser use both cores; queues of a few chunks bound the memory.
+
+_END = object()
+
+
+def prefetch(chunks, depth: int = 4):
+    """Iterate `chunks` in a thread, at most `depth` items ahead. Errors are re-raised here."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for c in chunks:
+                if not put((None, c)):
+                    return
+            put((_END, None))
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            put((exc, None))
+        finally:
+            from django.db import connection
+            connection.close()
+
+    t = threading.Thread(target=run, daemon=True, name="prefetch")
+    t.start()
+    try:
+        while True:
+            kind, c = q.get()
+            if kind is _END:
+                return
+            if kind is not None:
+                raise kind
+            yield c
+    finally:
+        stop.set()
+        t.join(10)
+
+
+def coalesce(chunks, size: int = CHUNK):
+    """Join small pieces (tar headers, small files) into chunks of about `size` bytes."""
+    buf = bytearray()
+    for c in chunks:
+        buf += c
+        if len(buf) >= size:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+class ThreadedWriter:
+    """`write()` hands chunks to a thread that compresses, hashes and writes them."""
+
+    def __init__(self, writer: "ArchiveWriter", depth: int = 4):
+        self.writer = writer
+        self.q: queue.Queue = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.t = threading.Thread(target=self._run, daemon=True, name="archive-writer")
+        self.t.start()
+
+    def _run(self):
+        while True:
+            c = self.q.get()
+            if c is _END:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write(c)
+                except BaseException as exc:
+                    self.error = exc
+
+    def write(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(chunk)
+
+    def finish(self) -> None:
+        self.q.put(_END)
+        self.t.join()
+        if self.error is not None:
+            raise self.error
 
 
 class _Tee(io.RawIOBase):
