@@ -224,3 +224,10 @@ def test_ipv6_address_restart_policy_and_tty(run, engine):
     r = run(name="dw-v6d", network="dw-v6", ipv6_address="fd00:d0c:e3b::42", command="sleep 300",
             restart_policy="sometimes")
     assert r.status_code == 400 and r.json()["field"] == "restart_policy"
+
+
+def test_local_images_are_listed_for_the_picker(api_as, host, engine):
+    r = api_as("viewer").get("/api/hosts/local/images/")
+    assert r.status_code == 200
+    image = engine.images.get(IMAGE)
+    assert {"id": image.id, "tags": [IMAGE]}.items() <= next(i for i in r.json() if i["id"] == image.id).items()

@@ -46,3 +46,10 @@ class ContainerRunInput(serializers.Serializer):
 class ActionInput(serializers.Serializer):
     timeout = serializers.IntegerField(required=False, default=10, min_value=0, max_value=600,
                                        help_text="Seconds to wait for a clean stop before killing (stop, restart)")
+
+
+class ImageSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    size = serializers.IntegerField()
+    created = serializers.IntegerField(help_text="Unix time")

@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("hosts/<str:host>/images/", views.ImageList.as_view(), name="api-images"),
     path("hosts/<str:host>/containers/", views.ContainerListCreate.as_view(), name="api-containers"),
     path("hosts/<str:host>/containers/<str:ident>/", views.ContainerDetail.as_view(), name="api-container"),
 ] + [

@@ -4,12 +4,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.containers import services
+from dockerweb.engine import images as engine_images
 from dockerweb.core.errors import BadRequest
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.api.serializers import ContainerSerializer
 from dockerweb.inventory.api.views import HostMixin
 
-from .serializers import ActionInput, ContainerRunInput
+from .serializers import ActionInput, ContainerRunInput, ImageSerializer
 
 
 def _flag(request, name: str) -> bool:
@@ -70,3 +71,11 @@ class ContainerAction(HostMixin, APIView):
         if container is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ContainerSerializer(container).data)
+
+
+class ImageList(HostMixin, APIView):
+    """The host's local images, the only ones a container can be run from (no registry here)."""
+
+    @extend_schema(responses={200: ImageSerializer(many=True)})
+    def get(self, request, host):
+        return Response(ImageSerializer(engine_images.image_list(self.get_host()), many=True).data)
