@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
 from dockerweb.core.services import change
 from dockerweb.engine import networks as engine
 from dockerweb.inventory.models import Container, Host, Network
@@ -46,7 +46,7 @@ _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]
 
 def _reword(exc: AppError, *, fields: set[str] | None = None) -> AppError:
     """A more precise error for an engine refusal we recognise; `fields` limits which fields apply."""
-    if not isinstance(exc, (BadRequest, Conflict)) or exc.field:
+    if isinstance(exc, Unavailable) or exc.field:
         return exc
     for pattern, cls, field, sentence in _ENGINE_REFUSALS:
         if pattern.search(exc.message) and (fields is None or field is None or field in fields):

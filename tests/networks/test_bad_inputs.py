@@ -55,6 +55,8 @@ CASES = [
      "ipam.config.0.aux_addresses", ["router=10.47.0.5 is outside the subnet"]),
     ("ipv6-subnet-without-ipv6", create({"name": "dw-x", **v4("fd00:42::/64")}), 400, "ipam.config.0.subnet",
      ["IPv6 subnet", "turn on IPv6"]),
+    ("ipv6-without-ipv6-subnet", create({"name": "dw-x", "enable_ipv6": True}), 400, "enable_ipv6",
+     ["no default IPv6 pool", "give an IPv6 subnet"]),
     ("ipv6-gateway-in-v4-subnet", create({"name": "dw-x", **v4("10.42.0.0/24", gateway="fd00:42::1")}), 400,
      "ipam.config.0.gateway", ["outside the subnet"]),
     ("two-v4-subnets-on-bridge", create({"name": "dw-x", "ipam": {"config": [{"subnet": "10.42.0.0/24"},

@@ -117,3 +117,19 @@ def test_create_page_refuses_bad_input_on_its_field(operator_client, host, engin
     drivers = [c[0] for c in r.context["form"].fields["driver"].choices]
     assert drivers[0] == "bridge" and "macvlan" in drivers and "host" not in drivers and "null" not in drivers
     assert "overlay" not in drivers  # not a swarm manager
+
+
+def test_the_command_line_is_the_one_the_browser_shows():
+    """static/js/networks.js builds the same line live; the browser test checks its output."""
+    from dockerweb.networks.selectors import network_create_command
+
+    line = network_create_command(
+        name="dw-web", driver="bridge", internal=True, labels={"team": "ops"},
+        options={"com.docker.network.bridge.enable_icc": "false", "com.docker.network.driver.mtu": "1400"},
+        ipam_config=[{"subnet": "10.47.0.0/16", "gateway": "10.47.0.1", "ip_range": "", "aux_addresses": {}}])
+    assert line == ("docker network create --subnet 10.47.0.0/16 --gateway 10.47.0.1 --internal "
+                    "-o com.docker.network.bridge.enable_icc=false -o com.docker.network.driver.mtu=1400 "
+                    "--label team=ops dw-web")
+    assert network_create_command(name="my net", driver="macvlan", options={"parent": "eth0.10"},
+                                  labels={"note": "a b"}) == \
+        "docker network create --driver macvlan -o parent=eth0.10 --label 'note=a b' 'my net'"
