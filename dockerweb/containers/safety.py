@@ -24,6 +24,7 @@ from django.conf import settings
 from dockerweb.core.errors import NotFound, PermissionDenied
 from dockerweb.core.permissions import may
 from dockerweb.engine import inventory as engine
+from dockerweb.engine.containers import ClearedConfig
 
 CONFIG_KEYS = {"Image", "Cmd", "Env", "Labels", "ExposedPorts", "Volumes", "Tty", "OpenStdin", "HostConfig",
                "NetworkingConfig"}
@@ -157,8 +158,9 @@ def _namespace_check(*, user, host, mode: str, kind: str) -> None:
                                                           "host's network namespace")
 
 
-def container_config_check(*, user, host, config: dict) -> None:
-    """Refuse (403) a create body that `user` may not send to `host`. Call it on the exact body."""
+def container_config_check(*, user, host, config: dict) -> ClearedConfig:
+    """Refuse (403) a create body that `user` may not send to `host`; else return it as the
+    `ClearedConfig` that `engine.containers.container_create` requires."""
     unknown = sorted(set(config) - CONFIG_KEYS)
     if unknown:
         _refuse(f"the container setting {unknown[0]!r} is not one dockerweb lets through")
@@ -211,3 +213,4 @@ def container_config_check(*, user, host, config: dict) -> None:
             _refuse(f"{how}: mount type {kind!r} is not one dockerweb lets through")
     for spec in hc.get("VolumesFrom") or []:
         _inherited_mounts_check(user=user, host=host, source=spec.split(":", 1)[0])
+    return ClearedConfig(config)

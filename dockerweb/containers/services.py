@@ -131,10 +131,10 @@ def container_run(*, actor, host: Host, data: dict) -> Container | dict:
                 detail={"image": data.get("image") if isinstance(data, dict) else None}) as ch:
         plan = run_plan(data)
         _validate_against_host(host, plan)
-        # The one gate: the exact body, right before it is sent.
-        safety.container_config_check(user=actor, host=host, config=plan.config)
+        # The one gate: the exact body, right before it is sent (the engine call takes nothing else).
+        cleared = safety.container_config_check(user=actor, host=host, config=plan.config)
         try:
-            container_id = engine.container_create(host, name=plan.name, config=plan.config)
+            container_id = engine.container_create(host, name=plan.name, config=cleared)
         except NotFound as exc:
             raise BadRequest(exc.message, field="image" if "image" in exc.message.lower() else None) from exc
         except AppError as exc:

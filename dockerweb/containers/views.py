@@ -24,7 +24,8 @@ def _url(name: str, host, *args) -> str:
 @login_required
 def container_list(request):
     return host_list_page(request, template="containers/list.html",
-                          rows=lambda host, f: inventory.container_list(host=host, filters=f), extra={"states": STATES})
+                          rows=lambda host, f: inventory.container_list(host=host, filters=f)
+                          .prefetch_related("mounts__volume"), extra={"states": STATES})
 
 
 @login_required

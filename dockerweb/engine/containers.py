@@ -8,8 +8,16 @@ from .client import api
 from .errors import engine_errors
 
 
-def container_create(host, *, name: str | None, config: dict) -> str:
+class ClearedConfig(dict):
+    """A create body that `dockerweb.containers.safety.container_config_check` has passed. Only that
+    check makes these, and `container_create` takes nothing else: a new route that forgets the
+    gate fails loudly instead of creating a container nobody judged."""
+
+
+def container_create(host, *, name: str | None, config: ClearedConfig) -> str:
     """Create (not start) a container from the engine-shape body `config`; returns its full id."""
+    if not isinstance(config, ClearedConfig):
+        raise TypeError("container_create takes only a body cleared by containers.safety.container_config_check")
     with engine_errors(host):
         result = api(host).create_container_from_config(config, name=name or None)
     return result["Id"]

@@ -180,3 +180,10 @@ def test_admin_may_bind_inside_the_allow_list_and_use_privileges(run, engine, al
     r = run("operator", name="dw-op-ok", command="sleep 300", volumes=["dw-op-data:/data"],
             mounts=[{"type": "tmpfs", "target": "/tmp"}])
     assert r.status_code == 201, r.json()
+
+
+def test_the_engine_call_takes_only_a_cleared_body(host):
+    from dockerweb.engine.containers import container_create
+
+    with pytest.raises(TypeError):
+        container_create(host, name="dw-unjudged", config={"Image": IMAGE, "HostConfig": {"Binds": ["/:/host"]}})
