@@ -74,3 +74,14 @@ def test_create_network_through_the_form(asgi_server, page, make_user, host, eng
     assert "10.48.0.20" in page.locator("tr[data-container=dw-browser-c]").inner_text()
     assert engine.api.inspect_container("dw-browser-c")["NetworkSettings"]["Networks"]["dw-web"]["IPAddress"] == "10.48.0.20"
     page.screenshot(path=str(artifacts_dir / "network-detail.png"), full_page=True)
+
+    # the container page's panel: its networks, and disconnect from there
+    page.goto(f"{asgi_server}/containers/{c.id}/?host=local")
+    panel = page.locator("#container-networks")
+    assert "10.48.0.20" in panel.locator("tr[data-network=dw-web]").inner_text()
+    panel.locator("tr[data-network=dw-web] button", has_text="Disconnect").click()
+    page.wait_for_load_state("networkidle")
+    assert f"/containers/{c.id}/" in page.url
+    assert page.locator("#container-networks tr[data-network=dw-web]").count() == 0
+    assert "dw-web" not in engine.api.inspect_container(c.id)["NetworkSettings"]["Networks"]
+    page.locator("#container-networks").screenshot(path=str(artifacts_dir / "network-container-panel.png"))

@@ -43,6 +43,7 @@ class NetworkDetail(HostMixin, APIView):
         network, _ = selectors.network_fetch(host=self.get_host(), ident=ident)
         return Response(NetworkSerializer(network).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, host, ident):
         services.network_remove(actor=request.user, host=self.get_host(), ident=ident)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -78,6 +79,7 @@ class NetworkPrune(HostMixin, APIView):
         removed = services.network_prune(actor=request.user, host=self.get_host(), **data.validated_data)
         return Response({"removed": removed})
 
+    @extend_schema(exclude=True)
     def get(self, request, host):  # a network named "prune", by name
         return _detail(self, request, host, "prune")
 
@@ -93,6 +95,7 @@ class NetworkRemoveMany(HostMixin, APIView):
                                               idents=data.validated_data["networks"])
         return Response(result, status=status.HTTP_200_OK)
 
+    @extend_schema(exclude=True)
     def get(self, request, host):  # a network named "remove", by name
         return _detail(self, request, host, "remove")
 
