@@ -126,9 +126,9 @@ def container_run(*, actor, host: Host, data: dict) -> Container | dict:
 
     Returns the mirror row, or `{id, name, state: "removed"}` when an auto-remove container has
     already finished and gone by the time it is mirrored."""
-    target = (data.get("name") or "") if isinstance(data, dict) else ""
+    target = str(data.get("name") or "")[:100] if isinstance(data, dict) else ""
     with change(user=actor, action="container.run", host=host, target=target or "(unnamed)",
-                detail={"image": data.get("image") if isinstance(data, dict) else None}) as ch:
+                detail={"image": str(data.get("image"))[:200] if isinstance(data, dict) else None}) as ch:
         plan = run_plan(data)
         _validate_against_host(host, plan)
         # The one gate: the exact body, right before it is sent (the engine call takes nothing else).

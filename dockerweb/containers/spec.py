@@ -65,6 +65,15 @@ def _strings(data: dict, key: str) -> list[str]:
     return out
 
 
+def _text(data: dict, key: str, field: str | None = None) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string.", field=field or key)
+    return value.strip()
+
+
 def _bool(data: dict, key: str) -> bool:
     v = data.get(key, False)
     if isinstance(v, bool):
@@ -214,9 +223,9 @@ def _mount(entry, index: int) -> dict:
     if unknown:
         raise BadRequest(f"mounts[{index}]: unknown key {unknown[0]!r} (known: {', '.join(MOUNT_FIELDS)}).",
                          field="mounts")
-    kind = entry.get("type") or "volume"
-    source = (entry.get("source") or "").strip()
-    target = (entry.get("target") or "").strip()
+    kind = _text(entry, "type", "mounts") or "volume"
+    source = _text(entry, "source", "mounts")
+    target = _text(entry, "target", "mounts")
     if not target:
         raise BadRequest(f"mounts[{index}] needs a target (the absolute path in the container).", field="mounts")
     target = _absolute(target, "mounts")
@@ -305,10 +314,10 @@ def run_plan(data: dict) -> RunPlan:
     if unknown:
         raise BadRequest(f"Unknown field {unknown[0]!r}: dockerweb passes only the fields it knows to the engine "
                          f"({', '.join(FIELDS)}).", field=unknown[0])
-    name = (data.get("name") or "").strip()
+    name = _text(data, "name")
     if name:
         name = _name(name, "name")
-    image = (data.get("image") or "").strip() if isinstance(data.get("image") or "", str) else ""
+    image = _text(data, "image")
     if not image:
         raise BadRequest("Choose an image (one of the host's local images).", field="image")
 
@@ -321,7 +330,7 @@ def run_plan(data: dict) -> RunPlan:
     elif command is not None and not (isinstance(command, list) and all(isinstance(c, str) for c in command)):
         raise BadRequest("The command must be a string or a list of strings.", field="command")
 
-    network = (data.get("network") or "bridge").strip()
+    network = _text(data, "network") or "bridge"
     netns_container = ""
     if network.startswith("container:"):
         netns_container = _name(network.split(":", 1)[1], "network")
@@ -329,7 +338,7 @@ def run_plan(data: dict) -> RunPlan:
         raise BadRequest(f"{network!r} is not a network mode or network name.", field="network")
     special = network in ("host", "none") or bool(netns_container)
 
-    ipv4, ipv6 = (data.get("ipv4_address") or "").strip(), (data.get("ipv6_address") or "").strip()
+    ipv4, ipv6 = _text(data, "ipv4_address"), _text(data, "ipv6_address")
     for key, value, version in (("ipv4_address", ipv4, 4), ("ipv6_address", ipv6, 6)):
         if value:
             try:
@@ -450,12 +459,12 @@ def run_plan(data: dict) -> RunPlan:
     # Fields that need the admin role: built here, judged by safety.py.
     if _bool(data, "privileged"):
         host_config["Privileged"] = True
-    pid_mode = (data.get("pid_mode") or "").strip()
+    pid_mode = _text(data, "pid_mode")
     if pid_mode:
         if pid_mode != "host" and not pid_mode.startswith("container:"):
             raise BadRequest("pid_mode must be host or container:<name>.", field="pid_mode")
         host_config["PidMode"] = pid_mode
-    ipc_mode = (data.get("ipc_mode") or "").strip()
+    ipc_mode = _text(data, "ipc_mode")
     if ipc_mode:
         if ipc_mode not in IPC_MODES and not ipc_mode.startswith("container:"):
             raise BadRequest(f"ipc_mode must be one of {', '.join(m for m in IPC_MODES if m)} or container:<name>.",

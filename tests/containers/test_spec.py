@@ -70,3 +70,13 @@ def test_duplicate_targets_and_missing_mount_target():
         run_plan({"image": "i", "volumes": ["a:/x"], "mounts": [{"type": "tmpfs", "target": "/x"}]})
     with pytest.raises(BadRequest, match="needs a target"):
         run_plan({"image": "i", "mounts": [{"type": "tmpfs"}]})
+
+
+@pytest.mark.parametrize("field,value", [("name", 5), ("image", ["x"]), ("network", {}), ("ipv4_address", 1),
+                                         ("pid_mode", True), ("ports", "8000:80:x"), ("mounts", [{"target": 3}]),
+                                         ("command", [1, 2]), ("environment", 7), ("publish_all", "maybe")])
+def test_wrong_types_are_400_not_500(field, value):
+    data = {"image": "img", field: value}
+    with pytest.raises(BadRequest) as e:
+        run_plan(data)
+    assert e.value.field in (field, "mounts")
