@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .model import Snapshot
+from .model import Snapshot, display_mode
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/usr", "/bin", "/sbin",
@@ -96,17 +96,19 @@ def findings_of(snap: Snapshot, model: dict | None = None) -> list[dict]:
                 {"network_mode": "host"},
                 f"Run {c.name} on a user-defined network and publish only the ports it serves.", "CIS 5.9"))
         if c.pid_mode and c.pid_mode not in ("private",):
+            pid = display_mode(c.pid_mode, snap.containers)
             out.append(finding(
                 "shared_pid", "high", subj,
-                f"{c.name} shares the PID namespace {c.pid_mode!r}: it sees and can signal those processes.",
-                {"pid_mode": c.pid_mode},
-                f"Remove --pid={c.pid_mode} from {c.name}.", "CIS 5.15" if c.pid_mode == "host" else ""))
+                f"{c.name} shares the PID namespace of {pid}: it sees and can signal those processes.",
+                {"pid_mode": pid},
+                f"Remove --pid={pid} from {c.name}.", "CIS 5.15" if c.pid_mode == "host" else ""))
         if c.ipc_mode and (c.ipc_mode == "host" or c.ipc_mode.startswith("container:")):
+            ipc = display_mode(c.ipc_mode, snap.containers)
             out.append(finding(
                 "shared_ipc", "high", subj,
-                f"{c.name} shares the IPC namespace {c.ipc_mode!r}: shared memory is readable across the boundary.",
-                {"ipc_mode": c.ipc_mode},
-                f"Remove --ipc={c.ipc_mode} from {c.name} (the default, private, isolates it).", "CIS 5.16" if c.ipc_mode == "host" else ""))
+                f"{c.name} shares the IPC namespace of {ipc}: shared memory is readable across the boundary.",
+                {"ipc_mode": ipc},
+                f"Remove --ipc={ipc} from {c.name} (the default, private, isolates it).", "CIS 5.16" if c.ipc_mode == "host" else ""))
         if c.privileged:
             out.append(finding(
                 "privileged", "critical", subj,

@@ -269,7 +269,7 @@ def compute(snap: Snapshot) -> dict:
         key = ns.get(cid, "stopped")
         eps = ns_eps.get(key, []) if key.startswith("ns:") else []
         containers.append({
-            "id": cid, "name": c.name, "state": c.state, "network_mode": c.network_mode or "default",
+            "id": cid, "name": c.name, "state": c.state, "network_mode": display_mode(c.network_mode, snap.containers) or "default",
             "netns": key, "netns_owner": o.id if o is not None and o.id != cid else "",
             "networks": [nets[e["network"]].name if e["network"] in nets else e.get("network_name", "?") for e in eps],
             "addresses": {(nets[e["network"]].name if e["network"] in nets else e.get("network_name", "?")): e.get("ip", "") for e in eps},
@@ -284,6 +284,15 @@ def compute(snap: Snapshot) -> dict:
                       "subnets": n.subnets} for n in sorted(nets.values(), key=lambda n: n.name)],
         "cells": cells,
     }
+
+
+def display_mode(mode: str, containers: dict) -> str:
+    """`container:<64 hex>` → `container:<name>`, for people; other modes as they are."""
+    if mode.startswith("container:"):
+        ref = mode.split(":", 1)[1]
+        c = containers.get(ref) or next((x for cid, x in containers.items() if len(ref) >= 12 and cid.startswith(ref)), None)
+        return f"container:{c.name}" if c is not None else mode
+    return mode
 
 
 def exposure_of(c: Ctr, owner: Ctr | None, eps: list, nets: dict) -> dict:

@@ -45,6 +45,8 @@ def test_evidence_names_what_was_seen(audit_host):
     assert by[("internal_published", "container/int2")]["evidence"]["internal_networks"] == ["aud-int"]
     assert by[("legacy_link", "container/legacy2")]["evidence"]["links"] == ["legacy1:old"]
     assert by[("host_network", "container/hostnet")]["cis"] == "CIS 5.9"
+    assert by[("shared_pid", "container/sidecar")]["evidence"]["pid_mode"] == "container:web"
+    assert by[("shared_ipc", "container/sidecar")]["evidence"]["ipc_mode"] == "container:web"
 
 
 def test_fixing_a_case_removes_its_finding(audit_host, engine):
