@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -223,6 +223,47 @@ def _signature(children: dict) -> tuple:
 _EMPTY = {"endpoints": [], "mounts": [], "ports": []}
 
 
+_MISSING = object()
+
+
+def _insert_many(model, rows: list[dict]) -> None:
+    """INSERT `rows` (dicts by field name, foreign keys by attname such as `container_id`) with
+    one executemany. A cold reconcile inserts a thousand rows or more, and bulk_create's
+    per-value compiling costs more than the engine takes to answer all its inspects; values are
+    adapted here by the backend's own adapters, so this stays database-neutral."""
+    if not rows:
+        return
+    conn = connections[router.db_for_write(model)]
+    now = timezone.now()
+    columns, takers = [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(conn.ops.quote_name(f.column))
+        if isinstance(f, models.JSONField):
+            adapt = (lambda enc: lambda v: conn.ops.adapt_json_value(v, enc))(f.encoder)
+        elif isinstance(f, models.DateTimeField):
+            adapt = conn.ops.adapt_datetimefield_value
+        else:
+            adapt = None
+        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        takers.append((f.attname, f.name, adapt, now if auto else _MISSING, f))
+    params = []
+    for row in rows:
+        values = []
+        for attname, name, adapt, auto, f in takers:
+            v = row.get(attname, row.get(name, _MISSING))
+            if v is _MISSING:
+                v = auto if auto is not _MISSING else f.get_default()
+            values.append(adapt(v) if adapt is not None and v is not None else v)
+        params.append(values)
+    sql = (f"INSERT INTO {conn.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    with conn.cursor() as cursor:
+        for i in range(0, len(params), 500):
+            cursor.executemany(sql, params[i:i + 500])
+
+
 def _children_write(pairs: list[tuple[int, dict]]) -> None:
     """Replace the children of each container (pk) in `pairs` by the wanted ones, in bulk."""
     if not pairs:
@@ -231,9 +272,9 @@ def _children_write(pairs: list[tuple[int, dict]]) -> None:
     for model in (Endpoint, Mount, PortBinding):
         for i in range(0, len(ids), 500):
             model.objects.filter(container_id__in=ids[i:i + 500]).delete()
-    Endpoint.objects.bulk_create([Endpoint(container_id=pk, **e) for pk, w in pairs for e in w["endpoints"]], batch_size=500)
-    Mount.objects.bulk_create([Mount(container_id=pk, **m) for pk, w in pairs for m in w["mounts"]], batch_size=500)
-    PortBinding.objects.bulk_create([PortBinding(container_id=pk, **p) for pk, w in pairs for p in w["ports"]], batch_size=500)
+    _insert_many(Endpoint, [{**e, "container_id": pk} for pk, w in pairs for e in w["endpoints"]])
+    _insert_many(Mount, [{**m, "container_id": pk} for pk, w in pairs for m in w["mounts"]])
+    _insert_many(PortBinding, [{**p, "container_id": pk} for pk, w in pairs for p in w["ports"]])
 
 
 def container_sync(*, host: Host, container_id: str) -> Container | None:
@@ -322,27 +363,25 @@ def _upsert(model, host: Host, key: str, raws: list[tuple[str, str, dict]], fiel
             continue
         fields = fields_of(raw, fp)
         if have is None:
-            to_create.append(model(host=host, **fields))
+            to_create.append({**fields, "host_id": host.pk})
         else:
             to_update.append(model(pk=have[0], host=host, synced_at=now, **fields))  # bulk_update skips auto_now
     wanted = {k for k, _, _ in raws}
     gone = [pk for k, (pk, _) in existing.items() if k not in wanted]
     for i in range(0, len(gone), 500):
         model.objects.filter(pk__in=gone[i:i + 500]).delete()
-    if to_create:
-        model.objects.bulk_create(to_create, batch_size=500)
+    _insert_many(model, to_create)
     if to_update:
         names = [f.name for f in model._meta.concrete_fields if f.name not in ("id", "host", key)]
         model.objects.bulk_update(to_update, names, batch_size=200)
     result.added[kind] += len(to_create)
     result.updated[kind] += len(to_update)
     result.removed[kind] += len(gone)
-    pks = {k: pk for k, (pk, _) in existing.items() if k in wanted}
-    if to_create and not all(o.pk for o in to_create):  # a database that returns no ids from bulk inserts
+    if to_create:
         pks = dict(model.objects.filter(host=host).values_list(key, "pk"))
     else:
-        pks.update({getattr(o, key): o.pk for o in to_create})
-    return pks, {getattr(o, key) for o in (*to_create, *to_update)}
+        pks = {k: pk for k, (pk, _) in existing.items() if k in wanted}
+    return pks, {r[key] for r in to_create} | {getattr(o, key) for o in to_update}
 
 
 def _inspect_all(host: Host, summaries: list[dict]) -> list[dict]:
