@@ -122,6 +122,8 @@ def network_detail(request, ident: str):
 def network_connect(request):
     """Connect from the container page (its panel posts network, container and options here)."""
     ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
     host = ctx["host"]
     form = NetworkConnectForm(request.POST)
     back = _next(request, _url("list", host))
@@ -140,12 +142,14 @@ def network_connect(request):
 @require_POST
 def network_disconnect(request, ident: str):
     ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
     host = ctx["host"]
     back = _next(request, _url("detail", host, ident))
     try:
-        services.network_disconnect(actor=request.user, host=host, network=ident,
-                                    container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
-        messages.success(request, f"Disconnected {request.POST.get('container')}.")
+        c = services.network_disconnect(actor=request.user, host=host, network=ident,
+                                        container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
+        messages.success(request, f"Disconnected {c.name if c else request.POST.get('container')}.")
     except AppError as exc:
         messages.error(request, exc.message)
     return redirect(back)
@@ -155,6 +159,8 @@ def network_disconnect(request, ident: str):
 @require_POST
 def network_remove(request, ident: str):
     ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
     host = ctx["host"]
     try:
         services.network_remove(actor=request.user, host=host, ident=ident)
@@ -169,6 +175,8 @@ def network_remove(request, ident: str):
 @require_POST
 def network_remove_many(request):
     ctx = host_context(request)
+    if ctx is None:
+        return render(request, "nohost.html")
     host = ctx["host"]
     idents = request.POST.getlist("network")
     if not idents:
