@@ -17,6 +17,11 @@ def test_create_network_through_the_form(asgi_server, page, make_user, host, eng
     page.wait_for_selector("#network-create")
 
     page.fill("input[name=name]", "dw-web")
+    # macvlan shows its parent field and hides the bridge options, in the form and in the command
+    page.select_option("select[name=driver]", "macvlan")
+    page.fill("input[name=parent]", "eth0.10")
+    assert not page.locator("[data-field=mtu]").is_visible()
+    assert page.locator("#cli-preview").inner_text() == "docker network create --driver macvlan -o parent=eth0.10 dw-web"
     page.select_option("select[name=driver]", "bridge")
     page.fill("input[name=subnet]", "10.47.0.0/16")
     page.fill("input[name=gateway]", "10.47.0.1")
