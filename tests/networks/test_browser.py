@@ -90,3 +90,10 @@ def test_create_network_through_the_form(asgi_server, page, make_user, host, eng
     assert page.locator("#container-networks tr[data-network=dw-web]").count() == 0
     assert "dw-web" not in engine.api.inspect_container(c.id)["NetworkSettings"]["Networks"]
     page.locator("#container-networks").screenshot(path=str(artifacts_dir / "network-container-panel.png"))
+
+    # now unused, dw-web is what a prune would remove (the preview changes nothing)
+    page.goto(f"{asgi_server}/networks/prune/?host=local")
+    preview = page.locator("#prune-preview li b").all_inner_texts()
+    assert preview == ["dw-taken", "dw-web"]
+    page.screenshot(path=str(artifacts_dir / "network-prune-preview.png"))
+    assert {"dw-web", "dw-taken"} <= {n.name for n in engine.networks.list()}
