@@ -31,7 +31,7 @@
   var STYLE = [
     { selector: "node", style: {
       "label": "data(label)", "font-size": 10, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
-      "min-zoomed-font-size": 7, "text-max-width": 120, "text-wrap": "ellipsis", "border-width": 1,
+      "min-zoomed-font-size": 7, "border-width": 1,
       "border-color": "#7b8ba0", "background-color": "#dfe6ee", "width": 22, "height": 22 } },
     { selector: "node.host", style: {
       "shape": "round-rectangle", "width": 86, "height": 38, "background-color": "#14212f", "border-color": "#14212f",
@@ -66,14 +66,16 @@
     { selector: "edge", style: { "width": 1.2, "line-color": "#a9b8c8", "curve-style": "haystack", "haystack-radius": 0,
       "font-size": 8, "min-zoomed-font-size": 9, "color": "#4b5968", "text-background-color": "#fff",
       "text-background-opacity": 0.85, "text-background-padding": 1 } },
-    { selector: "edge.attached", style: { "label": "data(elabel)" } },
+    // Edge labels (IPs, aliases) only when zoomed in: see Graph._edgeLabels.
+    { selector: "edge.attached.labelled", style: { "label": "data(elabel)" } },
     { selector: "edge.attached.hostlink", style: { "line-color": "#3a4a5c", "width": 2.2, "line-style": "solid" } },
     { selector: "edge.attached.mode-host", style: { "line-color": "#e07b00", "width": 2.5 } },
     { selector: "edge.attached.mode-none", style: { "line-color": "#8c99a8", "line-style": "dotted", "width": 1.5 } },
     { selector: "edge.shares_netns", style: { "curve-style": "bezier", "line-color": "#8a3ffc", "line-style": "dashed", "width": 2,
       "target-arrow-shape": "triangle", "target-arrow-color": "#8a3ffc", "arrow-scale": 0.8 } },
     { selector: "edge.link", style: { "curve-style": "bezier", "line-color": "#0b6bcb", "line-style": "dotted", "width": 2,
-      "target-arrow-shape": "vee", "target-arrow-color": "#0b6bcb", "label": "data(elabel)", "control-point-step-size": 30 } },
+      "target-arrow-shape": "vee", "target-arrow-color": "#0b6bcb", "control-point-step-size": 30 } },
+    { selector: "edge.link.labelled", style: { "label": "data(elabel)" } },
     { selector: "edge.mounts", style: { "line-color": "#c7a24a", "width": 1.4 } },
     { selector: "edge.mounts.ro", style: { "line-style": "dashed", "curve-style": "straight", "line-dash-pattern": [4, 3] } },
     { selector: "edge.publishes", style: { "curve-style": "straight", "line-color": "#2e9e55", "width": 1.6,
@@ -133,6 +135,7 @@
       textureOnViewport: false, motionBlur: false, boxSelectionEnabled: false
     });
     this.model = {};      // cy id -> {group, host, el}
+    this.present = {};    // cy id -> true while the element is in cytoscape
     this.pending = {};    // node cy id -> {edge cy id: true} edges waiting for that node
     this.layouts = {};    // host -> layout state
     this.filters = { volumes: true, ports: true };
@@ -141,7 +144,22 @@
     this.cy.on("tap", function (evt) {
       self._emit("select", evt.target === self.cy ? null : evt.target);
     });
+    // Measuring a thousand edge labels costs more than drawing the edges: label them only when
+    // the zoom makes them readable (and always around the selected node).
+    this.labelZoom = 1.1;
+    this.cy.on("zoom", function () { self._edgeLabels(); });
+    this.cy.on("select unselect", "node", function (evt) {
+      evt.target.connectedEdges().toggleClass("labelled", evt.type === "select" || self.labelled === true);
+    });
   }
+
+  Graph.prototype._edgeLabels = function () {
+    var want = this.cy.zoom() >= this.labelZoom;
+    if (want === !!this.labelled) return;
+    this.labelled = want;
+    var edges = this.cy.edges(".attached, .link");
+    this.cy.batch(function () { edges.toggleClass("labelled", want); });
+  };
 
   Graph.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
   Graph.prototype._emit = function (name, arg) {
@@ -150,16 +168,17 @@
   Graph.prototype.get = function (host, apiId) { return this.cy.getElementById(cyId(host, apiId)); };
   Graph.prototype.hosts = function () { return Object.keys(this.layouts); };
 
-  // Upsert in the model; existing cytoscape elements are updated at once, new ones collected in
-  // `adds` so they go into cytoscape in one call (much faster than one by one at hundreds).
+  // The model holds every element the server sent; `present` the ids that are in cytoscape (an
+  // edge waits in `pending` until both its ends are). Checks go through these plain maps, not
+  // cytoscape lookups: at a thousand elements the lookups cost more than the drawing.
   Graph.prototype._upsert = function (host, el, group, adds) {
     var c = toCy(host, el, group), id = c.data.id, cur = this.model[id];
     this.model[id] = { group: group, host: host, el: el };
-    var ele = this.cy.getElementById(id);
-    if (ele.nonempty()) {
+    if (this.present[id]) {
       if (!cur || !same(cur.el, el)) {
+        var ele = this.cy.getElementById(id);
         ele.data(c.data);
-        ele.classes(c.classes);
+        ele.classes(group === "edge" && this.labelled ? c.classes + " labelled" : c.classes);
       }
       return;
     }
@@ -168,11 +187,12 @@
   };
 
   Graph.prototype._flushAdds = function (adds, placeList) {
-    var self = this;
+    var self = this, present = this.present;
     if (adds.nodes.length) {
       this.cy.add(adds.nodes);
       adds.nodes.forEach(function (n) {
         var id = n.data.id, waiting = self.pending[id];
+        present[id] = true;
         placeList.push(id);
         if (waiting) {
           delete self.pending[id];
@@ -183,34 +203,35 @@
     var ready = [], seen = {};
     adds.edges.forEach(function (id) {
       var m = self.model[id];
-      if (!m || seen[id] || self.cy.getElementById(id).nonempty()) return;
+      if (!m || seen[id] || present[id]) return;
       seen[id] = true;
       var c = toCy(m.host, m.el, "edge");
-      var missing = [c.data.source, c.data.target].filter(function (n) { return self.cy.getElementById(n).empty(); });
+      var missing = [c.data.source, c.data.target].filter(function (n) { return !present[n]; });
       if (missing.length) {
         missing.forEach(function (n) { (self.pending[n] = self.pending[n] || {})[id] = true; });
         return;
       }
-      ready.push({ group: "edges", data: c.data, classes: c.classes });
+      present[id] = true;
+      ready.push({ group: "edges", data: c.data, classes: self.labelled ? c.classes + " labelled" : c.classes });
     });
     if (ready.length) this.cy.add(ready);
   };
 
   Graph.prototype._remove = function (host, apiId) {
-    var id = cyId(host, apiId), m = this.model[id];
+    var id = cyId(host, apiId), m = this.model[id], self = this;
     delete this.model[id];
+    if (!this.present[id]) return m;
     var ele = this.cy.getElementById(id);
-    if (ele.nonempty()) {
-      if (ele.isNode()) {
-        // Its edges stay in the model (they may come back with the node); park them.
-        var self = this;
-        ele.connectedEdges().forEach(function (e) {
-          if (self.model[e.id()]) (self.pending[id] = self.pending[id] || {})[e.id()] = true;
-        });
-        this._unplace(host, id);
-      }
-      this.cy.remove(ele);
+    delete this.present[id];
+    if (ele.isNode()) {
+      // Its edges stay in the model (they may come back with the node); park them.
+      ele.connectedEdges().forEach(function (e) {
+        delete self.present[e.id()];
+        if (self.model[e.id()]) (self.pending[id] = self.pending[id] || {})[e.id()] = true;
+      });
+      this._unplace(host, id);
     }
+    this.cy.remove(ele);
     return m;
   };
 
@@ -228,8 +249,9 @@
         }
       });
       self._flushAdds(adds, placeList);
-      self._place(host, placeList);
-      self._rehome(host, attached, placeList);
+      var rel = self._relations();
+      self._place(host, placeList, rel);
+      self._rehome(host, attached, placeList, rel);
       self._applyFilters();
     });
     this._flash(placeList);
@@ -259,10 +281,11 @@
 
   /** Forget a host's elements. */
   Graph.prototype.unload = function (host) {
-    var self = this;
+    var self = this, prefix = host + SEP;
     this.cy.batch(function () {
-      Object.keys(self.model).forEach(function (id) { if (self.model[id].host === host) delete self.model[id]; });
-      Object.keys(self.pending).forEach(function (id) { if (id.indexOf(host + SEP) === 0) delete self.pending[id]; });
+      [self.model, self.pending, self.present].forEach(function (map) {
+        Object.keys(map).forEach(function (id) { if (id.indexOf(prefix) === 0) delete map[id]; });
+      });
       self.cy.elements().filter(function (e) { return e.data("host") === host; }).remove();
     });
     delete this.layouts[host];
@@ -331,125 +354,136 @@
     return { x: c.x + ring.r * Math.cos(a), y: c.y + ring.r * Math.sin(a) };
   };
 
-  // Which hub a container belongs to: a user network first, then bridge, host, none.
-  Graph.prototype._hubOf = function (node) {
-    var best = null, bestScore = -1;
-    node.connectedEdges(".attached").forEach(function (e) {
-      if (e.source().id() !== node.id()) return;
-      var net = e.target(), name = (net.data("d") || {}).name || "", score = isPredef(name) ? (name === "bridge" ? 2 : 1) : 3;
-      if (score > bestScore || (score === bestScore && net.id() < best.id())) { best = net; bestScore = score; }
+  Graph.prototype._takeSlot = function (L, key, cl, id, pos) {
+    var slot = cl.slots.indexOf(null);
+    if (slot < 0) { slot = cl.slots.length; cl.slots.push(id); } else cl.slots[slot] = id;
+    L.where[id] = { cluster: key, slot: slot };
+    pos[id] = this._slotPos(cl, slot);
+  };
+
+  // Who hangs on whom, from the model's edges between elements in the graph:
+  // hubs[container] = its networks; anchors[satellite] = the containers it sits by.
+  Graph.prototype._relations = function () {
+    var hubs = {}, anchors = {}, present = this.present, model = this.model;
+    for (var id in model) {
+      var m = model[id];
+      if (m.group !== "edge") continue;
+      var e = m.el, s = cyId(m.host, e.source), t = cyId(m.host, e.target);
+      if (!present[s] || !present[t]) continue;
+      if (e.kind === "attached") (hubs[s] = hubs[s] || []).push(t);
+      else if (e.kind === "publishes" || e.kind === "shares_netns") (anchors[s] = anchors[s] || []).push(t);
+      else if (e.kind === "mounts") (anchors[t] = anchors[t] || []).push(s);
+    }
+    return { hubs: hubs, anchors: anchors };
+  };
+
+  // A container's hub: a user network first, then bridge, host, none.
+  Graph.prototype._hubOf = function (id, rel) {
+    var best = null, bestScore = -1, model = this.model;
+    (rel.hubs[id] || []).forEach(function (net) {
+      var m = model[net], name = m ? (m.el.data || {}).name || "" : "";
+      var score = isPredef(name) ? (name === "bridge" ? 2 : 1) : 3;
+      if (score > bestScore || (score === bestScore && net < best)) { best = net; bestScore = score; }
     });
     return best;
   };
 
-  // A satellite (port, volume, tmpfs, bind, container-mode container) sits by its container.
-  Graph.prototype._anchorOf = function (node) {
-    var kind = node.data("kind"), id = node.id();
-    var edges = node.connectedEdges().filter(function (e) {
-      var k = e.data("kind");
-      if (kind === "port") return k === "publishes";
-      if (kind === "volume") return k === "mounts";
-      if (kind === "container") return k === "shares_netns" && e.source().id() === id;
-      return false;
-    });
-    var anchors = edges.map(function (e) { return e.source().id() === id ? e.target() : e.source(); })
-      .filter(function (n) { return n.id() !== id && n.position("x") !== undefined; });
-    anchors.sort(function (a, b) { return a.id() < b.id() ? -1 : 1; });
-    return anchors[0] || null;
+  Graph.prototype._anchorOf = function (id, rel) {
+    var list = (rel.anchors[id] || []).filter(function (a) { return a !== id; }).sort();
+    return list[0] || null;
   };
 
-  Graph.prototype._place = function (host, ids) {
+  Graph.prototype._place = function (host, ids, rel) {
     if (!ids.length) return;
-    var self = this, cy = this.cy, L = this._layout(host);
-    var nodes = ids.map(function (id) { return cy.getElementById(id); }).filter(function (n) { return n.nonempty(); });
-    var placed = {};
-    function put(n, p) { n.position(p); placed[n.id()] = true; }
+    var self = this, cy = this.cy, L = this._layout(host), model = this.model;
+    // Positions are gathered and set in one call at the end: one event instead of one per node.
+    var pos = this._pos = {};
     var byKind = { host: [], network: [], container: [], volume: [], port: [] };
-    nodes.forEach(function (n) { (byKind[n.data("kind")] || byKind.volume).push(n); });
-    byKind.host.forEach(function (n) { put(n, { x: L.origin.x, y: L.origin.y }); });
+    ids.forEach(function (id) {
+      var m = model[id];
+      if (m && self.present[id]) (byKind[m.el.kind] || byKind.volume).push(id);
+    });
+    function label(id) { return model[id].el.label || ""; }
+    byKind.host.forEach(function (id) { pos[id] = { x: L.origin.x, y: L.origin.y }; });
 
     // Containers: hub members, then satellites of other containers (container: mode), then loose.
     var members = {}, sats = [], loose = [];
-    byKind.container.sort(function (a, b) { return a.data("label") < b.data("label") ? -1 : 1; });
-    byKind.container.forEach(function (n) {
-      var hub = self._hubOf(n);
-      if (hub) (members[hub.id()] = members[hub.id()] || []).push(n);
-      else if (n.data("d").mode === "container") sats.push(n);
-      else loose.push(n);
+    byKind.container.sort(function (a, b) { return label(a) < label(b) ? -1 : 1; });
+    byKind.container.forEach(function (id) {
+      var hub = self._hubOf(id, rel);
+      if (hub) (members[hub] = members[hub] || []).push(id);
+      else if ((model[id].el.data || {}).mode === "container") sats.push(id);
+      else loose.push(id);
     });
     // Networks: the largest clusters first, so they sit closest to the host.
     byKind.network.sort(function (a, b) {
-      var ma = (members[a.id()] || []).length, mb = (members[b.id()] || []).length;
-      return mb - ma || (a.data("label") < b.data("label") ? -1 : 1);
+      var ma = (members[a] || []).length, mb = (members[b] || []).length;
+      return mb - ma || (label(a) < label(b) ? -1 : 1);
     });
-    byKind.network.forEach(function (n) {
-      var cl = self._cluster(L, n.id(), Math.ceil((members[n.id()] || []).length * 1.15) + 2);
-      put(n, { x: cl.x, y: cl.y });
+    byKind.network.forEach(function (id) {
+      var cl = self._cluster(L, id, Math.ceil((members[id] || []).length * 1.15) + 2);
+      pos[id] = { x: cl.x, y: cl.y };
     });
     Object.keys(members).forEach(function (hubId) {
-      var hub = cy.getElementById(hubId), cl = L.clusters[hubId];
-      if (!cl) { cl = self._cluster(L, hubId, members[hubId].length + 2); }
-      if (!placed[hubId] && hub.position("x") === 0 && hub.position("y") === 0) put(hub, { x: cl.x, y: cl.y });
-      members[hubId].forEach(function (n) {
-        var slot = cl.slots.indexOf(null);
-        if (slot < 0) { slot = cl.slots.length; cl.slots.push(n.id()); } else cl.slots[slot] = n.id();
-        L.where[n.id()] = { cluster: hubId, slot: slot };
-        put(n, self._slotPos(cl, slot));
-      });
+      var cl = L.clusters[hubId] || self._cluster(L, hubId, members[hubId].length + 2);
+      if (!pos[hubId] && !L.clusters[hubId].placedHub) {
+        var hp = cy.getElementById(hubId).position();
+        if (hp.x === 0 && hp.y === 0) pos[hubId] = { x: cl.x, y: cl.y };
+      }
+      cl.placedHub = true;
+      members[hubId].forEach(function (id) { self._takeSlot(L, hubId, cl, id, pos); });
     });
     if (loose.length) {
       var lc = this._cluster(L, "~loose", loose.length + 4);
-      loose.forEach(function (n) {
-        var slot = lc.slots.indexOf(null);
-        if (slot < 0) { slot = lc.slots.length; lc.slots.push(n.id()); } else lc.slots[slot] = n.id();
-        L.where[n.id()] = { cluster: "~loose", slot: slot };
-        put(n, self._slotPos(lc, slot));
-      });
+      loose.forEach(function (id) { self._takeSlot(L, "~loose", lc, id, pos); });
     }
     // Satellites: container-mode containers first (ports and volumes may hang on them).
-    sats.concat(byKind.port, byKind.volume).forEach(function (n) {
-      var anchor = self._anchorOf(n);
+    sats.concat(byKind.port, byKind.volume).forEach(function (id) {
+      var anchor = self._anchorOf(id, rel);
       if (!anchor) {
-        var vc = self._cluster(L, "~volumes", 12);
-        var slot = vc.slots.indexOf(null);
-        if (slot < 0) { slot = vc.slots.length; vc.slots.push(n.id()); } else vc.slots[slot] = n.id();
-        L.where[n.id()] = { cluster: "~volumes", slot: slot };
-        put(n, self._slotPos(vc, slot));
+        self._takeSlot(L, "~volumes", self._cluster(L, "~volumes", 12), id, pos);
         return;
       }
-      put(n, self._satPos(L, anchor, n.id()));
+      pos[id] = self._satPos(L, anchor, id);
     });
+    cy.nodes().filter(function (n) { return pos[n.id()] !== undefined; })
+      .positions(function (n) { return pos[n.id()]; });
+    this._pos = null;
+  };
+
+  Graph.prototype._posOf = function (id) {
+    return (this._pos && this._pos[id]) || this.cy.getElementById(id).position();
   };
 
   // A container placed without a network (created, not yet started) moves to its bridge once
   // attached, with its satellites; nothing else moves.
-  Graph.prototype._rehome = function (host, ids, placeList) {
+  Graph.prototype._rehome = function (host, ids, placeList, rel) {
     var L = this.layouts[host], self = this;
     if (!L) return;
     ids.forEach(function (id) {
-      var w = L.where[id], n = self.cy.getElementById(id);
-      if (!w || w.cluster !== "~loose" || n.empty() || !self._hubOf(n)) return;
+      var w = L.where[id];
+      if (!w || w.cluster !== "~loose" || !self.present[id] || !self._hubOf(id, rel)) return;
       var sats = (L.sats[id] || []).filter(Boolean);
       sats.forEach(function (s) { self._unplace(host, s); });
       self._unplace(host, id);
-      self._place(host, [id].concat(sats));
+      self._place(host, [id].concat(sats), rel);
       placeList.push(id);
     });
   };
 
   Graph.prototype._satPos = function (L, anchor, id) {
-    var aid = anchor.id(), list = L.sats[aid] = L.sats[aid] || [];
+    var list = L.sats[anchor] = L.sats[anchor] || [];
     var k = list.indexOf(null);
     if (k < 0) { k = list.length; list.push(id); } else list[k] = id;
-    L.where[id] = { anchor: aid, k: k };
-    var p = anchor.position(), w = L.where[aid], hub = null;
+    L.where[id] = { anchor: anchor, k: k };
+    var p = this._posOf(anchor), w = L.where[anchor], hub = null;
     if (w && w.cluster) hub = L.clusters[w.cluster];
     var ux = 0, uy = -1;
     if (hub) {
       var dx = p.x - hub.x, dy = p.y - hub.y, len = Math.sqrt(dx * dx + dy * dy);
       if (len > 1) { ux = dx / len; uy = dy / len; }
     } else if (w && w.anchor) {
-      var ap = this.cy.getElementById(w.anchor).position(), ddx = p.x - ap.x, ddy = p.y - ap.y, l2 = Math.sqrt(ddx * ddx + ddy * ddy);
+      var ap = this._posOf(w.anchor), ddx = p.x - ap.x, ddy = p.y - ap.y, l2 = Math.sqrt(ddx * ddx + ddy * ddy);
       if (l2 > 1) { ux = ddx / l2; uy = ddy / l2; }
     }
     // On an arc facing away from the hub: 0, +1, -1, +2, -2 … steps; further out past five.
@@ -475,9 +509,10 @@
     this.layouts = {};
     this.cy.batch(function () {
       self.cy.nodes().positions({ x: 0, y: 0 });
+      var rel = self._relations();
       hosts.forEach(function (h) {
         self.layouts[h] = null;
-        self._place(h, self.cy.nodes().filter(function (n) { return n.data("host") === h; }).map(function (n) { return n.id(); }));
+        self._place(h, self.cy.nodes().filter(function (n) { return n.data("host") === h; }).map(function (n) { return n.id(); }), rel);
       });
     });
     this.fit();
@@ -530,14 +565,16 @@
           show = nb.some(function (c) { return showCtr[c.id()]; });
         }
       }
-      if (show) n.removeClass("hidden"); else n.addClass("hidden");
+      if (show === n.hasClass("hidden")) n.toggleClass("hidden", !show);
     });
     this._applySearch();
   };
 
   Graph.prototype._applySearch = function () {
     var q = (this.filters.q || "").trim().toLowerCase(), cy = this.cy;
+    if (!q && !this._searched) return cy.collection();
     cy.elements().removeClass("match faded");
+    this._searched = !!q;
     if (!q) return cy.collection();
     var hits = cy.nodes(":visible").filter(function (n) {
       var d = n.data("d") || {};
@@ -630,8 +667,15 @@
   };
 
   Page.prototype._api = function (host) {
-    return fetch(this.config.api.replace("HOST", encodeURIComponent(host)), { credentials: "same-origin",
-      headers: { "Accept": "application/json" } }).then(function (r) {
+    var pre = window.dwTopologyPrefetch, answer;
+    if (pre && pre.host === host) {
+      window.dwTopologyPrefetch = null;  // only for the first load
+      answer = pre.answer;
+    } else {
+      answer = fetch(this.config.api.replace("HOST", encodeURIComponent(host)), { credentials: "same-origin",
+        headers: { "Accept": "application/json" } });
+    }
+    return answer.then(function (r) {
       if (!r.ok) throw new Error("topology of " + host + ": HTTP " + r.status);
       return r.json();
     });
@@ -647,7 +691,8 @@
       .then(function (results) {
         var tFetched = performance.now();
         results.forEach(function (r) { g.load(r[0], r[1]); });
-        g.fit();
+        if (results.length > 1) g.fit();
+        var tLoaded = performance.now();
         if (empty) empty.hidden = true;
         self._refreshNetworks();
         self._updateStats();
@@ -657,6 +702,8 @@
             if (self.metrics.firstRenderMs === undefined) {
               self.metrics.firstRenderMs = performance.now();
               self.metrics.fetchMs = tFetched;
+              self.metrics.loadedMs = tLoaded;
+              self.metrics.scriptMs = self.t0;
               self.metrics.elements = g.cy.elements().length;
             }
             resolve();
