@@ -9,6 +9,12 @@ class Audit(models.Model):
     """One saved isolation audit of a host: findings, the reachability matrix, the probe
     results (if probes ran), when, and by whom. Rows are written only by `services.audit_run`."""
 
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
     host = models.ForeignKey(to="inventory.Host", on_delete=models.CASCADE, related_name="audits")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -18,12 +24,26 @@ class Audit(models.Model):
     matrix = models.JSONField(default=dict, blank=True, help_text="{containers, networks, cells} from the model.")
     probes = models.JSONField(default=dict, blank=True, help_text="{ran, pairs: [...], mismatches, seconds} when probes ran.")
     summary = models.JSONField(default=dict, blank=True, help_text="Counts per severity, containers, reachable pairs.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUCCEEDED, db_index=True)
+    progress = models.FloatField(default=1.0, help_text="0..1 while probes run in a worker.")
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created", "-pk")
 
     def __str__(self) -> str:
         return f"audit #{self.pk} of {self.host.name} at {self.created:%Y-%m-%d %H:%M}"
+
+    @property
+    def job_key(self) -> str:
+        """The live group of this audit's progress (`job.audit-<id>`)."""
+        return f"audit-{self.pk}"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
     def probed(self) -> bool:

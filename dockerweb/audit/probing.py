@@ -106,13 +106,13 @@ def compare(matrix: dict, pairs: list[tuple[str, str]], results: dict[str, dict]
     return {"pairs": rows, "mismatches": mismatches}
 
 
-def probe_pairs(host, matrix: dict, pairs: list[tuple[str, str]], *, parallel: int = 4) -> dict:
+def probe_pairs(host, matrix: dict, pairs: list[tuple[str, str]], *, parallel: int = 4, on_done=None) -> dict:
     """Run the probes for `pairs` and compare: `{ran, pairs, mismatches, errors, helpers, seconds}`."""
     t0 = time.monotonic()
     running = {c["id"] for c in matrix["containers"] if c["state"] == "running"}
     pairs = [(s, t) for s, t in pairs if s in running and t in running and s != t]
     scripts = plan(matrix, pairs)
-    results = engine_probes.netns_run_many(host, scripts, parallel=parallel) if scripts else {}
+    results = engine_probes.netns_run_many(host, scripts, parallel=parallel, on_done=on_done) if scripts else {}
     out = compare(matrix, pairs, results)
     out.update({"ran": True, "helpers": len(scripts), "seconds": round(time.monotonic() - t0, 2),
                 "errors": sorted({r["error"] for r in results.values() if r.get("error")})})

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dockerweb.core.errors import AppError, BadRequest
+from django.db import transaction
+from django.utils import timezone
+
+from dockerweb.core import live
+from dockerweb.core.errors import AppError, BadRequest, Unavailable
 from dockerweb.core.services import change, permission_check
 from dockerweb.inventory.models import Host
 from dockerweb.inventory.services import host_reconcile
@@ -36,28 +40,107 @@ def _refresh(host: Host) -> None:
         pass  # probes will say so themselves; a model-only audit can use the last mirror
 
 
-def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, parallel: int = 4) -> Audit:
+def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, parallel: int = 4,
+              background: bool = False) -> Audit:
     """Compute the model and findings from the mirror, optionally prove every pair with live
-    probes (mismatches become findings), and save it all as an Audit."""
+    probes (mismatches become findings), and save it all as an Audit.
+
+    With `background`, the audit is queued (status `queued`) and a worker runs it, pushing its
+    progress on `job.audit-<id>`; otherwise it runs here and is returned finished."""
     if probe:
         permission_check(user=actor, action="audit.probe", host=host, target=host.name)
-    with change(user=actor, action="audit.run", host=host, target=host.name, detail={"probe": probe}) as ch:
-        if refresh:
+    with change(user=actor, action="audit.run", host=host, target=host.name,
+                detail={"probe": probe, "background": background}) as ch:
+        audit = Audit.objects.create(
+            host=host, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            username=getattr(actor, "username", "") or "", status=Audit.Status.QUEUED, progress=0.0,
+            probes={"ran": False, "wanted": probe, "refresh": refresh, "parallel": parallel})
+        ch.target = f"{host.name} audit #{audit.pk}"
+        ch.detail["audit"] = audit.pk
+        if background:
+            _enqueue(audit)
+            return audit
+        audit = audit_execute(audit_id=audit.pk)
+        ch.detail.update({"findings": len(audit.findings), "mismatches": audit.mismatch_count})
+        return audit
+
+
+def _enqueue(audit: Audit) -> None:
+    """Send the task once the row is committed; a broker that is down fails the audit (503)."""
+    from .tasks import audit_run_task
+
+    def send():
+        try:
+            result = audit_run_task.apply_async(args=[audit.pk])
+            Audit.objects.filter(pk=audit.pk).update(task_id=result.id)
+        except Exception as exc:
+            _finish(audit, status=Audit.Status.FAILED, error=f"The task queue cannot be reached: {exc}")
+            raise Unavailable("The task queue (Redis) cannot be reached right now; the audit was not started.") from exc
+    transaction.on_commit(send)
+
+
+def _publish(audit: Audit) -> None:
+    live.publish(live.job_group(audit.job_key), {
+        "type": "job.progress", "job": audit.job_key, "kind": "audit", "id": audit.pk, "host": audit.host.name,
+        "status": audit.status, "progress": audit.progress, "error": audit.error})
+
+
+def _finish(audit: Audit, *, status: str, error: str = "") -> None:
+    audit.status, audit.error, audit.finished = status, error, timezone.now()
+    if status == Audit.Status.SUCCEEDED:
+        audit.progress = 1.0
+    Audit.objects.filter(pk=audit.pk).update(status=audit.status, error=error, finished=audit.finished,
+                                             progress=audit.progress)
+    _publish(audit)
+
+
+def audit_execute(*, audit_id: int) -> Audit:
+    """Do the work of a queued audit (in a worker, or inline): model, findings, probes, save."""
+    audit = Audit.objects.select_related("host").get(pk=audit_id)
+    if audit.done:
+        return audit  # a redelivered task
+    host, opts = audit.host, dict(audit.probes or {})
+    audit.status = Audit.Status.RUNNING
+    Audit.objects.filter(pk=audit.pk).update(status=audit.status)
+    _publish(audit)
+    try:
+        if opts.get("refresh", True):
             _refresh(host)
         matrix, findings = selectors.audit_model(host=host)
         probes: dict = {"ran": False}
-        if probe:
+        if opts.get("wanted"):
             running = [c["id"] for c in matrix["containers"] if c["state"] == "running"]
             pairs = [(s, t) for s in running for t in running if s != t]
-            probes = probing.probe_pairs(host, matrix, pairs, parallel=parallel)
+            last = [0.0]
+
+            def progress(done: int, total: int) -> None:
+                audit.progress = round(done / total, 3)
+                if audit.progress - last[0] >= 0.05 or done == total:
+                    last[0] = audit.progress
+                    Audit.objects.filter(pk=audit.pk).update(progress=audit.progress)
+                    _publish(audit)
+
+            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 4), on_done=progress)
             findings = findings + probing.mismatch_findings(probes)
-        audit = Audit.objects.create(
-            host=host, created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            username=getattr(actor, "username", "") or "", findings=findings, matrix=matrix, probes=probes,
-            summary=_summary(matrix, findings, probes))
-        ch.target = f"{host.name} audit #{audit.pk}"
-        ch.detail.update({"audit": audit.pk, "findings": len(findings), "mismatches": audit.mismatch_count})
+        audit.findings, audit.matrix, audit.probes = findings, matrix, probes
+        audit.summary = _summary(matrix, findings, probes)
+        audit.save(update_fields=["findings", "matrix", "probes", "summary"])
+    except AppError as exc:
+        _finish(audit, status=Audit.Status.FAILED, error=exc.message)
+        if not _in_worker():
+            raise
         return audit
+    except Exception as exc:
+        _finish(audit, status=Audit.Status.FAILED, error=f"Unexpected error: {exc}")
+        raise
+    _finish(audit, status=Audit.Status.SUCCEEDED)
+    return audit
+
+
+def _in_worker() -> bool:
+    from celery import current_task
+
+    return bool(current_task and current_task.request and current_task.request.id)
 
 
 def audit_probe(*, actor, host: Host, source: str = "", target: str = "", network: str = "", parallel: int = 4) -> dict:

@@ -27,7 +27,7 @@ def _page(request, ctx: dict, *, audit=None):
         "audit": audit, "findings": findings, "matrix": matrix, "probes": probes,
         "history": selectors.audit_list(host=host)[:30],
         "can_run": may(request.user, "audit.run", host), "can_probe": may(request.user, "audit.probe", host),
-        "data": {"host": host.name, "audit": audit.pk if audit else None, "matrix": matrix, "findings": findings,
+        "data": {"host": host.name, "audit": audit.pk if audit else None, "status": audit.status if audit else None, "matrix": matrix, "findings": findings,
                  "probes": probes, "can_probe": may(request.user, "audit.probe", host)},
     })
     return render(request, "audit/index.html", ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import docker.errors
 
@@ -59,9 +59,11 @@ def netns_run(host, container_id: str, script: str, *, image: str, timeout: int 
                 pass
 
 
-def netns_run_many(host, jobs: dict[str, str], *, parallel: int = 4, timeout: int = 30) -> dict[str, dict]:
+def netns_run_many(host, jobs: dict[str, str], *, parallel: int = 4, timeout: int = 30,
+                   on_done=None) -> dict[str, dict]:
     """Run several scripts at once, one helper per container: `{container_id: script}` →
-    `{container_id: {output, error, seconds}}`. A failing helper does not stop the others."""
+    `{container_id: {output, error, seconds}}`. A failing helper does not stop the others.
+    `on_done(done, total)` is called after each helper."""
     image = probe_image(host)
 
     def one(item):
@@ -75,8 +77,14 @@ def netns_run_many(host, jobs: dict[str, str], *, parallel: int = 4, timeout: in
         except Exception as exc:  # a timeout of wait(), a dropped connection: reported per helper
             return cid, {"output": "", "error": f"{type(exc).__name__}: {exc}", "seconds": round(time.monotonic() - t0, 3)}
 
+    results: dict[str, dict] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return dict(pool.map(one, jobs.items()))
+        for fut in as_completed([pool.submit(one, item) for item in jobs.items()]):
+            cid, res = fut.result()
+            results[cid] = res
+            if on_done is not None:
+                on_done(len(results), len(jobs))
+    return results
 
 
 def probe_helpers_left(host) -> list[str]:

@@ -269,8 +269,21 @@
     btn.disabled = true;
     status(probe ? "Running the audit and probing every pair…" : "Saving the audit…");
     api("POST", "/api/hosts/" + encodeURIComponent(D.host) + "/audit/", { probe: probe })
-      .then(function (a) { location.href = "/audit/" + a.id + "/?host=" + encodeURIComponent(D.host); })
+      .then(function (a) { follow(a.id, btn); })
       .catch(function (e) { btn.disabled = false; status(e.message, true); });
+  }
+
+  // A probing audit runs in a worker: poll it until it is done, then show it.
+  function follow(id, btn) {
+    fetch("/api/hosts/" + encodeURIComponent(D.host) + "/audits/" + id + "/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (a) {
+        if (a.status === "succeeded") { location.href = "/audit/" + a.id + "/?host=" + encodeURIComponent(D.host); return; }
+        if (a.status === "failed") { if (btn) btn.disabled = false; status("The audit failed: " + a.error, true); return; }
+        status((a.status === "queued" ? "Queued…" : "Probing… ") + (a.status === "running" ? Math.round(a.progress * 100) + "%" : ""));
+        setTimeout(function () { follow(id, btn); }, 700);
+      })
+      .catch(function (e) { if (btn) btn.disabled = false; status(e.message, true); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -284,6 +297,7 @@
     });
     renderMatrix();
     loadGraph();
+    if (D.audit && D.status && D.status !== "succeeded" && D.status !== "failed") follow(D.audit, null);
     // Start on the most interesting pair: one a probe disagreed on, else the first reachable one.
     var first = Object.keys(probeRows).find(function (k) { return probeRows[k].agrees === false; }) ||
       Object.keys(M.cells).find(function (k) { var c = M.cells[k]; return c.by_ip && c.paths.some(function (p) { return p.kind === "network"; }); });

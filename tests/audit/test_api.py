@@ -89,3 +89,19 @@ def test_audit_page_renders_for_a_viewer(audit_host, client, make_user):
     assert r.status_code == 200
     assert 'id="audit-data"' in html and "Who can reach whom" in html and "CIS 5.9" in html
     assert 'id="audit-run-probe"' not in html  # viewers cannot run it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_probing_audit_runs_in_a_worker(audit_host, api_as, celery_worker_proc):
+    from tests.support.procs import wait_for
+
+    op = api_as("operator")
+    r = op.post("/api/hosts/local/audit/", {"probe": True}, format="json")
+    assert r.status_code == 202, r.content
+    a = r.json()
+    assert a["status"] in ("queued", "running")
+    done = wait_for(lambda: (lambda x: x if x["status"] in ("succeeded", "failed") else None)(
+        op.get(f"/api/hosts/local/audits/{a['id']}/").json()), timeout=180, interval=0.5, message="the audit to finish")
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"] == 1.0 and done["probed"] and done["summary"]["mismatches"] == 0
+    assert done["summary"]["probed_pairs"] == 15 * 14

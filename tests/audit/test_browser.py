@@ -1,5 +1,5 @@
-"""In a real browser: open the audit page, run it with probes, see the matrix and a
-highlighted path on the graph."""
+"""In a real browser: open the audit page, run it with probes (in a real Celery worker), see the
+matrix and a highlighted path on the graph."""
 import pytest
 
 from tests.support.browser import login
@@ -7,7 +7,7 @@ from tests.support.browser import login
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_run_the_audit_and_see_a_path(audit_host, asgi_server, page, make_user, artifacts_dir):
+def test_run_the_audit_and_see_a_path(audit_host, asgi_server, celery_worker_proc, page, make_user, artifacts_dir):
     from dockerweb.inventory.models import Container, Network
 
     user = make_user("operator")

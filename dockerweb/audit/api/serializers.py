@@ -24,6 +24,8 @@ class AuditLiveSerializer(serializers.Serializer):
 class AuditRunInput(serializers.Serializer):
     probe = serializers.BooleanField(default=False, help_text="Prove every pair with live probes.")
     refresh = serializers.BooleanField(default=True, help_text="Reconcile the mirror with the engine first.")
+    background = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                          help_text="Run in a worker (202, poll the audit); default: when probing.")
 
 
 class AuditProbeInput(serializers.Serializer):
@@ -39,10 +41,11 @@ class AuditSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Audit
-        fields = ("id", "host", "created", "created_by", "probed", "summary")
+        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary")
 
 
 class AuditSerializer(AuditSummarySerializer):
     class Meta:
         model = Audit
-        fields = ("id", "host", "created", "created_by", "probed", "summary", "findings", "matrix", "probes")
+        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary",
+                  "findings", "matrix", "probes")

@@ -22,12 +22,16 @@ class AuditLive(HostMixin, APIView):
         matrix, findings = selectors.audit_model(host=h)
         return Response({"host": h.name, "findings": findings, "matrix": matrix})
 
-    @extend_schema(request=AuditRunInput, responses={201: AuditSerializer})
+    @extend_schema(request=AuditRunInput, responses={201: AuditSerializer, 202: AuditSerializer})
     def post(self, request, host):
         data = AuditRunInput(data=request.data)
         data.is_valid(raise_exception=True)
-        audit = services.audit_run(actor=request.user, host=self.get_host(), **data.validated_data)
-        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED)
+        d = dict(data.validated_data)
+        if d.get("background") is None:
+            d["background"] = d["probe"]  # probing every pair is long work: a worker does it
+        audit = services.audit_run(actor=request.user, host=self.get_host(), **d)
+        code = status.HTTP_201_CREATED if audit.done else status.HTTP_202_ACCEPTED
+        return Response(AuditSerializer(audit).data, status=code)
 
 
 class AuditProbe(HostMixin, APIView):
