@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 from django.db import transaction
@@ -159,7 +160,14 @@ def backup_execute(backup: Backup) -> Backup:
         if host is None:
             raise NotFound("The host of this backup was removed.")
         with Progress(backup) as progress:
-            progress.total = engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume)
+            # The total only feeds the progress bar: measure it beside the copy, not before it.
+            def measure():
+                try:
+                    progress.total = engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume)
+                except Exception as exc:  # the bar then shows bytes without a total
+                    log.warning("size of %s: %s", backup.volume, exc)
+            sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
+            sizer.start()
             progress.flush()
             try:
                 if backup.consistency != Consistency.NONE:
@@ -168,6 +176,7 @@ def backup_execute(backup: Backup) -> Backup:
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)
+                sizer.join(30)
         if held_problems:
             raise Conflict("The backup was written, but some containers could not be brought back: "
                            + "; ".join(held_problems))

@@ -13,6 +13,23 @@ from celery.signals import worker_ready
 from django.db import close_old_connections
 
 log = logging.getLogger(__name__)
+
+
+def _malloc_tame() -> None:
+    """Keep the worker's memory flat: glibc raises its mmap threshold after big buffers are
+    freed, and then serves the next 1 MiB chunks from per-thread heaps that never shrink.
+    A fixed threshold returns each chunk to the system when it is freed."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+_malloc_tame()
 JOB_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
