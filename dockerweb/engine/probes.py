@@ -65,6 +65,7 @@ def netns_run_many(host, jobs: dict[str, str], *, parallel: int = 4, timeout: in
     `{container_id: {output, error, seconds}}`. A failing helper does not stop the others.
     `on_done(done, total)` is called after each helper."""
     image = probe_image(host)
+    helpers_sweep(host)
 
     def one(item):
         cid, script = item
@@ -91,3 +92,18 @@ def probe_helpers_left(host) -> list[str]:
     """Ids of helper containers still on the host (there should be none)."""
     with engine_errors(host):
         return [c["Id"] for c in api(host).containers(all=True, filters={"label": PROBE_LABEL})]
+
+
+def helpers_sweep(host, *, older_than: float = 300) -> int:
+    """Remove helpers a crashed run left behind (older than `older_than` seconds); returns how many."""
+    removed = 0
+    client = api(host)
+    with engine_errors(host):
+        for c in client.containers(all=True, filters={"label": PROBE_LABEL}):
+            if time.time() - c.get("Created", time.time()) > older_than:
+                try:
+                    client.remove_container(c["Id"], force=True)
+                    removed += 1
+                except docker.errors.APIError:
+                    pass
+    return removed

@@ -89,3 +89,13 @@ def test_probe_a_network(audit_host, make_user):
     result = services.audit_probe(actor=make_user("operator"), host=audit_host, network="aud-icc")
     assert {(r["source_name"], r["target_name"]) for r in result["pairs"]} == {("icc1", "icc2"), ("icc2", "icc1")}
     assert all(r["agrees"] and not r["measured"]["by_ip"] for r in result["pairs"])
+
+
+def test_helpers_left_by_a_crashed_run_are_swept(audit_host, engine):
+    """A helper that a killed web process could not remove (made here by hand, with the label)."""
+    from dockerweb.engine.probes import PROBE_LABEL, helpers_sweep
+
+    stray = engine.containers.create("dockerweb-test/busybox:latest", ["true"], labels={PROBE_LABEL: "1"})
+    assert helpers_sweep(audit_host) == 0  # too young: it may belong to a run in progress
+    assert helpers_sweep(audit_host, older_than=-1) == 1
+    assert probe_helpers_left(audit_host) == [] and stray.id
