@@ -149,8 +149,9 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             return False
         if not self.session_key:
             return True
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        return store().exists(self.session_key)
+        # load() gives {} for a session that is gone or expired.
+        data = import_module(settings.SESSION_ENGINE).SessionStore(self.session_key).load()
+        return str(data.get("_auth_user_id", "")) == str(fresh.pk)
 
     async def _watch_session(self):
         """Sessions can also end without a sign-out (expiry, deletion, a lost role)."""

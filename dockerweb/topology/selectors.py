@@ -321,8 +321,11 @@ def object_fragments(*, host: Host, keys: set[str]) -> dict[str, Fragment]:
             n, i = container_refs(c)
             names |= n
             ids |= i
-        resolve = Resolver.for_host(host, names=names, ids=ids)
-        net_ids = dict(Network.objects.filter(host=host).values_list("name", "engine_id"))
+        # Most changes need neither lookup: skip their queries (this runs once per change per socket).
+        resolve = Resolver.for_host(host, names=names, ids=ids) if names or ids else Resolver(())
+        unresolved = {e["network_name"] for c in containers for e in c["endpoints"]
+                      if not (e["network_engine_id"] or e["network__engine_id"])}
+        net_ids = dict(Network.objects.filter(host=host, name__in=unresolved).values_list("name", "engine_id")) if unresolved else {}
         for c in containers:
             out[owner_key("container", c["engine_id"])] = container_fragment(c, resolve, net_ids)
     return out

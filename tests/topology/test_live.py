@@ -147,3 +147,27 @@ def test_job_progress_still_reaches_the_socket(host, make_user):
         await ws.disconnect()
 
     asyncio.run(main())
+
+
+def test_a_socket_whose_session_ends_without_sign_out_is_closed(host, make_user, monkeypatch):
+    """Expiry, an admin clearing sessions, a lost role: the periodic check closes the socket."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+
+    from dockerweb.core.services import user_set_role
+    from dockerweb.topology import consumers
+
+    monkeypatch.setattr(consumers, "SESSION_CHECK_EVERY", 0.2)
+    _, session = signed_in(make_user)
+    _, demoted_session = signed_in(make_user, "viewer", "demoted")
+
+    async def main():
+        ws, demoted = socket(session), socket(demoted_session)
+        assert (await ws.connect())[0] and (await demoted.connect())[0]
+        await asyncio.to_thread(lambda: Session.objects.filter(session_key=session).delete())
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+        user = await asyncio.to_thread(lambda: get_user_model().objects.get(username="demoted"))
+        await asyncio.to_thread(user_set_role, user=user, role="none")
+        assert await demoted.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    asyncio.run(main())

@@ -1,0 +1,95 @@
+"""The topology page in headless Chromium against daphne, the watcher and the real engine."""
+import json
+
+import pytest
+
+from dockerweb.inventory.services import host_reconcile
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+IMAGE = "dockerweb-test/busybox:latest"
+POSITIONS = "() => Object.fromEntries(window.dwTopologyPage.cy.nodes().map(n => [n.id(), n.position()]))"
+
+
+def open_graph(page, base, user):
+    login(page, base, user)
+    page.goto(base + "/topology/?host=local")
+    page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined")
+    page.wait_for_function("() => document.getElementById('topo-live').dataset.state === 'on'", timeout=10000)
+
+
+def test_a_container_started_with_the_sdk_appears_without_reloading(asgi_server, watcher_proc, page, make_user, host,
+                                                                     walkthrough, engine, artifacts_dir):
+    host_reconcile(host=host)
+    open_graph(page, asgi_server, make_user("viewer"))
+    assert page.evaluate("window.dwTopologyPage.cy.nodes('.container').length") == 6
+    page.evaluate("window.__sameDocument = true")
+    before = page.evaluate(POSITIONS)
+
+    net = engine.networks.get("dw-topo-app")
+    c = engine.containers.run(IMAGE, ["sleep", "600"], name="dw-topo-browser", network=net.name, detach=True,
+                              ports={"8080/tcp": ("127.0.0.1", 18090)})
+    page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'ctr:{c.id}').nonempty()", timeout=15000)
+    page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'att:{c.id}:{net.id}').nonempty()", timeout=15000)
+    page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'ctr:{c.id}').hasClass('st-running')", timeout=15000)
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+    assert page.evaluate(f"window.dwTopologyPage.graph.get('local', 'port:{c.id}:tcp:8080:127.0.0.1:18090').nonempty()")
+    after = page.evaluate(POSITIONS)
+    assert {k: v for k, v in after.items() if k in before} == before  # untouched nodes did not move
+    new_pos = after[f"local|ctr:{c.id}"]
+    hub = after[f"local|net:{net.id}"]
+    assert ((new_pos["x"] - hub["x"]) ** 2 + (new_pos["y"] - hub["y"]) ** 2) ** 0.5 < 400  # placed by its bridge
+    assert "7 containers" in page.locator("#topo-stats").inner_text()
+    page.screenshot(path=str(artifacts_dir / "topology-live.png"))
+
+    # Removal is live too.
+    c.remove(force=True)
+    page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'ctr:{c.id}').empty()", timeout=15000)
+
+
+def test_details_search_filters_and_export(asgi_server, page, make_user, host, walkthrough, artifacts_dir):
+    host_reconcile(host=host)
+    open_graph(page, asgi_server, make_user("viewer"))
+    w = walkthrough
+    # Click a node: its details and links to its pages.
+    page.evaluate(f"window.dwTopologyPage.graph.get('local', 'ctr:{w.web.id}').emit('tap')")
+    details = page.locator("#topo-details")
+    assert "dw-topo-web" in details.locator("h2").inner_text()
+    assert "172.30.0.10" in details.inner_text()
+    hrefs = details.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert "/containers/?host=local&name=dw-topo-web" in hrefs
+    assert "/networks/?host=local&name=dw-topo-app" in hrefs
+    # Search marks the matches.
+    page.fill("input[name=q]", "172.30.0.10")
+    page.wait_for_function("() => window.dwTopologyPage.cy.nodes('.match').length === 1")
+    assert page.evaluate("window.dwTopologyPage.cy.nodes('.match')[0].data('label')") == "dw-topo-web"
+    page.fill("input[name=q]", "")
+    # Filters: state and network hide what does not match.
+    w.db.stop(timeout=0)
+    host_reconcile(host=host)
+    page.reload()
+    page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined")
+    page.select_option("select[name=state]", "exited")
+    visible = page.evaluate("window.dwTopologyPage.cy.nodes('.container:visible').map(n => n.data('label'))")
+    assert visible == ["dw-topo-db"]
+    page.select_option("select[name=state]", "")
+    page.select_option("select[name=network]", "dw-topo-app")
+    visible = sorted(page.evaluate("window.dwTopologyPage.cy.nodes('.container:visible').map(n => n.data('label'))"))
+    assert visible == ["dw-topo-side", "dw-topo-web"]  # the side-car shares web's namespace
+    page.select_option("select[name=network]", "")
+    page.uncheck("input[name=ports]")
+    assert page.evaluate("window.dwTopologyPage.cy.nodes('.port:visible').length") == 0
+    page.check("input[name=ports]")
+    page.evaluate("window.dwTopologyPage.graph.fit()")
+    page.screenshot(path=str(artifacts_dir / "topology-walkthrough.png"))
+    # Export: SVG text and a PNG download.
+    svg = page.evaluate("window.dwTopologyPage.cy.svg({full: true, bg: '#fff'})")
+    assert svg.startswith("<svg") and "dw-topo-web" in svg
+    with page.expect_download() as dl:
+        page.click("button[data-action=png]")
+    assert dl.value.suggested_filename.endswith(".png")
+    assert open(dl.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # Highlight API for other pages (the audit's paths).
+    n = page.evaluate(f"window.dwTopologyPage.graph.highlight('local', {json.dumps(['ctr:' + w.app.id, 'link:' + w.app.id + ':database', 'ctr:' + w.db.id])}).length")
+    assert n == 3
