@@ -168,7 +168,8 @@ class HostWatcher(threading.Thread):
             try:
                 # Subscribe first, then reconcile: an event that happens during the reconcile is
                 # queued and applied after it (idempotent), so nothing falls between the two.
-                self.stream = EventStream(host, since=int(time.time()))
+                self.stream = EventStream(host, since=int(time.time()),
+                                          filters={"type": ["container", "network", "volume"]})
                 reader = threading.Thread(target=self._read, args=(self.stream, events), daemon=True,
                                           name=f"events-{host.name}")
                 reader.start()

@@ -30,6 +30,7 @@ def test_admin_registers_a_tcp_engine_with_tls_and_the_watcher_follows_it(live_h
         r = admin.post("/api/hosts/", body, format="json")
         assert r.status_code == 201, r.content
         assert r.json()["status"] == "ok" and r.json()["engine_version"]
+        assert r.json()["watching_since"] is None  # until the watcher has picked it up
         assert "tls_key" not in r.json()  # secrets are never read back
         host = wait_watched(Host.objects.get(name="tls-host"))
         net = engine.networks.create("dw-m-over-tls", labels={"via": "tls"})
@@ -92,6 +93,7 @@ def test_hosts_page_lists_hosts_and_admins_register_through_the_form(live_host, 
     wait_watched(Host.objects.get(name="from-page"))
     page = client.get("/hosts/").content.decode()
     assert "from-page" in page and "local" in page and "status-ok" in page
+    assert page.count(">live</span>") == 2 and "not followed" not in page
     r = client.post("/hosts/", {"name": "from-page", "url": engine_url})
     assert r.status_code == 409 and "already exists" in r.content.decode()
 

@@ -7,7 +7,8 @@ from dockerweb.inventory.models import Container, Host, Network, Volume
 class HostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Host
-        fields = ["name", "url", "status", "last_seen", "last_error", "engine_version", "info", "created"]
+        fields = ["name", "url", "status", "last_seen", "last_error", "engine_version", "info", "watching_since",
+                  "created"]
 
 
 class HostCreateInput(serializers.Serializer):
