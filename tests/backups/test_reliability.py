@@ -136,3 +136,33 @@ def test_a_job_delivered_twice_runs_once(celery_worker_proc, host, engine):
     assert row.attempts == 1
     folder = Path(settings.BACKUP_DIR) / "local" / "twice-src"
     assert len([p for p in folder.glob("*.tar.zst")]) == 1
+
+
+def test_a_redelivered_job_of_a_dead_worker_is_taken_over_and_retried_within_the_cap(celery_worker_proc, host, engine):
+    """What a worker killed mid-job leaves (a row `running` under a pid that is gone, a helper
+    container) is cleaned up by the redelivered task, which then runs the job again."""
+    from django.utils import timezone
+
+    from dockerweb.backups.jobs import MAX_ATTEMPTS
+    from dockerweb.backups.models import Backup
+    from dockerweb.backups.tasks import backup_run_task
+    from dockerweb.engine import archives
+
+    fill_volume(engine, "redo-src", kib=64, small=3)
+    backup = _queued_backup(host, "redo-src")
+    dead = "no-such-machine:1"
+    Backup.objects.filter(pk=backup.pk).update(status="running", claimed_by=dead, attempts=1,
+                                               heartbeat=timezone.now() - timezone.timedelta(hours=1))
+    archives.helper_create(host, job_key=backup.job_key, mounts={"redo-src": ("/data", True)})
+    assert backup_run_task.delay(backup.pk).get(timeout=60) == "succeeded"
+    row = Backup.objects.get(pk=backup.pk)
+    assert row.status == "succeeded" and row.attempts == 2
+    assert not engine.containers.list(all=True, filters={"label": "dockerweb.job"})
+
+    # past the cap it is failed instead of run again
+    other = _queued_backup(host, "redo-src")
+    Backup.objects.filter(pk=other.pk).update(status="running", claimed_by=dead, attempts=MAX_ATTEMPTS,
+                                              heartbeat=timezone.now() - timezone.timedelta(hours=1))
+    assert backup_run_task.delay(other.pk).get(timeout=60) == "failed"
+    row = Backup.objects.get(pk=other.pk)
+    assert row.status == "failed" and "gave up" in row.error
