@@ -48,3 +48,8 @@ def test_run_the_audit_and_see_a_path(audit_host, asgi_server, celery_worker_pro
     groups = page.locator("tr.mx-group").all_inner_texts()
     assert groups[:2] == ["(no tier)", "tier=back"] or "tier=front" in groups
     page.screenshot(path=str(artifacts_dir / "audit-page-full.png"), full_page=True)
+    audit_id = page.url.rstrip("/").split("/audit/")[1].split("/")[0]
+    page.goto(asgi_server + f"/audit/{audit_id}/print/")
+    assert page.locator("h2", has_text="Live probes").count() == 1
+    assert "NO" not in page.locator("table").last.inner_text().split()
+    page.screenshot(path=str(artifacts_dir / "audit-print.png"), full_page=False)
