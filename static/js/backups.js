@@ -107,6 +107,7 @@
             if (!ok) { box.className = "cron-preview small field-error"; box.textContent = d.detail || "Invalid"; return; }
             box.className = "cron-preview small";
             var p = document.createElement("p"); p.textContent = d.description; box.appendChild(p);
+            var h = document.createElement("p"); h.textContent = "Next runs, in your time zone:"; box.appendChild(h);
             var ul = document.createElement("ul");
             (d.next_runs || []).forEach(function (t) { var li = document.createElement("li"); li.textContent = new Date(t).toLocaleString(); ul.appendChild(li); });
             box.appendChild(ul);

@@ -54,3 +54,23 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
     page.goto(asgi_server + "/volumes/browser-vol/?host=local")
     assert f"#{backup.pk}" in page.locator("#backups-panel").inner_text()
     assert page.locator("#backups-panel .jobpct").first.inner_text().strip() == "100%"
+
+
+def test_schedule_form_previews_the_next_runs_as_you_type(asgi_server, page, make_user, host, artifacts_dir):
+    admin = make_user("admin", username="browser-sched-admin")
+    login(page, asgi_server, admin)
+    page.goto(asgi_server + "/schedules/")
+    page.fill("input[name=cron]", "30 4 * * 1")
+    page.wait_for_function("document.querySelector('[data-cron-preview]').textContent.includes('04:30')", timeout=10000)
+    preview = page.inner_text("[data-cron-preview]")
+    assert "Monday" in preview and preview.count("\n") >= 4
+    page.fill("input[name=cron]", "99 * * * *")
+    page.wait_for_selector("[data-cron-preview].field-error", timeout=10000)
+    page.fill("input[name=cron]", "30 4 * * 1")
+    page.fill("input[name=volume]", "browser-sched-vol")
+    with page.expect_navigation():
+        page.click("#schedule-form button.primary")
+    assert "browser-sched-vol" in page.inner_text(".schedules-table")
+    page.screenshot(path=str(artifacts_dir / "backup-schedules.png"), full_page=True)
+    page.goto(asgi_server + "/backups/?host=local")
+    page.screenshot(path=str(artifacts_dir / "backup-list.png"), full_page=True)
