@@ -334,6 +334,25 @@ def volume_forget(*, host: Host, name: str) -> None:
         announce(host, "volume", name, "remove")
 
 
+def mirror_forget_missing(*, host: Host, kind: str) -> int:
+    """Forget the host's containers, networks or volumes (`kind`) that the engine no longer
+    lists (after a prune, whose single event does not name them). Returns how many."""
+    if kind == "container":
+        model, key, listed = Container, "engine_id", {c["Id"] for c in engine.container_list(host)}
+    elif kind == "network":
+        model, key, listed = Network, "engine_id", {n["Id"] for n in engine.network_list(host)}
+    elif kind == "volume":
+        model, key, listed = Volume, "name", {v["Name"] for v in engine.volume_list(host)}
+    else:
+        raise ValueError(kind)
+    gone = [k for k in model.objects.filter(host=host).values_list(key, flat=True) if k not in listed]
+    if gone:
+        model.objects.filter(host=host, **{f"{key}__in": gone}).delete()
+        for k in gone:
+            announce(host, kind, k, "remove")
+    return len(gone)
+
+
 # --- whole host --------------------------------------------------------------------------------
 
 @dataclass

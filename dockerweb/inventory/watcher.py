@@ -53,8 +53,11 @@ def event_target(event: dict) -> tuple[str, str, str] | None:
     actor = event.get("Actor") or {}
     ident = actor.get("ID") or event.get("id") or ""
     attrs = actor.get("Attributes") or {}
-    if not ident or action == "prune":
-        return None  # prunes also send one destroy per removed object
+    if action == "prune" and kind in ("container", "network", "volume"):
+        # Some engines (20.10 for volumes) send no destroy per pruned object: drop what is gone.
+        return (kind, "*", "prune")
+    if not ident:
+        return None
     if kind == "container":
         if action in _CONTAINER_NOISE:
             return None
@@ -84,7 +87,9 @@ def fold(events: list[dict]) -> list[tuple[str, str, str]]:
 
 
 def apply_step(host: Host, kind: str, ident: str, what: str) -> None:
-    if kind == "container":
+    if what == "prune":
+        services.mirror_forget_missing(host=host, kind=kind)
+    elif kind == "container":
         if what == "forget":
             services.container_forget(host=host, container_id=ident)
         else:
@@ -182,16 +187,21 @@ class HostWatcher(threading.Thread):
             except Exception as exc:
                 if self.stop_event.is_set():
                     break
+                engine_gone = isinstance(exc, ConnectionError) or (isinstance(exc, AppError) and exc.status == 503)
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                log.warning("host %s: %s; retrying in %.0fs", host.name, message, backoff)
+                if engine_gone:
+                    log.warning("host %s: %s; retrying in %.0fs", host.name, message, backoff)
+                else:  # our side (the database, a bug): the engine is fine, say so in the log only
+                    log.exception("host %s: the mirror could not be updated; retrying in %.0fs", host.name, backoff)
                 try:
                     close_old_connections()
                     if self.host() is None:
                         break
                     services.host_watching(host=host, since=None)
-                    services.host_mark(host=host, reachable=False, error=message)
+                    if engine_gone:
+                        services.host_mark(host=host, reachable=False, error=message)
                 except Exception:
-                    log.exception("could not record that %s is unreachable", host.name)
+                    log.exception("could not record the state of %s", host.name)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
             finally:

@@ -202,3 +202,21 @@ def test_one_message_per_change_names_host_kind_and_id(live_host, engine):
     mine = [m for m in got if m.get("id") == "dw-m-announced"]
     assert mine, f"no mirror.change message for the volume (got {got!r})"
     assert mine[0] == {"type": "mirror.change", "host": "local", "kind": "volume", "id": "dw-m-announced", "op": "add"}
+
+
+def test_prunes_remove_every_pruned_object_from_the_mirror(live_host, engine, api_as):
+    api = api_as("viewer")
+    nets = [engine.networks.create(f"dw-m-prune{i}", labels={"dw-m-prune": "1"}) for i in range(2)]
+    vols = [engine.volumes.create(f"dw-m-prune{i}", labels={"dw-m-prune": "1"}) for i in range(2)]
+    for n in nets:
+        wait_for(lambda: api.get(f"/api/hosts/local/networks/{n.id}/").status_code == 200, timeout=WITHIN,
+                 message="the network to be mirrored")
+    for v in vols:
+        wait_for(lambda: api.get(f"/api/hosts/local/volumes/{v.name}/").status_code == 200, timeout=WITHIN,
+                 message="the volume to be mirrored")
+    assert sorted(engine.networks.prune(filters={"label": "dw-m-prune"})["NetworksDeleted"]) == ["dw-m-prune0", "dw-m-prune1"]
+    assert sorted(engine.volumes.prune(filters={"label": "dw-m-prune"})["VolumesDeleted"]) == ["dw-m-prune0", "dw-m-prune1"]
+    for n in nets:
+        gone(api, "networks", n.id)
+    for v in vols:
+        gone(api, "volumes", v.name)
