@@ -9,8 +9,8 @@ a private engine and Redis and sets DOCKER_HOST).
    snapshot from the database, computing the matrix, computing the findings (median of 5), as a
    ratio to the baseline of reading the same rows with the ORM alone.
 2. Live probes of 100 pairs on the real engine: 11 running containers on three bridges (one with
-   ICC off, one container on two), every ordered pair but ten (= 100), with 4 helpers at a time;
-   as a ratio to the baseline of one helper that runs `true` (create, start, wait, remove).
+   ICC off, one container on two), every ordered pair but ten (= 100), with 4 and with 8 helpers
+   at a time; as a ratio to the baseline of one helper that runs `true` (create, start, wait, remove).
 
 Everything it creates on the engine and in the database is removed at the end."""
 from __future__ import annotations
@@ -148,6 +148,11 @@ def bench_probes() -> None:
         print(f"  baseline (one helper running `true`):  {base * 1000:8.1f} ms")
         print(f"  100 pairs probed:                      {took * 1000:8.1f} ms  ({took / base:.1f}x baseline, "
               f"{took / len(pairs) * 1000:.0f} ms per pair)")
+        t0 = time.perf_counter()
+        result8 = probing.probe_pairs(host, matrix, pairs, parallel=8)
+        took8 = time.perf_counter() - t0
+        print(f"  100 pairs probed, 8 helpers at a time: {took8 * 1000:8.1f} ms  ({took8 / base:.1f}x baseline, "
+              f"{len(result8['mismatches'])} mismatches)")
         left = engine_probes.probe_helpers_left(host)
         print(f"  helpers left on the engine: {len(left)}")
         host.delete()

@@ -40,7 +40,7 @@ def _refresh(host: Host) -> None:
         pass  # probes will say so themselves; a model-only audit can use the last mirror
 
 
-def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, parallel: int = 4,
+def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, parallel: int = 8,
               background: bool = False) -> Audit:
     """Compute the model and findings from the mirror, optionally prove every pair with live
     probes (mismatches become findings), and save it all as an Audit.
@@ -120,7 +120,7 @@ def audit_execute(*, audit_id: int) -> Audit:
                     Audit.objects.filter(pk=audit.pk).update(progress=audit.progress)
                     _publish(audit)
 
-            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 4), on_done=progress)
+            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 8), on_done=progress)
             findings = findings + probing.mismatch_findings(probes)
         audit.findings, audit.matrix, audit.probes = findings, matrix, probes
         audit.summary = _summary(matrix, findings, probes)
@@ -143,7 +143,7 @@ def _in_worker() -> bool:
     return bool(current_task and current_task.request and current_task.request.id)
 
 
-def audit_probe(*, actor, host: Host, source: str = "", target: str = "", network: str = "", parallel: int = 4) -> dict:
+def audit_probe(*, actor, host: Host, source: str = "", target: str = "", network: str = "", parallel: int = 8) -> dict:
     """Probe one pair (both directions) or every pair of a network's containers, now, against
     the current model. Returns the comparison (not saved)."""
     with change(user=actor, action="audit.probe", host=host, target=network or f"{source}->{target}") as ch:
