@@ -25,8 +25,10 @@ _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]
                      "network created with --subnet."),
     (re.compile(r"user specified IP address is supported on user defined networks only", re.I), BadRequest,
      "ipv4_address", "Fixed addresses work on user-defined networks only."),
-    (re.compile(r"invalid subinterface vlan name|no such network interface|Link not found|"
-                r"not a valid (macvlan|ipvlan) parent|failed to create .* vlan link|operation not supported", re.I),
+    (re.compile(r"invalid subinterface vlan name|no such network interface|Link not found", re.I), BadRequest,
+     "options.parent", "The engine's machine has no interface {parent!r} to use as the parent "
+                       "(and it is not a VLAN sub-interface name like eth0.10)."),
+    (re.compile(r"not a valid (macvlan|ipvlan) parent|failed to create .* vlan link|operation not supported", re.I),
      BadRequest, "options.parent", None),
     (re.compile(r"already using parent interface", re.I), Conflict, "options.parent", None),
     (re.compile(r"non-overlapping IPv6 address pool", re.I), BadRequest, "enable_ipv6",
@@ -44,13 +46,18 @@ _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]
 ]
 
 
-def _reword(exc: AppError, *, fields: set[str] | None = None) -> AppError:
-    """A more precise error for an engine refusal we recognise; `fields` limits which fields apply."""
+def _reword(exc: AppError, *, fields: set[str] | None = None, **facts) -> AppError:
+    """A more precise error for an engine refusal we recognise; `fields` limits which fields
+    apply; `facts` fill the sentence (`{parent}`)."""
     if isinstance(exc, Unavailable) or exc.field:
         return exc
     for pattern, cls, field, sentence in _ENGINE_REFUSALS:
         if pattern.search(exc.message) and (fields is None or field is None or field in fields):
-            return cls(sentence or exc.message, field=field)
+            try:
+                text = sentence.format(**facts) if sentence else exc.message
+            except (KeyError, IndexError):
+                text = exc.message
+            return cls(text, field=field)
     return exc
 
 
@@ -87,7 +94,7 @@ def network_create(*, actor, host: Host, name: str, driver: str = "bridge", opti
                 attachable=attachable, enable_ipv6=enable_ipv6, labels=labels,
             )
         except AppError as exc:
-            raise _reword(exc) from exc
+            raise _reword(exc, parent=options.get("parent", "")) from exc
         ch.detail["id"] = network_id
         network = network_sync(host=host, network_id=network_id)
         if network is None:  # removed between create and inspect by someone else

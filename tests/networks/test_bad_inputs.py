@@ -80,7 +80,7 @@ CASES = [
     ("macvlan-without-parent", create({"name": "dw-x", "driver": "macvlan"}), 400, "options.parent",
      ["needs a parent interface"]),
     ("macvlan-missing-parent", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "nosuch0"}}), 400,
-     "options.parent", ["nosuch0"]),
+     "options.parent", ["no interface 'nosuch0' to use as the parent"]),
     ("macvlan-loopback-parent", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "lo"}}), 400,
      "options.parent", ["loopback"]),
     ("bad-mtu", create({"name": "dw-x", "options": {"com.docker.network.driver.mtu": "big"}}), 400,
