@@ -264,6 +264,11 @@ def backup_files_remove(backup: Backup) -> None:
     for rel in (backup.path, backup.manifest_path):
         if rel:
             store.store_path(rel).unlink(missing_ok=True)
+    if backup.path:
+        try:
+            store.store_path(backup.path).parent.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0, host: Host | None = None) -> Backup:

@@ -63,6 +63,8 @@ def test_backups_page_starts_a_backup_and_shows_it(celery_worker_proc, host, eng
     html = v.get("/backups/?host=local").content.decode()
     assert "Back up a volume" not in html and f'href="/backups/{backup.pk}/"' in html
     assert "Restore</button>" not in v.get(f"/backups/{backup.pk}/").content.decode()
+    assert v.get(f"/api/backups/{backup.pk}/download/").status_code == 403
+    assert c.get(f"/api/backups/{backup.pk}/download/").status_code == 200
 
 
 def test_schedules_page_creates_a_schedule_with_a_preview(host, engine, make_user):

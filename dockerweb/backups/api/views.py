@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.backups import schedules, selectors, services, store
-from dockerweb.core.errors import NotFound
+from dockerweb.core.errors import NotFound, PermissionDenied
+from dockerweb.core.permissions import may
 from dockerweb.inventory.selectors import host_get
 
 from .serializers import (BackupInput, BackupSerializer, ImportInput, RestoreInput, RestoreSerializer, ScheduleInput,
@@ -56,10 +57,13 @@ class BackupCancel(APIView):
 
 
 class BackupDownload(APIView):
-    """The archive file, streamed."""
+    """The archive file, streamed. An archive holds a volume's data (keys, databases): only those
+    who may make backups (operators and admins) may take one away."""
 
     def get(self, request, pk):
         backup = selectors.backup_get(pk=pk)
+        if not may(request.user, "backup.create", backup.host):
+            raise PermissionDenied("You need the operator role to download an archive.")
         if not backup.path:
             raise NotFound("This backup has no archive (yet).")
         path = store.store_path(backup.path)
