@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from dockerweb.core.errors import NotFound
 from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.models import Container, Host, Network
+from dockerweb.inventory.models import Container, Endpoint, Host, Network
 from dockerweb.inventory.services import container_sync, network_forget, network_sync
 
 from .choices import PREDEFINED
@@ -63,6 +63,17 @@ def container_fetch(*, host: Host, ident: str, field: str = "container") -> tupl
     if row is None:
         raise NotFound(f"Host {host.name!r} has no container {ident!r}.", field=field)
     return row, raw
+
+
+def network_fixed_addresses(*, host: Host, network: Network) -> dict[str, str]:
+    """Fixed addresses (`--ip`, `--ip6`) that containers asked for on `network`, running or not:
+    address → container name (from the mirror's endpoints)."""
+    out = {}
+    for ep in Endpoint.objects.filter(container__host=host, network_engine_id=network.engine_id).select_related("container"):
+        for addr in (ep.ipam_config or {}).values():
+            if addr:
+                out[addr] = ep.container.name
+    return out
 
 
 def network_prune_candidates(*, host: Host) -> list[dict]:

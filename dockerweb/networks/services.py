@@ -16,7 +16,7 @@ from dockerweb.inventory.services import container_sync, network_forget, network
 
 from . import validation
 from .choices import PREDEFINED
-from .selectors import container_fetch, network_fetch, network_prune_candidates
+from .selectors import container_fetch, network_fetch, network_fixed_addresses, network_prune_candidates
 
 # What the engine says → (error class, field, our sentence or None to keep the engine's).
 _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]] = [
@@ -160,7 +160,8 @@ def network_connect(*, actor, host: Host, network: str, container: str, ipv4_add
         ch.target = f"{row.name} → {net.name}"
         ch.detail.update({"network": net.engine_id, "container": row.engine_id})
         validation.check_connect(raw_network=raw_net, raw_container=raw_c, ipv4_address=ipv4_address,
-                                 ipv6_address=ipv6_address, aliases=aliases, links=links)
+                                 ipv6_address=ipv6_address, aliases=aliases, links=links,
+                                 reserved=network_fixed_addresses(host=host, network=net))
         pairs = validation.parse_links(links)
         link_ids = []
         for target, alias in pairs:

@@ -235,7 +235,9 @@ def _taken(raw_network: dict) -> dict:
 
 
 def check_connect(*, raw_network: dict, raw_container: dict, ipv4_address: str, ipv6_address: str,
-                  aliases: list[str], links: list[str]) -> None:
+                  aliases: list[str], links: list[str], reserved: dict[str, str] | None = None) -> None:
+    """`reserved`: fixed addresses that stopped containers hold on this network (address → name);
+    the engine only notices those when the second container starts."""
     name = raw_network.get("Name", "")
     cname = (raw_container.get("Name") or "").lstrip("/")
     if name in ("host", "none"):
@@ -281,7 +283,14 @@ def check_connect(*, raw_network: dict, raw_container: dict, ipv4_address: str, 
         if version == 4 and s.num_addresses > 2 and a in (s.network_address, s.broadcast_address):
             raise BadRequest(f"{a} is the {'network' if a == s.network_address else 'broadcast'} address of {s}.",
                              field=field)
-        taken = _taken(raw_network) if taken is None else taken
+        if taken is None:
+            taken = {}
+            for addr, holder in (reserved or {}).items():
+                try:
+                    taken[ipaddress.ip_address(addr)] = f"stopped container {holder!r} (its fixed address)"
+                except ValueError:
+                    pass
+            taken.update(_taken(raw_network))
         if a in taken:
             raise Conflict(f"{a} is already taken on {name!r} by {taken[a]}.", field=field)
     for alias in aliases:

@@ -62,3 +62,22 @@ def test_mirror_follows_the_engines_answer(api_as, host, engine, run_busybox):
     engine.networks.get(net.engine_id).remove()
     assert client.delete(f"{BASE}dw-mirror/").status_code == 404
     assert not Network.objects.filter(engine_id=net.engine_id).exists()
+
+
+def test_a_fixed_address_held_by_a_stopped_container_is_taken(api_as, host, engine, run_busybox):
+    """The engine would accept it and fail only when the stopped container starts again."""
+    from dockerweb.inventory.services import host_reconcile
+
+    client = api_as("operator")
+    assert client.post(BASE, {"name": "dw-hold", "ipam": {"config": [{"subnet": "10.55.0.0/24"}]}},
+                       format="json").status_code == 201
+    holder = run_busybox("dw-holder")
+    assert client.post(f"{BASE}dw-hold/connect/", {"container": "dw-holder", "ipv4_address": "10.55.0.9"},
+                       format="json").status_code == 200
+    holder.stop(timeout=1)
+    host_reconcile(host=host)
+    run_busybox("dw-taker")
+    before = engine_snapshot(engine)
+    r = client.post(f"{BASE}dw-hold/connect/", {"container": "dw-taker", "ipv4_address": "10.55.0.9"}, format="json")
+    assert r.status_code == 409 and "stopped container 'dw-holder'" in r.json()["detail"], r.json()
+    assert engine_snapshot(engine) == before
