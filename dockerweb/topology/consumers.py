@@ -4,8 +4,9 @@ The client sends `{"type": "subscribe", "hosts": [...]}` (and `{"type": "subscri
 the server sends `topology.patch`, `job.progress` and `subscribed`/`error` messages.
 
 Mirror changes of the subscribed hosts are gathered for a few milliseconds and turned into one
-`topology.patch` per host (`services.topology_patch`), at most every `MIN_INTERVAL` seconds:
-a lone change leaves after ~`FIRST_DELAY`, a burst of hundreds becomes one patch per interval.
+`topology.patch` per host (`services.topology_patch`). A token bucket paces the flushes: a lone
+change leaves after ~`FIRST_DELAY`; in a burst, after `BURST` quick flushes, at most one flush
+per `MIN_INTERVAL` seconds carries everything that arrived meanwhile.
 
 Security: anonymous users and users without a role are refused before the handshake
 completes; foreign origins are refused by `AllowedHostsOriginValidator` (asgi.py); hosts are
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FIRST_DELAY = 0.005  # gather the messages one engine action causes (e.g. connect: network + container)
 MIN_INTERVAL = 0.1  # at most ten patches a second per socket during bursts
+BURST = 3  # quick flushes allowed before pacing starts
 SESSION_CHECK_EVERY = 30.0
 CLOSE_SIGNED_OUT = 4401
 
@@ -44,7 +46,7 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
         self.states: dict[str, services.TopologyState] = {}
         self.pending: dict[str, set[tuple[str, str]]] = {}
         self.flusher: asyncio.Task | None = None
-        self.last_flush = 0.0
+        self.tokens, self.tokens_at = float(BURST), 0.0
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         if self.session_key:
@@ -108,7 +110,10 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
     async def _flush(self):
         loop = asyncio.get_running_loop()
         while self.pending:
-            delay = max(FIRST_DELAY, self.last_flush + MIN_INTERVAL - loop.time())
+            now = loop.time()
+            self.tokens = min(float(BURST), self.tokens + (now - self.tokens_at) / MIN_INTERVAL)
+            self.tokens_at = now
+            delay = FIRST_DELAY if self.tokens >= 1 else max(FIRST_DELAY, (1 - self.tokens) * MIN_INTERVAL)
             await asyncio.sleep(delay)
             pending, self.pending = self.pending, {}
             for host, changes in pending.items():
@@ -122,7 +127,9 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
                     continue
                 if ops:
                     await self.send_json({"type": "topology.patch", "host": host, "ops": ops})
-            self.last_flush = loop.time()
+            now = loop.time()
+            self.tokens = min(float(BURST), self.tokens + (now - self.tokens_at) / MIN_INTERVAL) - 1
+            self.tokens_at = now
 
     @staticmethod
     def _load_state(name: str) -> services.TopologyState:

@@ -26,6 +26,7 @@ class TopologyState:
     """What one socket's page holds of one host's graph."""
 
     host: str
+    host_obj: Host | None = None  # kept for object changes (only its pk and name are read)
     fragments: dict[str, Fragment] = field(default_factory=dict)
     index: dict[str, set[str]] = field(default_factory=dict)  # element id → owners that hold it
 
@@ -77,7 +78,7 @@ class TopologyState:
 
 def topology_state_load(*, host: Host) -> TopologyState:
     """A state holding the host's whole graph as the mirror has it now."""
-    state = TopologyState(host=host.name)
+    state = TopologyState(host=host.name, host_obj=host)
     state.replace(selectors.host_fragments(host=host))
     return state
 
@@ -85,11 +86,12 @@ def topology_state_load(*, host: Host) -> TopologyState:
 def topology_patch(*, state: TopologyState, changes: set[tuple[str, str]]) -> list[dict]:
     """Operations for the `(kind, id)` mirror changes (kinds of `mirror.change`), applied to
     `state`. A `host` change or an unknown host rereads everything."""
-    host = Host.objects.filter(name=state.host).first()
-    if host is None:
-        return state.replace({}, everything=True)
-    if any(kind == "host" for kind, _ in changes):
+    if any(kind == "host" for kind, _ in changes) or state.host_obj is None:
+        host = state.host_obj = Host.objects.filter(name=state.host).first()
+        if host is None:
+            return state.replace({}, everything=True)
         return state.replace(selectors.host_fragments(host=host), everything=True)
+    host = state.host_obj
     keys = {selectors.owner_key(kind, ident) for kind, ident in changes if kind in ("network", "container", "volume")}
     if not keys:
         return []

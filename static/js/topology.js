@@ -834,18 +834,18 @@
     this.ws = new WebSocket(proto + location.host + this.config.ws);
     this.connects = (this.connects || 0) + 1;
     this._setLive("connecting", "connecting…");
-    this.ws.onopen = function () { self.backoff = 1000; self._subscribe(); };
+    this.ws.onopen = function () { self.backoff = 250; self._subscribe(); };
     this.ws.onmessage = function (msg) {
       var m;
       try { m = JSON.parse(msg.data); } catch (e) { return; }
-      if (m.type === "topology.patch") self._enqueue(m);
+      if (m.type === "topology.patch") { m.rx = performance.timeOrigin + performance.now(); self._enqueue(m); }
       else if (m.type === "subscribed" && m.hosts) self._onSubscribed(m);
       else if (m.type === "job.progress") self._emitJob(m);
     };
     this.ws.onclose = function (ev) {
       if (ev.code === 4401 || ev.code === 4403) { self._setLive("off", "signed out"); return; }
       self._setLive("off", "reconnecting…");
-      self.backoff = Math.min((self.backoff || 1000) * 2, 15000);
+      self.backoff = Math.min((self.backoff || 250) * 2, 15000);
       setTimeout(function () { self._connect(); }, self.backoff);
     };
   };
@@ -897,8 +897,10 @@
     Object.keys(byHost).forEach(function (h) { added += self.graph.applyOps(h, byHost[h]); });
     this.patches += q.length;
     var t = performance.timeOrigin + performance.now();
-    Object.keys(byHost).forEach(function (h) {
-      byHost[h].forEach(function (op) { self.applied.push({ t: t, host: h, op: op.op, id: op.id, state: op.data && op.data.data ? op.data.data.state : undefined }); });
+    q.forEach(function (m) {
+      m.ops.forEach(function (op) {
+        self.applied.push({ t: t, rx: m.rx, host: m.host, op: op.op, id: op.id, state: op.data && op.data.data ? op.data.data.state : undefined });
+      });
     });
     if (this.applied.length > 20000) this.applied.splice(0, this.applied.length - 20000);
     if (added) this._refreshNetworks();

@@ -93,3 +93,19 @@ def test_details_search_filters_and_export(asgi_server, page, make_user, host, w
     # Highlight API for other pages (the audit's paths).
     n = page.evaluate(f"window.dwTopologyPage.graph.highlight('local', {json.dumps(['ctr:' + w.app.id, 'link:' + w.app.id + ':database', 'ctr:' + w.db.id])}).length")
     assert n == 3
+
+
+def test_after_a_reconnect_the_page_resyncs_from_the_api(asgi_server, page, make_user, host, engine):
+    """A change made while the socket was down (no patch can reach the page) shows after it reconnects."""
+    from dockerweb.inventory.services import container_sync
+
+    open_graph(page, asgi_server, make_user("viewer"))
+    page.evaluate("window.__sameDocument = true")
+    page.evaluate("window.dwTopologyPage.ws.close()")
+    page.wait_for_function("() => document.getElementById('topo-live').dataset.state === 'off'")
+    c = engine.containers.run(IMAGE, ["sleep", "600"], name="dw-topo-missed", detach=True)
+    container_sync(host=host, container_id=c.id)  # the mirror knows; the closed socket cannot tell the page
+    page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'ctr:{c.id}').nonempty()", timeout=15000)
+    assert page.evaluate("window.dwTopologyPage.connects") == 2
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("#topo-live").inner_text() == "live"
