@@ -21,7 +21,7 @@
   "use strict";
 
   var SEP = "|";
-  var RING0 = 120, RING_GAP = 104, SLOT = 78, SAT_OUT = 50, SAT_STEP = 0.62;
+  var RING0 = 92, RING_GAP = 104, SLOT = 78, SAT_OUT = 50, SAT_STEP = 0.62;
 
   function cyId(host, id) { return host + SEP + id; }
   function isPredef(name) { return name === "bridge" || name === "host" || name === "none"; }
@@ -116,6 +116,10 @@
         if (d.privileged) cls.push("privileged");
       } else if (el.kind === "volume") {
         cls.push("t-" + (d.type || "volume"));
+        if (d.type === "bind") {  // long host paths: the last two parts (the details show all)
+          var parts = (el.label || "").split("/").filter(Boolean);
+          if (parts.length > 2) data.label = "…/" + parts.slice(-2).join("/");
+        }
       } else if (el.kind === "port") {
         if (d.all_interfaces) cls.push("exposed-all");
       } else if (el.kind === "host") {
