@@ -338,7 +338,8 @@ def main() -> None:
             results["burst"] = (
                 f"burst of {N_BURST} container starts ({t_started:.1f} s to start them, {wall:.1f} s until the page showed all running): "
                 f"web process (daphne) CPU {web_cpu:.2f} s = {100 * web_cpu / wall:.0f}% of one core on average; "
-                f"watcher CPU {watch_cpu:.2f} s; {mirror.count - mirror0} mirror changes → {patches} patches to the page")
+                f"baseline: watcher CPU {watch_cpu:.2f} s (web/watcher = {web_cpu / max(watch_cpu, 1e-6):.2f}×); "
+                f"{mirror.count - mirror0} mirror changes → {patches} patches to the page")
             print(results["burst"], flush=True)
             page.screenshot(path=str(Path(os.environ["DOCKERWEB_DATA_DIR"]) / "topology-burst.png"))
             browser.close()
