@@ -407,6 +407,9 @@ def restore_execute(restore: Restore) -> Restore:
                     restore.safety_backup = safety
                     Restore.objects.filter(pk=restore.pk).update(safety_backup=safety)
                 engine.volume_copy_replace(host, job_key=key, source=staging, target=restore.volume)
+            if stats.get("root"):
+                mode, uid, gid = stats["root"]
+                engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
             progress.flush()
             restore.file_count = stats.get("files", 0)
             restore.bytes_done = restore.bytes_total = progress.base + progress.done

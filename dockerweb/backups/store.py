@@ -370,6 +370,12 @@ def member_stream(readable, *, strip_components: int, stats: dict):
                     raise BadRequest(f"The archive member {m.name!r} is refused: unsupported type.")
                 name = _strip(m.name, strip_components)
                 if not name:
+                    # The folder that becomes the volume's root (`data/` of our archives, `dbdata/`
+                    # of the walkthrough's): its owner and mode are set on the volume afterwards
+                    # (the engine does not apply a `.` member to the extraction root).
+                    parts = [p for p in m.name.split("/") if p not in ("", ".")]
+                    if m.isdir() and len(parts) == strip_components and "root" not in stats:
+                        stats["root"] = (m.mode & 0o7777, m.uid, m.gid)
                     continue
                 if m.issym():
                     if m.linkname.startswith("/"):

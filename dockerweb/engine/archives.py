@@ -206,6 +206,15 @@ def volume_copy_replace(host, *, job_key: str, source: str, target: str) -> None
         raise Conflict(f"Copying the restored files into volume {target!r} failed (exit {code}): {out.strip()[-300:]}")
 
 
+def volume_root_set(host, *, job_key: str, name: str, mode: int, uid: int, gid: int) -> None:
+    """Give the volume's root folder an owner and mode (a database refuses a root-owned 755 one)."""
+    code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", False)},
+                           command=["sh", "-c", f"chown {int(uid)}:{int(gid)} /v && chmod {int(mode):o} /v"])
+    if code != 0:
+        from dockerweb.core.errors import Conflict
+        raise Conflict(f"Setting the owner and mode of volume {name!r} failed: {out.strip()[-300:]}")
+
+
 def containers_using_volume(host, name: str) -> list[dict]:
     """[{id, name, state}] of containers (not our helpers) that mount volume `name`."""
     with engine_errors(host):

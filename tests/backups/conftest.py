@@ -24,9 +24,11 @@ echo spaced > 'name with spaces.txt'
 touch "$(printf 'long-%%0120d' 0)"
 chown 1234:5678 sub/secret.key
 chmod 1777 empty
+chown 999:999 /v && chmod 750 /v
 """
 
 FINGERPRINT = r"""
+echo "root $(stat -c '%a %u %g' /v)"
 cd /v && find . -mindepth 1 | sort | while read -r f; do
   if [ -L "$f" ]; then echo "$f L $(readlink "$f")";
   elif [ -f "$f" ]; then echo "$f F $(stat -c '%a %u %g %s' "$f") $(sha256sum "$f" | cut -d' ' -f1)";
