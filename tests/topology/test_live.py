@@ -48,6 +48,15 @@ async def until(ws: WebsocketCommunicator, predicate, timeout: float = 20.0) -> 
     raise AssertionError(f"no matching message within {timeout}s; got {[m.get('type') for m in seen]} {seen[-3:]!r}")
 
 
+def run(coro) -> None:
+    """Run a test's async body in its own thread and loop (Playwright's sync API may already run
+    a loop in this thread when browser tests ran first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 def op_of(msg: dict, op: str, ident: str) -> dict | None:
     if msg.get("type") != "topology.patch":
         return None
@@ -86,7 +95,7 @@ def test_a_change_made_behind_dockerwebs_back_arrives_as_a_patch(host, engine, m
         assert any(o["op"] == "remove" and o["id"].startswith(f"att:{c.id}:") for o in removed["ops"])
         await ws.disconnect()
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_anonymous_foreign_origin_and_roleless_sockets_are_refused(host, make_user):
@@ -103,7 +112,7 @@ def test_anonymous_foreign_origin_and_roleless_sockets_are_refused(host, make_us
         assert (await ok.connect())[0]
         await ok.disconnect()
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_signing_out_closes_the_sessions_sockets(host, make_user):
@@ -128,7 +137,7 @@ def test_signing_out_closes_the_sessions_sockets(host, make_user):
         assert not (await again.connect())[0]
         await again.disconnect()
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_job_progress_still_reaches_the_socket(host, make_user):
@@ -146,7 +155,7 @@ def test_job_progress_still_reaches_the_socket(host, make_user):
         assert msg["progress"] == 0.5
         await ws.disconnect()
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_a_socket_whose_session_ends_without_sign_out_is_closed(host, make_user, monkeypatch):
@@ -170,4 +179,4 @@ def test_a_socket_whose_session_ends_without_sign_out_is_closed(host, make_user,
         await asyncio.to_thread(user_set_role, user=user, role="none")
         assert await demoted.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
-    asyncio.run(main())
+    run(main())
