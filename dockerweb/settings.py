@@ -169,7 +169,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6389/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        # redis-py 8 reads with a 5 s socket timeout by default, and channels_redis blocks 5 s
+        # (BZPOPMIN) waiting for messages: every socket idle for 5 s died with a TimeoutError.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 30},
     }
 }
 

@@ -14,13 +14,18 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
     from dockerweb.inventory.services import volume_sync
 
     fill_volume(engine, "browser-vol", kib=48 * 1024, small=200)
+    # An app that takes its time to stop (it ignores SIGTERM): with consistency "stop" the job is
+    # running for ~10 s before the copy, so the page is surely subscribed when progress flows.
+    app = engine.containers.run("dockerweb-test/busybox:latest", ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+                                name="browser-app", detach=True, network_mode="none",
+                                volumes={"browser-vol": {"bind": "/data", "mode": "rw"}})
     volume_sync(host=host, name="browser-vol")
     user = make_user("operator", username="browser-backup")
     login(page, asgi_server, user)
     page.goto(asgi_server + "/volumes/browser-vol/?host=local")
     panel = page.locator("#backups-panel")
     assert "No backups of this volume yet" in panel.inner_text()
-    panel.locator("select[name=consistency]").select_option("none")
+    panel.locator("select[name=consistency]").select_option("stop")
     with page.expect_navigation():
         panel.locator("button.primary").click()
     assert "/backups/" in page.url
@@ -33,11 +38,13 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
         const fill = document.querySelector('.jobprog .progress > div');
         new MutationObserver(() => window.recordWidth(fill.style.width)).observe(fill, {attributes: true});
     }""")
-    page.wait_for_function("document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=60000)
+    page.wait_for_function("document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=90000)
     assert page.evaluate("document.querySelector('.jobprog').dataset.status") == "succeeded"
     # progress arrived over the websocket (job.progress messages), not only from the page load
     assert page.evaluate("window.dockerwebBackupsLive || 0") >= 1
     assert widths and widths[-1] == "100%"
+    app.reload()
+    assert app.status == "running", "the container stopped for the copy runs again"
     page.wait_for_timeout(400)  # the bar's width transition
     assert page.inner_text('[data-job-status]').strip() == "succeeded"
     page.screenshot(path=str(artifacts_dir / "backup-progress-100.png"), full_page=True)
