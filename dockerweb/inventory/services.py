@@ -8,7 +8,6 @@
 After each change a `mirror.change` message names host, kind and id on the host's group."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -186,11 +185,6 @@ def _row_put(model, host: Host, key: dict, fields: dict):
     return row, "update"
 
 
-_EP_FIELDS = [f.name for f in Endpoint._meta.concrete_fields if f.name not in ("id", "container", "network")]
-_MOUNT_FIELDS = [f.name for f in Mount._meta.concrete_fields if f.name not in ("id", "container", "volume")]
-_PORT_FIELDS = [f.name for f in PortBinding._meta.concrete_fields if f.name not in ("id", "container")]
-
-
 def _children_wanted(raw: dict, network_pks: dict[str, int], volume_pks: dict[str, int]) -> dict:
     """The endpoint, mount and port rows a container's inspect output asks for, as field dicts
     including the foreign keys to mirrored networks ({engine id: pk}) and volumes ({name: pk})."""
@@ -200,27 +194,6 @@ def _children_wanted(raw: dict, network_pks: dict[str, int], volume_pks: dict[st
                    for m in parse.mounts_of(raw)],
         "ports": parse.ports_of(raw),
     }
-
-
-def _children_existing(container_ids: list[int] | None = None, host: Host | None = None) -> dict[int, dict]:
-    """{container pk: {"endpoints", "mounts", "ports"}} as stored, in three queries."""
-    out: dict[int, dict] = {}
-    where = {"container__host": host} if host is not None else {"container_id__in": container_ids}
-    for model, name, fields in ((Endpoint, "endpoints", [*_EP_FIELDS, "network_id"]),
-                                (Mount, "mounts", [*_MOUNT_FIELDS, "volume_id"]),
-                                (PortBinding, "ports", _PORT_FIELDS)):
-        for row in model.objects.filter(**where).values("container_id", *fields):
-            cid = row.pop("container_id")
-            out.setdefault(cid, {"endpoints": [], "mounts": [], "ports": []})[name].append(row)
-    return out
-
-
-def _signature(children: dict) -> tuple:
-    return tuple(sorted(json.dumps(r, sort_keys=True, default=str) for r in children.get(kind, []))
-                 for kind in ("endpoints", "mounts", "ports"))
-
-
-_EMPTY = {"endpoints": [], "mounts": [], "ports": []}
 
 
 _MISSING = object()
@@ -280,11 +253,11 @@ def _children_write(pairs: list[tuple[int, dict]]) -> None:
 def container_sync(*, host: Host, container_id: str) -> Container | None:
     """Refresh one container, its endpoints, mounts and ports from the engine; forget it if the
     engine no longer has it. Writes (and announces) only what changed."""
-    try:
-        raw = engine.container_inspect(host, container_id)
-    except NotFound:
+    found = engine.container_inspect_many(host, [container_id])
+    if not found:
         container_forget(host=host, container_id=container_id)
         return None
+    raw = found[0]
     fields = parse.container_fields(raw)
     engine_id = fields.pop("engine_id")
     # Volumes created implicitly by `docker run -v` may not be mirrored yet.
@@ -296,11 +269,10 @@ def container_sync(*, host: Host, container_id: str) -> Container | None:
         network_pks = dict(Network.objects.filter(host=host, engine_id__in=net_ids).values_list("engine_id", "pk"))
         volume_pks = dict(Volume.objects.filter(host=host, name__in=names).values_list("name", "pk"))
         container, op = _row_put(Container, host, {"engine_id": engine_id}, fields)
-        wanted = _children_wanted(raw, network_pks, volume_pks)
-        have = _children_existing([container.pk]).get(container.pk, _EMPTY)
-        if _signature(wanted) != _signature(have):
-            _children_write([(container.pk, wanted)])
-            op = op or "update"
+        if op is not None:
+            # Endpoints, mounts and ports derive from the same attributes as the row: when the
+            # fingerprint is unchanged so are they (any drift is the reconcile's to repair).
+            _children_write([(container.pk, _children_wanted(raw, network_pks, volume_pks))])
     if op:
         announce(host, "container", container.engine_id, op)
     return container
