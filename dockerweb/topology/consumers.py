@@ -121,7 +121,10 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
                 if state is None:
                     continue
                 try:
-                    ops = await database_sync_to_async(services.topology_patch)(state=state, changes=changes)
+                    # Not thread-sensitive: a read that must not queue behind the page views
+                    # sharing the main sync thread.
+                    ops = await database_sync_to_async(services.topology_patch, thread_sensitive=False)(
+                        state=state, changes=changes)
                 except Exception:  # a failed read must not kill the socket; the next reconcile repairs
                     log.exception("topology patch for %s failed", host)
                     continue
