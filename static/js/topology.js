@@ -64,7 +64,7 @@
       "color": "#14532d" } },
     { selector: "node.port.exposed-all", style: { "background-color": "#c62828", "border-color": "#8e1c1c", "color": "#8e1c1c" } },
     { selector: "edge", style: { "width": 1.2, "line-color": "#a9b8c8", "curve-style": "haystack", "haystack-radius": 0,
-      "font-size": 8, "min-zoomed-font-size": 9, "color": "#4b5968", "text-background-color": "#fff",
+      "font-size": 8, "min-zoomed-font-size": 12, "color": "#4b5968", "text-background-color": "#fff",
       "text-background-opacity": 0.85, "text-background-padding": 1 } },
     // Edge labels (IPs, aliases) only when zoomed in: see Graph._edgeLabels.
     { selector: "edge.attached.labelled", style: { "label": "data(elabel)" } },
@@ -150,7 +150,7 @@
     });
     // Measuring a thousand edge labels costs more than drawing the edges: label them only when
     // the zoom makes them readable (and always around the selected node).
-    this.labelZoom = 1.1;
+    this.labelZoom = 1.5;
     this.cy.on("zoom", function () { self._edgeLabels(); });
     this.cy.on("select unselect", "node", function (evt) {
       evt.target.connectedEdges().toggleClass("labelled", evt.type === "select" || self.labelled === true);
@@ -312,6 +312,14 @@
     }
   }
   function radiusFor(n) { return n <= 0 ? 60 : ringOf(Math.max(0, n - 1)).r + SAT_OUT + 30; }
+  function capFor(r) {  // how many containers fit in a cluster of radius r
+    var n = 0, ring = RING0;
+    for (;;) {
+      if (ring + SAT_OUT + 30 > r) return n;
+      n += Math.max(6, Math.floor(2 * Math.PI * ring / SLOT));
+      ring += RING_GAP;
+    }
+  }
 
   Graph.prototype._layout = function (host) {
     var L = this.layouts[host];
@@ -326,9 +334,9 @@
   Graph.prototype._cluster = function (L, hubId, expected) {
     var c = L.clusters[hubId];
     if (c) return c;
-    var r = radiusFor(expected || 0);
+    var r = radiusFor(Math.max(6, expected || 0));  // room for a few more to come
     var pos = this._freeSpot(L, r);
-    c = L.clusters[hubId] = { x: pos.x, y: pos.y, r: r, slots: [] };
+    c = L.clusters[hubId] = { x: pos.x, y: pos.y, r: r, slots: [], cap: capFor(r) };
     L.circles.push(c);
     return c;
   };
@@ -358,11 +366,24 @@
     return { x: c.x + ring.r * Math.cos(a), y: c.y + ring.r * Math.sin(a) };
   };
 
+  // A full cluster never grows over its neighbours: it continues in a new, larger ring group at
+  // the next free spot (its members still point at their hub).
   Graph.prototype._takeSlot = function (L, key, cl, id, pos) {
-    var slot = cl.slots.indexOf(null);
-    if (slot < 0) { slot = cl.slots.length; cl.slots.push(id); } else cl.slots[slot] = id;
-    L.where[id] = { cluster: key, slot: slot };
-    pos[id] = this._slotPos(cl, slot);
+    var c = cl, slot;
+    for (;;) {
+      slot = c.slots.indexOf(null);
+      if (slot < 0 && c.slots.length < c.cap) slot = c.slots.length;
+      if (slot >= 0) break;
+      if (!c.next) {
+        var r2 = radiusFor(Math.max(16, c.cap * 2)), p = this._freeSpot(L, r2);
+        c.next = { x: p.x, y: p.y, r: r2, slots: [], cap: capFor(r2) };
+        L.circles.push(c.next);
+      }
+      c = c.next;
+    }
+    c.slots[slot] = id;
+    L.where[id] = { cluster: key, cl: c, slot: slot };
+    pos[id] = this._slotPos(c, slot);
   };
 
   // Who hangs on whom, from the model's edges between elements in the graph:
@@ -480,8 +501,7 @@
     var k = list.indexOf(null);
     if (k < 0) { k = list.length; list.push(id); } else list[k] = id;
     L.where[id] = { anchor: anchor, k: k };
-    var p = this._posOf(anchor), w = L.where[anchor], hub = null;
-    if (w && w.cluster) hub = L.clusters[w.cluster];
+    var p = this._posOf(anchor), w = L.where[anchor], hub = (w && w.cl) || null;
     var ux = 0, uy = -1;
     if (hub) {
       var dx = p.x - hub.x, dy = p.y - hub.y, len = Math.sqrt(dx * dx + dy * dy);
@@ -501,7 +521,7 @@
     if (!L) return;
     var w = L.where[id];
     if (!w) return;
-    if (w.cluster && L.clusters[w.cluster]) L.clusters[w.cluster].slots[w.slot] = null;
+    if (w.cl) w.cl.slots[w.slot] = null;
     if (w.anchor && L.sats[w.anchor]) L.sats[w.anchor][w.k] = null;
     delete L.where[id];
     delete L.sats[id];

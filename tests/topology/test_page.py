@@ -109,3 +109,30 @@ def test_after_a_reconnect_the_page_resyncs_from_the_api(asgi_server, page, make
     assert page.evaluate("window.dwTopologyPage.connects") == 2
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("#topo-live").inner_text() == "live"
+
+
+def test_a_burst_of_new_containers_never_lands_on_other_nodes(asgi_server, page, make_user, host, engine, artifacts_dir):
+    """Clusters that outgrow their room continue elsewhere instead of growing over their neighbours."""
+    open_graph(page, asgi_server, make_user("viewer"))
+    bridge = engine.networks.get("bridge").id
+    before = page.evaluate(POSITIONS)
+    ops = []
+    for i in range(150):
+        cid = f"{i:064x}"
+        ops.append({"op": "add", "kind": "node", "id": f"ctr:{cid}",
+                    "data": {"id": f"ctr:{cid}", "kind": "container", "label": f"burst-{i}",
+                             "data": {"name": f"burst-{i}", "state": "running", "mode": "bridge", "networks": ["bridge"]}}})
+        ops.append({"op": "add", "kind": "edge", "id": f"att:{cid}:{bridge}",
+                    "data": {"id": f"att:{cid}:{bridge}", "kind": "attached", "source": f"ctr:{cid}",
+                             "target": f"net:{bridge}", "data": {"ip": f"172.17.1.{i}"}}})
+    for k in range(0, len(ops), 20):  # as patches arrive, a few at a time
+        page.evaluate("ops => window.dwTopologyPage.graph.applyOps('local', ops)", ops[k:k + 20])
+    after = page.evaluate(POSITIONS)
+    assert {k: v for k, v in after.items() if k in before} == before
+    pts = list(after.items())
+    too_close = [(a, b) for i, (a, p) in enumerate(pts) for b, q in pts[i + 1:]
+                 if (p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2 < 30 ** 2]
+    assert too_close == []
+    assert page.evaluate("window.dwTopologyPage.cy.nodes('.container').length") == 150
+    page.evaluate("window.dwTopologyPage.graph.fit()")
+    page.screenshot(path=str(artifacts_dir / "topology-burst.png"))
