@@ -1,8 +1,10 @@
 """`GET /api/hosts/{host}/topology/`: the graph of one host, built from the mirror."""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dockerweb.core.permissions import may
 from dockerweb.inventory.api.views import HostMixin
 from dockerweb.topology import selectors
 
@@ -14,4 +16,7 @@ class TopologyView(HostMixin, APIView):
     @extend_schema(responses={200: OpenApiResponse(description="{nodes: [{id, kind, label, data}], "
                                                                 "edges: [{id, source, target, kind, data}]}")})
     def get(self, request, host):
-        return Response(selectors.topology_get(host=self.get_host()))
+        h = self.get_host()
+        if not may(request.user, "read", h):  # the one check (per-host grants would land there)
+            raise PermissionDenied(f"You may not read host {h.name!r}.")
+        return Response(selectors.topology_get(host=h))
