@@ -1,5 +1,6 @@
 """Audit API: the live audit (contract), saved audits, comparisons, probes. Thin: check, call, return."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,7 +38,7 @@ class AuditLive(HostMixin, APIView):
 class AuditProbe(HostMixin, APIView):
     """Probe a pair (both directions) or every pair of a network, now (operator)."""
 
-    @extend_schema(request=AuditProbeInput)
+    @extend_schema(request=AuditProbeInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, host):
         data = AuditProbeInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,6 +65,9 @@ class AuditDetail(HostMixin, APIView):
 class AuditCompare(HostMixin, APIView):
     """`?a=<id>&b=<id>`: what became reachable, what got fixed, from audit a to audit b."""
 
+    @extend_schema(parameters=[OpenApiParameter("a", int, required=True, description="the earlier audit"),
+                               OpenApiParameter("b", int, required=True, description="the later audit")],
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request, host):
         h = self.get_host()
         try:
