@@ -293,6 +293,7 @@ def tar_tee(chunks, sink, manifest) -> int:
                     entry["link"] = m.linkname
                 manifest.write(json.dumps(entry, separators=(",", ":")) + "\n")
                 count += 1
+                tf.members.clear()  # tarfile keeps every member it has read: memory would grow per file
     except tarfile.TarError as exc:
         raise BadRequest(f"The volume's tar stream is malformed or was cut short: {exc}") from exc
     tee.drain()
@@ -357,7 +358,6 @@ def member_stream(readable, *, strip_components: int, stats: dict):
     Raises BadRequest on the first unsafe member or when the archive is corrupt or truncated;
     the caller throws away whatever was extracted. `stats["files"]` counts members written,
     `stats["complete"]` is set only when the end of the archive was reached."""
-    seen: set[str] = set()
     try:
         with tarfile.open(fileobj=readable, mode="r|", bufsize=TAR_BUFSIZE) as tf:
             for m in tf:
@@ -386,9 +386,8 @@ def member_stream(readable, *, strip_components: int, stats: dict):
                 if m.islnk():
                     if _unsafe(m.linkname):
                         raise BadRequest(f"The hard link {m.name!r} points outside the volume ({m.linkname}).")
-                    link = _strip(m.linkname, strip_components)
-                    if link not in seen:
-                        raise BadRequest(f"The hard link {m.name!r} points to {m.linkname!r}, which is not in the archive.")
+                    if not _strip(m.linkname, strip_components):
+                        raise BadRequest(f"The hard link {m.name!r} points outside what is restored ({m.linkname}).")
                 out = tarfile.TarInfo(name)
                 out.mode, out.uid, out.gid, out.mtime = m.mode, m.uid, m.gid, m.mtime
                 out.uname, out.gname, out.type, out.size = m.uname, m.gname, m.type, m.size if m.isreg() else 0
@@ -399,7 +398,6 @@ def member_stream(readable, *, strip_components: int, stats: dict):
                 if m.pax_headers:
                     out.pax_headers = {k: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
                 yield out.tobuf(format=tarfile.PAX_FORMAT)
-                seen.add(name)
                 if m.isreg():
                     f = tf.extractfile(m)
                     left = m.size
@@ -412,6 +410,7 @@ def member_stream(readable, *, strip_components: int, stats: dict):
                     if m.size % 512:
                         yield b"\0" * (512 - m.size % 512)
                 stats["files"] = stats.get("files", 0) + 1
+                tf.members.clear()
     except tarfile.TarError as exc:
         raise BadRequest(f"The archive is corrupt or truncated: {exc}") from exc
     except (zstandard.ZstdError, OSError, EOFError) as exc:
