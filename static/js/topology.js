@@ -681,6 +681,8 @@
     this.stats = document.getElementById("topo-stats");
     this.liveBadge = document.getElementById("topo-live");
     this.graph.on("select", function (e) { self.showDetails(e); });
+    // Until the user pans or zooms, the view follows the graph as it grows.
+    this.cy.on("dragpan scrollzoom pinchzoom", function () { self.userMoved = true; });
     this._wireForm();
     this.ready = this.showHosts(this._selectedHosts()).then(function () { self._connect(); });
   }
@@ -927,7 +929,13 @@
       });
     });
     if (this.applied.length > 20000) this.applied.splice(0, this.applied.length - 20000);
-    if (added) this._refreshNetworks();
+    if (added) {
+      this._refreshNetworks();
+      if (!this.userMoved) {
+        clearTimeout(this.fitTimer);
+        this.fitTimer = setTimeout(function () { self.graph.fit(); }, 400);
+      }
+    }
     this._updateStats();
     this.graph._emit("applied", { ops: q, t: t });
   };
