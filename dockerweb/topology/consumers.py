@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -33,6 +34,7 @@ MIN_INTERVAL = 0.1  # at most ten patches a second per socket during bursts
 BURST = 3  # quick flushes allowed before pacing starts
 SESSION_CHECK_EVERY = 30.0
 CLOSE_SIGNED_OUT = 4401
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class TopologyConsumer(AsyncJsonWebsocketConsumer):
@@ -78,7 +80,8 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "subscribe":
-            names = [str(h) for h in content.get("hosts") or [] if isinstance(h, str)]
+            hosts = content.get("hosts")
+            names = [h for h in hosts if isinstance(h, str)][:100] if isinstance(hosts, list) else []
             ok, refused = await self._allowed_hosts(names)
             for name in ok:
                 await self._join(live.host_group(name))
@@ -87,8 +90,12 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
                     self.states[name] = await database_sync_to_async(self._load_state)(name)
             await self.send_json({"type": "subscribed", "hosts": sorted(self.hosts), "refused": refused})
         elif kind == "subscribe_job":
-            await self._join(live.job_group(content.get("job")))
-            await self.send_json({"type": "subscribed", "job": content.get("job")})
+            job = content.get("job")
+            if isinstance(job, bool) or not isinstance(job, (int, str)) or not _JOB_ID.match(str(job)):
+                await self.send_json({"type": "error", "detail": "`job` must be a job id."})
+                return
+            await self._join(live.job_group(job))
+            await self.send_json({"type": "subscribed", "job": job})
         else:
             await self.send_json({"type": "error", "detail": "Unknown message type; send {\"type\": \"subscribe\", \"hosts\": [...]}."})
 

@@ -153,6 +153,12 @@ def test_job_progress_still_reaches_the_socket(host, make_user):
         await live.apublish(live.job_group(4242), {"type": "job.progress", "job": 4242, "progress": 0.5})
         msg = await until(ws, lambda m: m["type"] == "job.progress")
         assert msg["progress"] == 0.5
+        # Malformed messages get an error, and the socket stays usable.
+        for bad in ({"type": "subscribe_job", "job": "no spaces allowed!"}, {"type": "subscribe", "hosts": "local"},
+                    {"type": "nonsense"}, ["not", "an", "object"]):
+            await ws.send_json_to(bad)
+            reply = await until(ws, lambda m: m["type"] in ("error", "subscribed"))
+            assert reply["type"] == "error" or reply.get("hosts") == []
         await ws.disconnect()
 
     run(main())
