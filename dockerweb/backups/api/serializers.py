@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule
@@ -26,6 +27,7 @@ class BackupSerializer(JobFields):
         fields = ["id", "job", "host", "volume", "status", "progress", "bytes_done", "bytes_total", "throughput", "eta",
                   "archive", "consistency", "origin", "schedule", "created", "started", "finished", "error"]
 
+    @extend_schema_field(ArchiveSerializer)
     def get_archive(self, b):
         return ArchiveSerializer({"size": b.size, "sha256": b.sha256, "compression": b.compression, "format": b.format,
                                   "file_count": b.file_count, "strip_components": b.strip_components}).data
@@ -74,10 +76,12 @@ class ScheduleSerializer(serializers.ModelSerializer):
                   "compression", "consistency", "enabled", "last_run", "last_status", "last_error", "next_run",
                   "next_runs"]
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_run(self, s):
         from dockerweb.backups.schedules import schedule_next_run
         return schedule_next_run(s)
 
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
     def get_next_runs(self, s):
         from dockerweb.backups.schedules import cron_next_runs
         try:
@@ -85,6 +89,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         except Exception:
             return []
 
+    @extend_schema_field(serializers.CharField())
     def get_description(self, s):
         from dockerweb.backups.schedules import cron_describe
         return cron_describe(s.cron)
@@ -101,3 +106,9 @@ class ScheduleInput(serializers.Serializer):
     compression = serializers.ChoiceField(choices=Compression.values, required=False)
     consistency = serializers.ChoiceField(choices=Consistency.values, required=False)
     enabled = serializers.BooleanField(required=False)
+
+
+class CronPreviewSerializer(serializers.Serializer):
+    cron = serializers.CharField()
+    description = serializers.CharField()
+    next_runs = serializers.ListField(child=serializers.DateTimeField())

@@ -1,6 +1,7 @@
 """Backups API: one view per action; each validates, calls one service, and renders the result."""
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -11,8 +12,8 @@ from dockerweb.core.errors import NotFound, PermissionDenied
 from dockerweb.core.permissions import may
 from dockerweb.inventory.selectors import host_get
 
-from .serializers import (BackupInput, BackupSerializer, ImportInput, RestoreInput, RestoreSerializer, ScheduleInput,
-                          ScheduleSerializer)
+from .serializers import (BackupInput, BackupSerializer, CronPreviewSerializer, ImportInput, RestoreInput,
+                          RestoreSerializer, ScheduleInput, ScheduleSerializer)
 
 
 class VolumeBackups(APIView):
@@ -45,6 +46,7 @@ class BackupDetail(APIView):
     def get(self, request, pk):
         return Response(BackupSerializer(selectors.backup_get(pk=pk)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         services.backup_delete(actor=request.user, backup=selectors.backup_get(pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -60,6 +62,7 @@ class BackupDownload(APIView):
     """The archive file, streamed. An archive holds a volume's data (keys, databases): only those
     who may make backups (operators and admins) may take one away."""
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, pk):
         backup = selectors.backup_get(pk=pk)
         if not may(request.user, "backup.create", backup.host):
@@ -155,6 +158,7 @@ class ScheduleDetail(APIView):
         v.pop("host", None)
         return Response(ScheduleSerializer(schedules.schedule_update(actor=request.user, schedule=s, **v)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         schedules.schedule_delete(actor=request.user, schedule=selectors.schedule_get(pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -163,6 +167,8 @@ class ScheduleDetail(APIView):
 class CronPreview(APIView):
     """`?cron=0 3 * * *` → {description, next_runs}: the readable preview of a cron expression."""
 
+    @extend_schema(parameters=[OpenApiParameter("cron", str, required=True), OpenApiParameter("count", int)],
+                   responses=CronPreviewSerializer)
     def get(self, request):
         expr = request.query_params.get("cron", "")
         runs = schedules.cron_next_runs(expr, count=int(request.query_params.get("count", 5) or 5))
