@@ -136,3 +136,24 @@ def test_a_burst_of_new_containers_never_lands_on_other_nodes(asgi_server, page,
     assert page.evaluate("window.dwTopologyPage.cy.nodes('.container').length") == 150
     page.evaluate("window.dwTopologyPage.graph.fit()")
     page.screenshot(path=str(artifacts_dir / "topology-burst.png"))
+
+
+def test_two_hosts_share_one_graph_without_mixing(asgi_server, page, make_user, host, walkthrough):
+    """Element ids are namespaced per host, so equal API ids on two hosts never collide."""
+    host_reconcile(host=host)
+    open_graph(page, asgi_server, make_user("viewer"))
+    result = page.evaluate("""async () => {
+        const g = window.dwTopologyPage.graph;
+        const data = await (await fetch('/api/hosts/local/topology/')).json();
+        g.load('other', data);  // the same answer as if it came from a second host
+        const box = h => g.cy.nodes().filter(n => n.data('host') === h).boundingBox();
+        const a = box('local'), b = box('other');
+        return {local: g.cy.nodes().filter(n => n.data('host') === 'local').length,
+                other: g.cy.nodes().filter(n => n.data('host') === 'other').length,
+                nodes: data.nodes.length, edges: g.cy.edges().length, apiEdges: data.edges.length,
+                apart: b.x1 > a.x2, hosts: g.hosts().sort(),
+                web: g.get('other', data.nodes.find(n => n.label === 'dw-topo-web').id).data('host')};
+    }""")
+    assert result["local"] == result["other"] == result["nodes"]
+    assert result["edges"] == 2 * result["apiEdges"]
+    assert result["apart"] and result["hosts"] == ["local", "other"] and result["web"] == "other"
