@@ -63,7 +63,8 @@ def test_worker_killed_mid_backup_leaves_no_complete_archive_and_job_fails(host,
     assert Path(row.tmp_path).exists(), "the partial file is under its temporary name"
 
     # the reaper (beat, every minute, and every worker at start) finds the dead worker's job
-    assert job_reap() == [f"backup-{backup.pk}"]
+    # (the pool process may outlive its parent by a moment: the reaper waits until it is gone)
+    assert wait_for(job_reap, timeout=20, interval=0.2, message="the reaper to find the job") == [f"backup-{backup.pk}"]
     row.refresh_from_db()
     assert row.status == "failed" and "worker" in row.error and row.path == ""
     assert not Path(row.tmp_path).exists()
