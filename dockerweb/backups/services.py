@@ -47,11 +47,27 @@ def _choice(value, choices, field) -> str:
 
 # --- backups ------------------------------------------------------------------------------------
 
+def _volume_reach_check(*, actor, host: Host, volume: str, how: str) -> None:
+    """A volume whose options bind a host path (o=bind,device=/…) is a door to the host: reading
+    it (backup, then download) or writing it (restore) needs what binding that path needs. The
+    rule is the containers' host-safety check, so there is one judge of host paths."""
+    from dockerweb.containers.safety import volume_options_check
+    from dockerweb.engine.inventory import volume_inspect
+
+    try:
+        raw = volume_inspect(host, volume)
+    except NotFound:
+        return  # a restore with create=True makes a plain local volume
+    volume_options_check(user=actor, host=host, driver=raw.get("Driver", "local"), options=raw.get("Options"),
+                         how=f"{how} volume {volume!r}")
+
+
 def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
                  origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True) -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
                 detail={"compression": compression, "consistency": consistency}) as ch:
+        _volume_reach_check(actor=actor, host=host, volume=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
                                origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue)
         ch.detail["backup"] = backup.pk
@@ -341,6 +357,8 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
         exists = engine.volume_exists(host, volume)
         if not exists and not create:
             raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
+        if exists:
+            _volume_reach_check(actor=actor, host=host, volume=volume, how="Restoring into")
         restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
                                          overwrite=overwrite, strip_components=strip,
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)

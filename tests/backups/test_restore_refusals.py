@@ -127,3 +127,38 @@ def test_upload_that_is_not_a_tar_is_refused(host, operator):
     assert r.status_code == 400 and r.json()["field"] == "file", r.content
     from dockerweb.backups.models import Backup
     assert not Backup.objects.filter(volume="junk").exists()
+
+
+def test_volumes_that_bind_host_paths_are_not_a_side_door(host, engine, operator, tmp_path):
+    """An admin-made volume with o=bind,device=<host path> reaches the host like a bind mount:
+    an operator may neither back it up (and download the host's files) nor restore into it."""
+    from dockerweb.backups.models import Backup, Restore
+    from dockerweb.core.models import Activity
+
+    secret = tmp_path / "host-dir"
+    secret.mkdir()
+    (secret / "secret.txt").write_text("host file")
+    engine.volumes.create("bindish", driver="local", driver_opts={"type": "none", "o": "bind", "device": str(secret)})
+    r = operator.post("/api/hosts/local/volumes/bindish/backups/", {"compression": "none"}, format="json")
+    assert r.status_code == 403, r.content
+    assert "bind mounts of host paths are for admins only" in r.json()["detail"]
+    assert not Backup.objects.filter(volume="bindish").exists()
+    assert Activity.objects.filter(action="backup.create", target="bindish", outcome="refused").count() == 1
+
+    imported = operator.post("/api/backups/import/", {"file": io.BytesIO(_plain_tar()), "volume": "x"}, format="multipart")
+    assert imported.status_code == 201, imported.content
+    r = operator.post(f"/api/backups/{imported.json()['id']}/restore/",
+                      {"host": "local", "volume": "bindish", "overwrite": True}, format="json")
+    assert r.status_code == 403, r.content
+    assert not Restore.objects.filter(volume="bindish").exists()
+    assert [p.name for p in secret.iterdir()] == ["secret.txt"]
+
+
+def _plain_tar() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = b"hello\n"
+        info = tarfile.TarInfo("data/hello.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
