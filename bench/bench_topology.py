@@ -247,7 +247,6 @@ def main() -> None:
             shown = page.evaluate("window.dwTopologyPage.cy.nodes('.container').length")
             assert shown == 500, shown
             page.screenshot(path=str(Path(os.environ["DOCKERWEB_DATA_DIR"]) / "topology-500.png"))
-            print("viewport", page.evaluate("[window.dwTopologyPage.cy.zoom(), window.dwTopologyPage.cy.pan(), window.dwTopologyPage.cy.elements().boundingBox()]"))
             frames = page.evaluate("""() => new Promise(resolve => {
                 const cy = window.dwTopologyPage.cy, times = [], t0 = performance.now(), z0 = cy.zoom(), p0 = cy.pan();
                 function step(t) {
