@@ -14,7 +14,6 @@ paths a backup could take: the engine's archive endpoint against a helper runnin
 whose stdout is attached."""
 from __future__ import annotations
 
-import io
 import os
 import random
 import struct

@@ -176,7 +176,7 @@ def findings_of(snap: Snapshot, model: dict | None = None) -> list[dict]:
                     f"{' (' + n2.name + ' is a config-only network: networks created from it collide)' if n2.config_only else ''}"
                     f"{' (' + n1.name + ' is a config-only network: networks created from it collide)' if n1.config_only else ''}.",
                     {"networks": [n1.name, n2.name], "subnets": [str(s1), str(s2)]},
-                    f"Recreate one of them on a free range (docker network create --subnet <free range> …)."))
+                    "Recreate one of them on a free range (docker network create --subnet <free range> …)."))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     out.sort(key=lambda f: (order.get(f["severity"], 9), f["rule"], f["subject"]))
     return out

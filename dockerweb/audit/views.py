@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from dockerweb.core.errors import BadRequest
 from dockerweb.core.permissions import may
-from dockerweb.inventory.views import host_context
+from dockerweb.inventory.views import host_page
 
 from . import selectors
 from .api.serializers import AuditSerializer
@@ -34,18 +34,14 @@ def _page(request, ctx: dict, *, audit=None):
 
 
 @login_required
-def index(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def index(request, ctx):
     return _page(request, ctx)
 
 
 @login_required
-def detail(request, pk: int):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def detail(request, ctx, pk: int):
     audit = selectors.audit_get(pk=pk)
     ctx["host"] = audit.host
     return _page(request, ctx, audit=audit)
@@ -72,10 +68,8 @@ def export_json(request, pk: int):
 
 
 @login_required
-def compare(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def compare(request, ctx):
     try:
         a, b = int(request.GET.get("a", "")), int(request.GET.get("b", ""))
     except ValueError:

@@ -14,7 +14,6 @@ from dockerweb.inventory.models import Host, Volume
 
 from . import schedules, selectors, services
 from .forms import BackupStartForm, ImportForm, RestoreForm, ScheduleForm
-from .models import Schedule
 
 
 def _form_error(form, exc: AppError):
@@ -54,7 +53,6 @@ def backup_start(request):
     host_name = request.POST.get("host", "")
     try:
         host = inventory.host_get(name=host_name)
-        volumes = list(Volume.objects.filter(host=host).values_list("name", flat=True))
         form = BackupStartForm(request.POST)
         if not form.is_valid():
             messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))

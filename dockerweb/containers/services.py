@@ -12,7 +12,7 @@ from dockerweb.engine import containers as engine
 from dockerweb.engine import images as engine_images
 from dockerweb.engine import inventory as engine_inventory
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.models import Container, Host, Network, PortBinding
+from dockerweb.inventory.models import Container, Host, PortBinding
 from dockerweb.inventory.services import container_forget, container_sync, volume_sync
 
 from . import safety

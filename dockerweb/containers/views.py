@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_context, host_list_page
+from dockerweb.inventory.views import host_list_page, host_page
 
 from . import services
 from .forms import ContainerRunForm
@@ -29,10 +29,8 @@ def container_list(request):
 
 
 @login_required
-def container_run(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def container_run(request, ctx):
     host = ctx["host"]
     form = ContainerRunForm(request.POST or None, host=host, show_admin=may(request.user, "container.privileged", host))
     status = 200
@@ -57,10 +55,8 @@ def container_run(request):
 
 
 @login_required
-def container_detail(request, ident: str):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def container_detail(request, ctx, ident: str):
     container = inventory.container_get(host=ctx["host"], ident=ident)
     netns_source = None
     if container.netns_source_id:

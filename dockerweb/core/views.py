@@ -38,7 +38,7 @@ def users(request):
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(actor=request.user, **form.cleaned_data)
+            services.user_create(actor=request.user, **form.cleaned_data)
             return redirect("core:users")
         except AppError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -21,13 +21,14 @@ from dockerweb.core.errors import NotFound, Unavailable
 
 from .client import api, stream_client
 from .errors import engine_errors
+from .images import image_first_present
 
 JOB_LABEL = "dockerweb.job"
 STAGING_LABEL = "dockerweb.staging"
 CHUNK = 1 << 20
 
-# Tried in order when DOCKERWEB_HELPER_IMAGE is not set and busybox:latest cannot be found or
-# pulled: any small image with a POSIX shell, `cp -a`, `rm` and `du` will do.
+# Tried in order when DOCKERWEB_HELPER_IMAGE is not set: any small image with a POSIX shell,
+# `cp -a`, `rm` and `du` will do. Never pulled (there may be no registry).
 HELPER_CANDIDATES = ("busybox:latest", "dockerweb-test/busybox:latest", "alpine:latest", "debian:stable-slim",
                      "ubuntu:latest")
 
@@ -36,21 +37,11 @@ def helper_image(host) -> str:
     """An image present on `host` to run helper containers from."""
     wanted = os.environ.get("DOCKERWEB_HELPER_IMAGE", "")
     candidates = (wanted,) if wanted else HELPER_CANDIDATES
-    with engine_errors(host):
-        for ref in candidates:
-            try:
-                api(host).inspect_image(ref)
-                return ref
-            except docker.errors.ImageNotFound:
-                continue
-        for ref in candidates[:1]:
-            try:
-                api(host).pull(ref)
-                return ref
-            except docker.errors.APIError:
-                pass
-    raise Unavailable(f"Host {getattr(host, 'name', '?')!r} has no helper image ({', '.join(candidates)}); "
-                      "load one or set DOCKERWEB_HELPER_IMAGE.")
+    ref = image_first_present(host, candidates)
+    if ref is None:
+        raise Unavailable(f"Host {getattr(host, 'name', '?')!r} has no helper image ({', '.join(candidates)}); "
+                          "load one or set DOCKERWEB_HELPER_IMAGE.")
+    return ref
 
 
 def helper_create(host, *, job_key: str, mounts: dict[str, tuple[str, bool]], command: list[str] | None = None,

@@ -23,3 +23,11 @@ def image_inspect(host, ref: str) -> dict | None:
             return api(host).inspect_image(ref)
     except NotFound:
         return None
+
+
+def image_first_present(host, candidates) -> str | None:
+    """The first of `candidates` the host already has (helpers never pull: there may be no registry)."""
+    for ref in candidates:
+        if ref and image_inspect(host, ref) is not None:
+            return ref
+    return None

@@ -16,6 +16,7 @@ from dockerweb.core.errors import AppError, Conflict
 
 from .client import api
 from .errors import engine_errors
+from .images import image_first_present
 
 PROBE_LABEL = "dockerweb.probe"
 IMAGE_CANDIDATES = ("dockerweb-test/busybox:latest", "busybox:latest")
@@ -26,13 +27,9 @@ def probe_image(host) -> str:
     (probes never pull: the engine may have no registry)."""
     wanted = os.environ.get("DOCKERWEB_PROBE_IMAGE")
     candidates = (wanted,) if wanted else IMAGE_CANDIDATES
-    with engine_errors(host):
-        for image in candidates:
-            try:
-                api(host).inspect_image(image)
-                return image
-            except docker.errors.ImageNotFound:
-                continue
+    image = image_first_present(host, candidates)
+    if image is not None:
+        return image
     raise Conflict(f"Probes need a busybox image on host {getattr(host, 'name', '?')!r} "
                    f"({' or '.join(candidates)}); load one there or set DOCKERWEB_PROBE_IMAGE.")
 

@@ -33,6 +33,21 @@ def host_context(request) -> dict | None:
     return {"host": host, "hosts_all": list(selectors.host_list())}
 
 
+def host_page(view):
+    """For per-host pages: call `view(request, ctx, …)` with `ctx` = {host, hosts_all}, or show
+    the "register a host first" page when there is none yet."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        ctx = host_context(request)
+        if ctx is None:
+            return render(request, "nohost.html")
+        return view(request, ctx, *args, **kwargs)
+
+    return wrapper
+
+
 def host_list_page(request, *, template: str, rows, per_page: int = 50, extra: dict | None = None):
     """Render a per-host, filterable, paginated list page. `rows(host, filters)` gives the queryset."""
     from dockerweb.core.views import paginate

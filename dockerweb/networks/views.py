@@ -16,7 +16,7 @@ from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_context, host_list_page
+from dockerweb.inventory.views import host_context, host_page, host_list_page
 
 from . import selectors, services
 from .choices import BRIDGE_OPTIONS
@@ -43,10 +43,8 @@ def network_list(request):
 
 
 @login_required
-def network_create(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def network_create(request, ctx):
     host = ctx["host"]
     try:
         drivers = engine.network_drivers(host)
@@ -92,11 +90,9 @@ def _detail_context(request, host, ident, connect_form=None) -> dict:
 
 
 @login_required
-def network_detail(request, ident: str):
+@host_page
+def network_detail(request, ctx, ident: str):
     """`docker network inspect NAME`, with its containers; POST connects one."""
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
     host = ctx["host"]
     status = 200
     form = None
@@ -119,11 +115,9 @@ def network_detail(request, ident: str):
 
 @login_required
 @require_POST
-def network_connect(request):
+@host_page
+def network_connect(request, ctx):
     """Connect from the container page (its panel posts network, container and options here)."""
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
     host = ctx["host"]
     form = NetworkConnectForm(request.POST)
     back = _next(request, _url("list", host))
@@ -140,10 +134,8 @@ def network_connect(request):
 
 @login_required
 @require_POST
-def network_disconnect(request, ident: str):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def network_disconnect(request, ctx, ident: str):
     host = ctx["host"]
     back = _next(request, _url("detail", host, ident))
     try:
@@ -157,10 +149,8 @@ def network_disconnect(request, ident: str):
 
 @login_required
 @require_POST
-def network_remove(request, ident: str):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def network_remove(request, ctx, ident: str):
     host = ctx["host"]
     try:
         services.network_remove(actor=request.user, host=host, ident=ident)
@@ -173,10 +163,8 @@ def network_remove(request, ident: str):
 
 @login_required
 @require_POST
-def network_remove_many(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def network_remove_many(request, ctx):
     host = ctx["host"]
     idents = request.POST.getlist("network")
     if not idents:
@@ -191,11 +179,9 @@ def network_remove_many(request):
 
 
 @login_required
-def network_prune(request):
+@host_page
+def network_prune(request, ctx):
     """GET: what `docker network prune` would remove now; POST: remove exactly those shown."""
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
     host = ctx["host"]
     if request.method == "POST":
         try:

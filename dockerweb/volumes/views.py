@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_context, host_list_page
+from dockerweb.inventory.views import host_context, host_page, host_list_page
 
 from . import selectors, services
 from .forms import VolumeCreateForm
@@ -33,10 +33,8 @@ def volume_list(request):
 
 
 @login_required
-def volume_create(request):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def volume_create(request, ctx):
     host = ctx["host"]
     form = VolumeCreateForm(request.POST or None)
     status = 200
@@ -57,10 +55,8 @@ def volume_create(request):
 
 
 @login_required
-def volume_detail(request, name: str):
-    ctx = host_context(request)
-    if ctx is None:
-        return render(request, "nohost.html")
+@host_page
+def volume_detail(request, ctx, name: str):
     host = ctx["host"]
     volume = inventory.volume_get(host=host, name=name)
     volume = selectors.with_sizes(host, [volume])[0]

@@ -50,7 +50,6 @@ def test_backups_page_starts_a_backup_and_shows_it(celery_worker_proc, host, eng
     detail = c.get(r["Location"]).content.decode()
     assert f'data-job="backup-{backup.pk}"' in detail and f'data-api="/api/backups/{backup.pk}/"' in detail
 
-    from rest_framework.test import APIClient
     done = wait_job(c, f"/api/backups/{backup.pk}/")
     assert done["status"] == "succeeded"
     listing = c.get("/backups/?host=local").content.decode()

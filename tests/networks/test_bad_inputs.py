@@ -140,7 +140,7 @@ CASES = [
 def scene(host, engine, run_busybox):
     """dw-base 10.40.0.0/24 with dw-c1 on 10.40.0.10; dw-auto (subnet chosen by the engine);
     dw-c2 on the default bridge only; dw-c3 on dw-auto only."""
-    from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+    from docker.types import IPAMConfig, IPAMPool
 
     base = engine.networks.create("dw-base", ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="10.40.0.0/24",
                                                                                  gateway="10.40.0.1")]))

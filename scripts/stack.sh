@@ -1,0 +1,28 @@
+# Sourced by test.sh and bench.sh: a private sandbox engine and Redis in a fresh data dir,
+# both stopped (with the optional second engine NAME-b) when the calling script exits.
+#   stack_start KIND ID BASE_PORT   KIND names the data dir (var/KIND-ID) and the engine (K-ID)
+# Exports DOCKERWEB_DATA_DIR, REDIS_URL, DOCKER_HOST and STACK_ENGINE.
+
+stack_cleanup() {
+  local rc=$?
+  scripts/redis.sh stop "$DOCKERWEB_DATA_DIR/redis" || true
+  # the second engine is started by the runs that need it; stop it too if they could not
+  scripts/sandbox.sh stop "$STACK_ENGINE-b" >/dev/null 2>&1 || true
+  scripts/sandbox.sh stop "$STACK_ENGINE" || true
+  exit $rc
+}
+
+stack_start() {
+  local kind=$1 id=$2 base=$3
+  export DOCKERWEB_DATA_DIR=$ROOT/var/$kind-$id
+  rm -rf "$DOCKERWEB_DATA_DIR"
+  mkdir -p "$DOCKERWEB_DATA_DIR"
+  local port=$(( base + $(printf '%s' "$id" | cksum | cut -d' ' -f1) % 1000 ))
+  export REDIS_URL=redis://127.0.0.1:$port/0
+  export STACK_ENGINE=${kind:0:1}-$id
+  trap stack_cleanup EXIT INT TERM
+  DOCKER_HOST=$(scripts/sandbox.sh start "$STACK_ENGINE")
+  export DOCKER_HOST
+  scripts/redis.sh start "$DOCKERWEB_DATA_DIR/redis" "$port"
+  echo "$kind: engine $DOCKER_HOST, redis $REDIS_URL, data $DOCKERWEB_DATA_DIR"
+}
