@@ -121,50 +121,69 @@ def _release(host, held: list[dict]) -> list[str]:
     return problems
 
 
-def _backup_copy(backup: Backup, progress: Progress) -> None:
-    """Stream the volume's tar from the engine into the archive store."""
+def _backup_copy(backup: Backup, progress: Progress, folder: Path | None) -> None:
+    """Write the volume's tar into the archive store: read in place when the worker can reach
+    the volume's folder (`folder`), else streamed from the engine's archive endpoint."""
     host = backup.host
-    helper = engine.helper_create(host, job_key=backup.job_key, mounts={backup.volume: ("/data", True)})
     relative = f"{host.name}/{backup.volume}/{backup.filename}"
     final = store.store_path(relative)
     try:
-        writer = store.ArchiveWriter(final, backup.compression)
+        writer = store.ArchiveWriter(final, backup.compression, threads=store.ZSTD_THREADS if folder else 0)
     except OSError as exc:
-        engine.helper_remove(host, helper)
         raise Unavailable(f"The archive store cannot be written ({exc.strerror or exc}: {exc.filename}).") from exc
     backup.tmp_path = str(writer.tmp)
     Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
     manifest_final = Path(str(final) + ".manifest.jsonl")
     manifest_tmp = manifest_final.with_name("." + manifest_final.name + ".partial")
-    chunks, close = engine.archive_read(host, helper, "/data")
-    threaded = store.ThreadedWriter(writer)
-    pre = store.prefetch(chunks)
     try:
         with open(manifest_tmp, "w") as manifest:
-            def sink(chunk):
-                threaded.write(chunk)
-                progress.add(len(chunk))
-            count = store.tar_tee(pre, sink, manifest)
+            if folder is not None:
+                count = store.tree_tar(folder, "data", writer.write, manifest, progress.add)
+            else:
+                count = _backup_stream(backup, writer, manifest, progress)
             manifest.flush()
             store.os.fsync(manifest.fileno())
-        threaded.finish()
         size, sha = writer.commit()
         store.os.replace(manifest_tmp, manifest_final)
+    except BaseException:
+        writer.abort()
+        manifest_tmp.unlink(missing_ok=True)
+        raise
+    backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
+    backup.bytes_total = backup.bytes_done = progress.base + progress.done
+    backup.tmp_path = ""
+
+
+def _backup_stream(backup: Backup, writer, manifest, progress: Progress) -> int:
+    """The volume's tar from the engine (a helper container that is never started), through the
+    manifest reader, into `writer`; returns the member count."""
+    host = backup.host
+    helper = engine.helper_create(host, job_key=backup.job_key, mounts={backup.volume: ("/data", True)})
+    try:
+        chunks, close = engine.archive_read(host, helper, "/data")
+    except BaseException:
+        engine.helper_remove(host, helper)
+        raise
+    threaded = store.ThreadedWriter(writer)
+    pre = store.prefetch(chunks)
+
+    def sink(chunk):
+        threaded.write(chunk)
+        progress.add(len(chunk))
+    try:
+        count = store.tar_tee(pre, sink, manifest)
     except BaseException:
         try:
             threaded.finish()
         except BaseException:
             pass
-        writer.abort()
-        manifest_tmp.unlink(missing_ok=True)
         raise
     finally:
         pre.close()
         close()
         engine.helper_remove(host, helper)
-    backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
-    backup.bytes_total = backup.bytes_done = progress.base + progress.done
-    backup.tmp_path = ""
+    threaded.finish()
+    return count
 
 
 def backup_execute(backup: Backup) -> Backup:
@@ -175,11 +194,13 @@ def backup_execute(backup: Backup) -> Backup:
     try:
         if host is None:
             raise NotFound("The host of this backup was removed.")
+        folder = engine.volume_local_dir(host, backup.volume)
         with Progress(backup) as progress:
             # The total only feeds the progress bar: measure it beside the copy, not before it.
             def measure():
                 try:
-                    progress.total = engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume)
+                    progress.total = (store.tree_size(folder) if folder else
+                                      engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume))
                 except Exception as exc:  # the bar then shows bytes without a total
                     log.warning("size of %s: %s", backup.volume, exc)
             sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
@@ -188,7 +209,7 @@ def backup_execute(backup: Backup) -> Backup:
             try:
                 if backup.consistency != Consistency.NONE:
                     _hold(backup)
-                _backup_copy(backup, progress)
+                _backup_copy(backup, progress, folder)
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)
@@ -315,8 +336,11 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
             final = store.store_path(relative)
             manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
             readable, counting = store.open_archive(tmp, compression)
-            with open(manifest_tmp, "w") as manifest:
-                count = store.tar_tee(iter(lambda: readable.read(store.CHUNK), b""), lambda c: None, manifest)
+            try:
+                with open(manifest_tmp, "w") as manifest:
+                    count = store.tar_tee(iter(lambda: readable.read(store.CHUNK), b""), lambda c: None, manifest)
+            finally:
+                counting.close()
             sha = store.sha256_file(tmp)
             size = tmp.stat().st_size
             if count == 0:
@@ -367,10 +391,53 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
     return restore
 
 
+def _hash_mismatch(backup: Backup) -> BadRequest:
+    return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
+                      "changed. Nothing was restored.")
+
+
+def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | None, progress: Progress) -> dict:
+    """Extract the archive, every member checked, into volume `into` (in place when the worker
+    reaches its `folder`, else through a helper container), hashing the archive on the way.
+    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
+    host, backup = restore.host, restore.backup
+    readable, counting = store.open_archive(path, backup.compression, on_chunk=progress.add)
+    stats: dict = {}
+    clean = store.prefetch(store.coalesce(
+        store.member_stream(readable, strip_components=restore.strip_components, stats=stats)))
+    try:
+        try:
+            if folder is not None:
+                store.tar_extract(clean, folder)
+            else:
+                helper = engine.helper_create(host, job_key=restore.job_key, mounts={into: ("/restore", False)})
+                try:
+                    engine.archive_write(host, helper, "/restore", clean)
+                finally:
+                    engine.helper_remove(host, helper)
+            while counting.read(store.CHUNK):  # what follows the archive's end is hashed too
+                pass
+            sha = counting.hexdigest()
+        finally:
+            clean.close()
+            counting.close()
+    except BadRequest:
+        # A damaged archive usually breaks the stream before its end: say which it is.
+        if store.sha256_file(path) != backup.sha256:
+            raise _hash_mismatch(backup) from None
+        raise
+    if sha != backup.sha256:
+        raise _hash_mismatch(backup)
+    if not stats.get("complete") or counting.count != backup.size:
+        raise BadRequest("The archive could not be read to its end; nothing was restored.")
+    return stats
+
+
 def restore_execute(restore: Restore) -> Restore:
-    """Verify the archive's hash, extract it (checked member by member) into a staging volume,
-    and only then replace the target's content; a new target volume is its own staging volume.
-    Any failure leaves the target as it was."""
+    """Extract the archive (checked member by member, its SHA-256 checked over the very bytes
+    extracted) into a staging volume, and only when all of it was read, matched and extracted,
+    replace the target's content; a new target volume is its own staging volume. Any failure
+    leaves the target as it was."""
     host, backup = restore.host, restore.backup
     key = restore.job_key
     staging = None
@@ -380,14 +447,9 @@ def restore_execute(restore: Restore) -> Restore:
         path = store.store_path(backup.path)
         if not path.exists():
             raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
-        with Progress(restore, total=2 * backup.size) as progress:
+        with Progress(restore, total=backup.size) as progress:
             progress.flush()
-            # 1. the whole archive must match the hash recorded when it was written
-            if store.sha256_file(path, on_chunk=progress.add) != backup.sha256:
-                raise BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or "
-                                 "was changed. Nothing was restored.")
-            progress.next_phase()
-            # 2. the target: new (it becomes the staging volume) or existing (needs staging)
+            # 1. the target: new (it becomes the staging volume) or existing (needs staging)
             exists = engine.volume_exists(host, restore.volume)
             if not exists:
                 if not restore.create:
@@ -397,39 +459,41 @@ def restore_execute(restore: Restore) -> Restore:
                 Restore.objects.filter(pk=restore.pk).update(created_volume=True)
                 restore.created_volume = True
                 into = restore.volume
+                target_dir = into_dir = engine.volume_local_dir(host, into)
             else:
-                if not restore.overwrite and not engine.volume_is_empty(host, job_key=key, name=restore.volume):
+                target_dir = engine.volume_local_dir(host, restore.volume)
+
+                def target_empty() -> bool:
+                    if target_dir is not None:
+                        return store.folder_is_empty(target_dir)
+                    return engine.volume_is_empty(host, job_key=key, name=restore.volume)
+                if not restore.overwrite and not target_empty():
                     raise Conflict(f"Volume {restore.volume!r} on {host.name!r} is not empty; ask to overwrite it "
                                    "(a safety backup of its content is kept).", field="overwrite")
                 staging = f"dockerweb-staging-{key}"
                 engine.volume_create(host, name=staging, labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
                 into = staging
-            # 3. extract into the staging volume, every member checked
-            helper = engine.helper_create(host, job_key=key, mounts={into: ("/restore", False)})
-            readable, counting = store.open_archive(path, backup.compression, on_chunk=progress.add)
-            stats: dict = {}
-            pre = store.prefetch(store.coalesce(
-                store.member_stream(readable, strip_components=restore.strip_components, stats=stats)))
-            try:
-                engine.archive_write(host, helper, "/restore", pre)
-            finally:
-                pre.close()
-                counting.f.close()
-                engine.helper_remove(host, helper)
-            # The hash was checked just before; that the read reached the recorded size and the
-            # archive's end is what is left to know.
-            if not stats.get("complete") or counting.count != backup.size:
-                raise BadRequest("The archive could not be read to its end; nothing was restored.")
-            # 4. swap: keep a safety copy of what is replaced, then replace it
+                into_dir = engine.volume_local_dir(host, into)
+            # 2. extract into the staging volume, every member checked, the hash checked on the way
+            stats = _restore_extract(restore, path, into, into_dir, progress)
+            # 3. swap: keep a safety copy of what is replaced, then replace it
             if staging:
-                if restore.overwrite and not engine.volume_is_empty(host, job_key=key, name=restore.volume):
+                if restore.overwrite and not target_empty():
                     safety = _safety_backup(restore)
                     restore.safety_backup = safety
                     Restore.objects.filter(pk=restore.pk).update(safety_backup=safety)
-                engine.volume_copy_replace(host, job_key=key, source=staging, target=restore.volume)
+                if target_dir is not None and into_dir is not None and \
+                        target_dir.stat().st_dev == into_dir.stat().st_dev:
+                    store.folder_replace(target_dir, into_dir)
+                else:
+                    engine.volume_copy_replace(host, job_key=key, source=staging, target=restore.volume)
             if stats.get("root"):
                 mode, uid, gid = stats["root"]
-                engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
+                if target_dir is not None:
+                    store.os.chown(target_dir, uid, gid)
+                    store.os.chmod(target_dir, mode)
+                else:
+                    engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
             progress.flush()
             restore.file_count = stats.get("files", 0)
             restore.bytes_done = restore.bytes_total = progress.base + progress.done
@@ -539,7 +603,11 @@ def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
     try:
         with open(p) as f:
             for line in f:
-                out.append(json.loads(line))
+                entry = json.loads(line)
+                # per-file hashes are BLAKE3 (archives of before: SHA-256)
+                kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
+                entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
+                out.append(entry)
                 if len(out) >= limit:
                     break
     except OSError:

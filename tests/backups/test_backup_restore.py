@@ -8,6 +8,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import blake3
 import pytest
 from django.conf import settings
 
@@ -41,7 +42,7 @@ def test_backup_then_restore_into_a_new_volume_is_identical(celery_worker_proc, 
     assert path.stat().st_size == archive["size"]
     entries = [json.loads(line) for line in (Path(settings.BACKUP_DIR) / b.manifest_path).read_text().splitlines()]
     key = next(e for e in entries if e["path"].endswith("sub/secret.key"))
-    assert key["sha256"] == hashlib.sha256(b"secret\n").hexdigest() and key["mode"] == 0o600 and key["uid"] == 1234
+    assert key["blake3"] == blake3.blake3(b"secret\n").hexdigest() and key["mode"] == 0o600 and key["uid"] == 1234
     assert not list(path.parent.glob(".*.partial")), "no temporary file is left behind"
 
     # the download streams the same bytes

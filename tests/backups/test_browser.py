@@ -50,7 +50,9 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
     page.screenshot(path=str(artifacts_dir / "backup-progress-100.png"), full_page=True)
 
     # the page reloads itself at the end and shows the archive
-    page.wait_for_function("document.querySelector('#backup-sha').textContent.trim().length === 64", timeout=15000)
+    # (while the page reloads, the element is briefly not there)
+    page.wait_for_function("(document.querySelector('#backup-sha') || {textContent: ''}).textContent.trim().length === 64",
+                           timeout=15000)
     page.wait_for_load_state("networkidle")
     backup.refresh_from_db()
     assert backup.status == "succeeded" and backup.sha256 in page.inner_text("main")
