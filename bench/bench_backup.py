@@ -3,20 +3,24 @@ dockerweb's backup and restore jobs, end to end, on the same volume, in one run.
 
     make bench ARGS=bench/bench_backup.py           (BENCH_ID=bak to run beside others)
     BENCH_BACKUP_SIZES=0.25,1,4 make bench ARGS=…   volume sizes in GiB (default 0.25,1)
+    BENCH_BACKUP_REPS=5                             rounds per size (default 3)
 
 The volume is half incompressible (a few big random files) and half text-like (thousands of
-64 KiB files of words). For each size it prints: the walkthrough's backup (`tar cvf` into a bind
-mount) and restore (`tar xvf --strip-components 1`), dockerweb's backup (zstd, SHA-256 of the
-archive, per-file SHA-256 manifest, fsync) and restore (hash check, checked extraction into a
-new volume) from the API call to the job's end, their throughput ratio, and the peak memory of
-the worker process that ran the jobs (a fresh worker per size). It also measures the two data
-paths a backup could take: the engine's archive endpoint against a helper running `tar c`
-whose stdout is attached."""
+64 KiB files of words). For each size, in rounds, it times: the walkthrough's backup (`tar cvf`
+into a bind mount) and restore (`tar xvf --strip-components 1`), and dockerweb's backup (zstd,
+SHA-256 of the archive, per-file BLAKE3 manifest, fsync) and restore (checked extraction into a
+new volume, the archive's SHA-256 checked on the way) from the API call to the job's end. It
+prints the medians, every round, their ratio, the worker's CPU per job and the peak memory of
+the worker process that ran the jobs (a fresh worker per size). Every timed step starts after a
+sync (this machine's file system is noisy when earlier writes or deletions are still on their
+way to the disk), and the two methods take turns going first. It also measures the two data
+paths a backup can take: reading the volume in place against the engine's archive endpoint.
+"""
 from __future__ import annotations
 
 import os
 import random
-import struct
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -120,30 +124,12 @@ def timed(fn):
     return time.monotonic() - t, result
 
 
-def walkthrough(client, vol: str, tag: str) -> dict:
-    folder = DATA / f"walk-{tag}"
-    folder.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    client.api.create_container(IMAGE, command=["true"], name=f"dbstore-{tag}",
-                                host_config=client.api.create_host_config(binds={vol: {"bind": "/dbdata", "mode": "rw"}}))
-    t_backup, _ = timed(lambda: subprocess.run(
-        ["docker", "run", "--rm", "--volumes-from", f"dbstore-{tag}", "-v", f"{folder}:/backup", IMAGE,
-         "tar", "cvf", "/backup/backup.tar", "/dbdata"], check=True, stdout=subprocess.DEVNULL, env=env))
-    t_sync, _ = timed(lambda: os.sync())
-    client.volumes.create(f"{vol}-walk")
-    client.api.create_container(IMAGE, command=["true"], name=f"dbstore2-{tag}",
-                                host_config=client.api.create_host_config(binds={f"{vol}-walk": {"bind": "/dbdata", "mode": "rw"}}))
-    t_restore, _ = timed(lambda: subprocess.run(
-        ["docker", "run", "--rm", "--volumes-from", f"dbstore2-{tag}", "-v", f"{folder}:/backup", IMAGE,
-         "sh", "-c", "cd /dbdata && tar xvf /backup/backup.tar --strip-components 1"],
-        check=True, stdout=subprocess.DEVNULL, env=env))
-    size = (folder / "backup.tar").stat().st_size
-    restored = du(client, f"{vol}-walk")
-    for n in (f"dbstore-{tag}", f"dbstore2-{tag}"):
-        client.api.remove_container(n, force=True)
-    client.volumes.get(f"{vol}-walk").remove(force=True)
-    (folder / "backup.tar").unlink()
-    return {"backup": t_backup, "sync": t_sync, "restore": t_restore, "archive": size, "restored": restored}
+def settle():
+    """Let the disk catch up before a timed step: what the last step wrote (or freed: this
+    file system discards freed blocks) must not slow the next one down, whichever it is."""
+    os.sync()
+    time.sleep(1.5)
+    os.sync()
 
 
 def worker_children(pid: int) -> list[int]:
@@ -168,55 +154,120 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def dockerweb_run(client, api, vol: str, tag: str) -> dict:
-    from dockerweb.backups.models import Backup, Restore
+class Walkthrough:
+    """The walkthrough's commands, run with the docker CLI against the bench engine."""
 
-    proc = start_worker(name=f"bench-backup-{tag}", concurrency=1)
-    try:
-        kids = worker_children(proc.pid)
-        base = {k: mem_kib(k, "VmRSS") for k in kids}
-        cpu0 = sum(cpu_seconds(k) for k in kids)
+    def __init__(self, client, vol: str, tag: str):
+        self.client, self.vol, self.tag = client, vol, tag
+        self.folder = DATA / f"walk-{tag}"
+        self.folder.mkdir(exist_ok=True)
+        client.api.create_container(IMAGE, command=["true"], name=f"dbstore-{tag}",
+                                    host_config=client.api.create_host_config(binds={vol: {"bind": "/dbdata", "mode": "rw"}}))
 
-        def wait(model, pk):
-            while True:
-                row = model.objects.get(pk=pk)
-                if row.status in ("succeeded", "failed", "cancelled"):
-                    return row
-                time.sleep(0.05)
+    def backup(self) -> float:
+        (self.folder / "backup.tar").unlink(missing_ok=True)
+        settle()
+        t, _ = timed(lambda: subprocess.run(
+            ["docker", "run", "--rm", "--volumes-from", f"dbstore-{self.tag}", "-v", f"{self.folder}:/backup", IMAGE,
+             "tar", "cvf", "/backup/backup.tar", "/dbdata"], check=True, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+        self.sync, _ = timed(os.sync)
+        self.archive = (self.folder / "backup.tar").stat().st_size
+        return t
 
-        def backup():
-            r = api.post(f"/api/hosts/local/volumes/{vol}/backups/", {"compression": "zstd"}, format="json")
+    def restore(self) -> float:
+        target = f"{self.vol}-walk"
+        self.client.volumes.create(target)
+        self.client.api.create_container(IMAGE, command=["true"], name=f"dbstore2-{self.tag}",
+                                         host_config=self.client.api.create_host_config(binds={target: {"bind": "/dbdata", "mode": "rw"}}))
+        settle()
+        t, _ = timed(lambda: subprocess.run(
+            ["docker", "run", "--rm", "--volumes-from", f"dbstore2-{self.tag}", "-v", f"{self.folder}:/backup", IMAGE,
+             "sh", "-c", "cd /dbdata && tar xvf /backup/backup.tar --strip-components 1"],
+            check=True, stdout=subprocess.DEVNULL))
+        self.restored = du(self.client, target)
+        self.client.api.remove_container(f"dbstore2-{self.tag}", force=True)
+        self.client.volumes.get(target).remove(force=True)
+        return t
+
+    def close(self):
+        self.client.api.remove_container(f"dbstore-{self.tag}", force=True)
+        (self.folder / "backup.tar").unlink(missing_ok=True)
+
+
+class Dockerweb:
+    """dockerweb's backup and restore jobs through the REST API, run by a fresh Celery worker."""
+
+    def __init__(self, client, api, vol: str, tag: str):
+        self.client, self.api, self.vol, self.tag = client, api, vol, tag
+        self.proc = start_worker(name=f"bench-backup-{tag}", concurrency=1)
+        self.kids = worker_children(self.proc.pid)
+        self.base_mib = max((mem_kib(k, "VmRSS") for k in self.kids), default=0) / 1024
+        self.cpu = {"backup": [], "restore": []}
+        self.last = None
+
+    def _wait(self, model, pk):
+        while True:
+            row = model.objects.get(pk=pk)
+            if row.status in ("succeeded", "failed", "cancelled"):
+                return row
+            time.sleep(0.02)
+
+    def _cpu(self) -> float:
+        return sum(cpu_seconds(k) for k in worker_children(self.proc.pid))
+
+    def backup(self) -> float:
+        from dockerweb.backups.models import Backup
+
+        if self.last is not None:
+            from dockerweb.backups.services import backup_files_remove
+            backup_files_remove(self.last)
+        settle()
+        c0 = self._cpu()
+
+        def run():
+            r = self.api.post(f"/api/hosts/local/volumes/{self.vol}/backups/", {"compression": "zstd"}, format="json")
             assert r.status_code == 202, r.content
-            return wait(Backup, r.json()["id"])
-
-        t_backup, b = timed(backup)
+            return self._wait(Backup, r.json()["id"])
+        t, b = timed(run)
         assert b.status == "succeeded", b.error
-        cpu1 = sum(cpu_seconds(k) for k in worker_children(proc.pid))
+        self.cpu["backup"].append(self._cpu() - c0)
+        self.last, self.archive, self.job_s = b, b.size, b.duration
+        return t
 
-        def restore():
-            r = api.post(f"/api/backups/{b.pk}/restore/", {"volume": f"{vol}-dw", "create": True}, format="json")
+    def restore(self) -> float:
+        from dockerweb.backups.models import Restore
+
+        target = f"{self.vol}-dw"
+        settle()
+        c0 = self._cpu()
+
+        def run():
+            r = self.api.post(f"/api/backups/{self.last.pk}/restore/", {"volume": target, "create": True}, format="json")
             assert r.status_code == 202, r.content
-            return wait(Restore, r.json()["id"])
-
-        t_restore, rs = timed(restore)
+            return self._wait(Restore, r.json()["id"])
+        t, rs = timed(run)
         assert rs.status == "succeeded", rs.error
-        peak = {k: mem_kib(k, "VmHWM") for k in worker_children(proc.pid)}
-        cpu2 = sum(cpu_seconds(k) for k in worker_children(proc.pid))
-        main_peak = mem_kib(proc.pid, "VmHWM")
-    finally:
-        proc.stop()
-    restored = du(client, f"{vol}-dw")
-    files = count_files(client, f"{vol}-dw")
-    client.volumes.get(f"{vol}-dw").remove(force=True)
-    return {"backup": t_backup, "restore": t_restore, "archive": b.size, "restored": restored, "files": files,
-            "child_base_mib": max(base.values(), default=0) / 1024, "child_peak_mib": max(peak.values(), default=0) / 1024,
-            "main_peak_mib": main_peak / 1024, "backup_cpu": cpu1 - cpu0, "restore_cpu": cpu2 - cpu1, "backup_job_s": b.duration, "restore_job_s": rs.duration}
+        self.cpu["restore"].append(self._cpu() - c0)
+        self.restored = du(self.client, target)
+        self.files = count_files(self.client, target)
+        self.client.volumes.get(target).remove(force=True)
+        return t
+
+    def close(self):
+        self.peak_mib = max((mem_kib(k, "VmHWM") for k in worker_children(self.proc.pid)), default=0) / 1024
+        self.main_peak_mib = mem_kib(self.proc.pid, "VmHWM") / 1024
+        self.proc.stop()
 
 
 def data_paths(client, vol: str) -> dict:
-    """Bytes per second of the two ways to get a volume's tar out of an engine."""
+    """Bytes per second of the ways to get a volume's tar: read in place by the worker (when
+    the engine is on this machine), or streamed by the engine's archive endpoint (any engine)."""
+    from dockerweb.backups import store
+
     helper = client.api.create_container(IMAGE, command=["true"],
                                          host_config=client.api.create_host_config(binds={vol: {"bind": "/data", "mode": "ro"}}))
+    settle()
     res = client.api._get(client.api._url("/containers/{0}/archive", helper["Id"]), params={"path": "/data"},
                           stream=True, headers={"Accept-Encoding": "identity"})
     t, n = time.monotonic(), 0
@@ -226,23 +277,21 @@ def data_paths(client, vol: str) -> dict:
     res.close()
     client.api.remove_container(helper["Id"])
 
-    cont = client.api.create_container(IMAGE, command=["tar", "c", "-C", "/data", "."],
-                                       host_config=client.api.create_host_config(binds={vol: {"bind": "/data", "mode": "ro"}}))
-    sock = client.api.attach_socket(cont["Id"], params={"stdout": 1, "stream": 1})
-    f = sock._sock.makefile("rb")
-    t, m = time.monotonic(), 0
-    client.api.start(cont["Id"])
-    while len(hdr := f.read(8)) == 8:
-        left = struct.unpack(">I", hdr[4:])[0]
-        while left:
-            b = f.read(min(left, MiB))
-            if not b:
-                break
-            left -= len(b)
-            m += len(b)
-    attach_rate = m / (time.monotonic() - t)
-    client.api.remove_container(cont["Id"], force=True)
-    return {"archive_api": archive_rate, "attach_tar": attach_rate, "bytes": n}
+    folder = Path(client.api.inspect_volume(vol)["Mountpoint"])
+    got = [0]
+
+    class Null:
+        def write(self, _line):
+            pass
+    settle()
+    t = time.monotonic()
+    store.tree_tar(folder, "data", lambda b: got.__setitem__(0, got[0] + len(b)), Null(), lambda n: None)
+    in_place_rate = got[0] / (time.monotonic() - t)
+    return {"archive_api": archive_rate, "in_place": in_place_rate, "bytes": n}
+
+
+def median(xs):
+    return statistics.median(xs)
 
 
 def main():
@@ -264,39 +313,53 @@ def main():
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
 
     sizes = [float(s) for s in os.environ.get("BENCH_BACKUP_SIZES", "0.25,1").split(",") if s]
-    print(f"cores: {os.cpu_count()}, engine {url}, archive store {settings.BACKUP_DIR}")
+    reps = int(os.environ.get("BENCH_BACKUP_REPS", "3"))
+    print(f"cores: {os.cpu_count()}, engine {url}, archive store {settings.BACKUP_DIR}, {reps} rounds per size "
+          "(medians; each step after a sync, the order of the two methods alternating)")
     rows = []
     for gib in sizes:
         tag = f"{gib:g}g".replace(".", "_")
         vol = f"bench-{tag}"
         t_make, nbytes = timed(lambda: make_volume(client, vol, int(gib * GiB)))
+        host_reconcile(host=host)
         nfiles = count_files(client, vol)
         print(f"\n== volume {vol}: {nbytes / MiB:.0f} MiB in {nfiles} files (made in {t_make:.1f} s)")
         if gib == sizes[0]:
             dp = data_paths(client, vol)
-            print(f"data path: engine archive API {dp['archive_api'] / MiB:.0f} MiB/s, "
-                  f"helper `tar c` on attached stdout {dp['attach_tar'] / MiB:.0f} MiB/s "
-                  f"→ archive API chosen ({dp['archive_api'] / max(dp['attach_tar'], 1):.1f}×)")
-        w = walkthrough(client, vol, tag)
-        d = dockerweb_run(client, api, vol, tag)
-        assert d["restored"] == nbytes == w["restored"], (d["restored"], nbytes, w["restored"])
-        assert d["files"] == nfiles
+            print(f"data path: read in place {dp['in_place'] / MiB:.0f} MiB/s, engine archive API "
+                  f"{dp['archive_api'] / MiB:.0f} MiB/s → in place chosen for local engines "
+                  f"({dp['in_place'] / max(dp['archive_api'], 1):.1f}×); the API stays for remote ones")
+        w, d = Walkthrough(client, vol, tag), Dockerweb(client, api, vol, tag)
+        times = {k: [] for k in ("wb", "db", "wr", "dr")}
+        try:
+            for r in range(reps):
+                pairs = [(w.backup, "wb"), (d.backup, "db")]
+                for fn, k in (pairs if r % 2 == 0 else pairs[::-1]):
+                    times[k].append(fn())
+                pairs = [(w.restore, "wr"), (d.restore, "dr")]
+                for fn, k in (pairs if r % 2 == 0 else pairs[::-1]):
+                    times[k].append(fn())
+                assert d.restored == nbytes == w.restored, (d.restored, nbytes, w.restored)
+                assert d.files == nfiles
+        finally:
+            w.close()
+            d.close()
+        m = {k: median(v) for k, v in times.items()}
         rate = lambda s: nbytes / s / MiB  # noqa: E731
-        print(f"walkthrough backup  tar cvf          {w['backup']:6.2f} s  {rate(w['backup']):7.1f} MiB/s  "
-              f"archive {w['archive'] / MiB:.0f} MiB (uncompressed, not fsynced; sync after: {w['sync']:.2f} s)")
-        print(f"dockerweb  backup  zstd+sha256+fsync {d['backup']:6.2f} s  {rate(d['backup']):7.1f} MiB/s  "
-              f"archive {d['archive'] / MiB:.0f} MiB (job itself {d['backup_job_s']:.2f} s)")
-        print(f"walkthrough restore tar xvf --strip 1 {w['restore']:6.2f} s  {rate(w['restore']):7.1f} MiB/s")
-        print(f"dockerweb  restore verify+extract    {d['restore']:6.2f} s  {rate(d['restore']):7.1f} MiB/s  "
-              f"(job itself {d['restore_job_s']:.2f} s)")
-        print(f"ratio (walkthrough time / dockerweb time): backup {w['backup'] / d['backup']:.2f}×, "
-              f"backup vs tar+sync {(w['backup'] + w['sync']) / d['backup']:.2f}×, restore {w['restore'] / d['restore']:.2f}×, "
-              f"round trip {(w['backup'] + w['restore']) / (d['backup'] + d['restore']):.2f}×")
-        print(f"worker CPU: backup {d['backup_cpu']:.1f} s, restore {d['restore_cpu']:.1f} s "
-              f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other work shares them)")
-        print(f"worker memory: pool process {d['child_base_mib']:.0f} MiB before, peak {d['child_peak_mib']:.0f} MiB; "
-              f"main process peak {d['main_peak_mib']:.0f} MiB")
-        rows.append((gib, d["child_peak_mib"]))
+        each = lambda k: ", ".join(f"{x:.2f}" for x in times[k])  # noqa: E731
+        print(f"walkthrough backup  tar cvf           {m['wb']:6.2f} s  {rate(m['wb']):7.1f} MiB/s  [{each('wb')}]  "
+              f"archive {w.archive / MiB:.0f} MiB (uncompressed, not fsynced; a sync after took {w.sync:.2f} s)")
+        print(f"dockerweb  backup  zstd+sha256+fsync {m['db']:6.2f} s  {rate(m['db']):7.1f} MiB/s  [{each('db')}]  "
+              f"archive {d.archive / MiB:.0f} MiB (job itself {d.job_s:.2f} s)")
+        print(f"walkthrough restore tar xvf --strip 1  {m['wr']:6.2f} s  {rate(m['wr']):7.1f} MiB/s  [{each('wr')}]")
+        print(f"dockerweb  restore hash+check+extract {m['dr']:6.2f} s  {rate(m['dr']):7.1f} MiB/s  [{each('dr')}]")
+        print(f"ratio (walkthrough time / dockerweb time, medians): backup {m['wb'] / m['db']:.2f}×, "
+              f"restore {m['wr'] / m['dr']:.2f}×, round trip {(m['wb'] + m['wr']) / (m['db'] + m['dr']):.2f}×")
+        print(f"worker CPU per job (median): backup {median(d.cpu['backup']):.1f} s, restore {median(d.cpu['restore']):.1f} s "
+              f"on {os.cpu_count()} cores")
+        print(f"worker memory: pool process {d.base_mib:.0f} MiB before, peak {d.peak_mib:.0f} MiB; "
+              f"main process peak {d.main_peak_mib:.0f} MiB")
+        rows.append((gib, d.peak_mib))
         client.volumes.get(vol).remove(force=True)
     if len(rows) > 1:
         print("\nworker peak memory by volume size: " + ", ".join(f"{g:g} GiB → {m:.0f} MiB" for g, m in rows))

@@ -195,6 +195,8 @@ def backup_execute(backup: Backup) -> Backup:
         if host is None:
             raise NotFound("The host of this backup was removed.")
         folder = engine.volume_local_dir(host, backup.volume)
+        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name,
+                 f"read in place from {folder}" if folder else "streamed by the engine's archive endpoint")
         with Progress(backup) as progress:
             # The total only feeds the progress bar: measure it beside the copy, not before it.
             def measure():
@@ -335,13 +337,13 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
             relative = f"{folder}/{backup.filename}"
             final = store.store_path(relative)
             manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
-            readable, counting = store.open_archive(tmp, compression)
+            reader = store.ArchiveReader(tmp, compression)
             try:
                 with open(manifest_tmp, "w") as manifest:
-                    count = store.tar_tee(iter(lambda: readable.read(store.CHUNK), b""), lambda c: None, manifest)
+                    count = store.tar_tee(reader, lambda c: None, manifest)
             finally:
-                counting.close()
-            sha = store.sha256_file(tmp)
+                reader.close()
+            sha = reader.hexdigest() if reader.ended else store.sha256_file(tmp)
             size = tmp.stat().st_size
             if count == 0:
                 raise BadRequest("The upload is not a tar archive (or holds no files).", field="file")
@@ -401,35 +403,43 @@ def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | Non
     reaches its `folder`, else through a helper container), hashing the archive on the way.
     Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
     host, backup = restore.host, restore.backup
-    readable, counting = store.open_archive(path, backup.compression, on_chunk=progress.add)
+    log.info("%s: into volume %r on %s %s", restore.job_key, into, host.name,
+             f"in place at {folder}" if folder else "through the engine's archive endpoint")
+    reader = store.ArchiveReader(path, backup.compression)
+
+    def counted():
+        seen = 0
+        for chunk in reader:
+            progress.add(reader.count - seen)
+            seen = reader.count
+            yield chunk
+        progress.add(reader.count - seen)
     stats: dict = {}
-    clean = store.prefetch(store.coalesce(
-        store.member_stream(readable, strip_components=restore.strip_components, stats=stats)))
+    clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats)
     try:
         try:
             if folder is not None:
                 store.tar_extract(clean, folder)
             else:
                 helper = engine.helper_create(host, job_key=restore.job_key, mounts={into: ("/restore", False)})
+                pre = store.prefetch(store.coalesce(clean))
                 try:
-                    engine.archive_write(host, helper, "/restore", clean)
+                    engine.archive_write(host, helper, "/restore", pre)
                 finally:
+                    pre.close()
                     engine.helper_remove(host, helper)
-            while counting.read(store.CHUNK):  # what follows the archive's end is hashed too
-                pass
-            sha = counting.hexdigest()
         finally:
             clean.close()
-            counting.close()
+            reader.close()
     except BadRequest:
         # A damaged archive usually breaks the stream before its end: say which it is.
         if store.sha256_file(path) != backup.sha256:
             raise _hash_mismatch(backup) from None
         raise
-    if sha != backup.sha256:
-        raise _hash_mismatch(backup)
-    if not stats.get("complete") or counting.count != backup.size:
+    if not reader.ended or not stats.get("complete"):
         raise BadRequest("The archive could not be read to its end; nothing was restored.")
+    if reader.hexdigest() != backup.sha256:
+        raise _hash_mismatch(backup)
     return stats
 
 

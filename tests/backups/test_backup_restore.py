@@ -55,6 +55,11 @@ def test_backup_then_restore_into_a_new_volume_is_identical(celery_worker_proc, 
     restored = wait_job(operator, f"/api/restores/{r.json()['id']}/")
     assert restored["status"] == "succeeded", restored["error"]
     assert fingerprint(engine, "bk-dst") == before
+    # on this machine both jobs used the volumes in place (tests/backups/test_data_paths.py
+    # covers the engine's archive endpoint, the path of remote engines)
+    log = celery_worker_proc.log_path.read_text(errors="replace")
+    assert f"backup-{job['id']}: volume 'bk-src' on local read in place" in log
+    assert f"restore-{r.json()['id']}: into volume 'bk-dst' on local in place" in log
     # no helper containers or staging volumes are left
     assert not engine.containers.list(all=True, filters={"label": "dockerweb.job"})
     assert not [v for v in engine.volumes.list() if v.name.startswith("dockerweb-staging")]

@@ -100,10 +100,19 @@ def _evil_tar(kind: str) -> bytes:
         elif kind == "device":
             bad.type, bad.devmajor, bad.devminor = tarfile.CHRTYPE, 1, 3
             tf.addfile(bad)
+        elif kind == "through-symlink":
+            # each link looks inside the volume, but together they lead to its parent folder
+            for name, link in (("data/d/l", ".."), ("data/d/e/l2", "../l/..")):
+                hop = tarfile.TarInfo(name)
+                hop.type, hop.linkname = tarfile.SYMTYPE, link
+                tf.addfile(hop)
+            out = tarfile.TarInfo("data/d/e/l2/escape.txt")
+            out.size = 4
+            tf.addfile(out, io.BytesIO(b"out\n"))
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "hardlink", "device"])
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "hardlink", "device", "through-symlink"])
 def test_unsafe_members_are_refused(celery_worker_proc, host, engine, operator, kind):
     data = _evil_tar(kind)
     r = operator.post("/api/backups/import/", {"file": io.BytesIO(data), "volume": "evil", "strip_components": 1},
@@ -118,6 +127,9 @@ def test_unsafe_members_are_refused(celery_worker_proc, host, engine, operator, 
     done = _restore(operator, r.json()["id"], host="local", volume="ev-new", create=True)
     assert done["status"] == "failed"
     assert "ev-new" not in [v.name for v in engine.volumes.list()]
+    # nothing landed beside the volumes either (restores write local volumes in place)
+    volumes_dir = Path(engine.api.inspect_volume("ev-dst")["Mountpoint"]).parents[1]
+    assert not list(volumes_dir.glob("**/escape.txt")) and not list(volumes_dir.glob("**/evil"))
     _no_leftovers(engine)
 
 
