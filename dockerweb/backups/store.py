@@ -397,43 +397,65 @@ def _tar_header(name: str, st: os.stat_result, kind: bytes, *, size: int = 0, li
     return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
-def _capability(path: str) -> dict | None:
+def _capability(fd: int) -> dict | None:
     """The one extended attribute the engine's own archives carry (file capabilities)."""
     try:
-        value = os.getxattr(path, "security.capability", follow_symlinks=False)
+        value = os.getxattr(fd, "security.capability")
     except OSError:
         return None
     return {"SCHILY.xattr.security.capability": value.decode("utf-8", "surrogateescape")}
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
+
+
 def tree_size(root: Path) -> int:
-    """The size of the tar `tree_tar` would write for `root` (headers and padding included)."""
-    total, stack = 1024 + 512, [str(root)]
-    while stack:
-        try:
-            it = os.scandir(stack.pop())
-        except OSError:
-            continue
-        with it:
-            for e in it:
+    """The size of the tar `tree_tar` would write for `root` (headers and padding included),
+    walked the same way: never through a symbolic link, one open folder per level."""
+    total = 1024 + 512
+    top = os.open(root, _DIR_FLAGS)
+    stack = [(top, os.scandir(top))]
+    try:
+        while stack:
+            fd, it = stack[-1]
+            e = next(it, None)
+            if e is None:
+                it.close()
+                os.close(fd)
+                stack.pop()
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += 512
+            if stat.S_ISDIR(st.st_mode):
                 try:
-                    st = e.stat(follow_symlinks=False)
+                    sub = os.open(e.name, _DIR_FLAGS, dir_fd=fd)
                 except OSError:
                     continue
-                total += 512
-                if stat.S_ISDIR(st.st_mode):
-                    stack.append(e.path)
-                elif stat.S_ISREG(st.st_mode):
-                    total += -(-st.st_size // 512) * 512
+                stack.append((sub, os.scandir(sub)))
+            elif stat.S_ISREG(st.st_mode):
+                total += _padded(st.st_size)
+    finally:
+        for fd, it in stack:
+            it.close()
+            os.close(fd)
     return total
 
 
 def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
     """Write a tar (PAX) of folder `root` to `write`, its members named `arcname/…` like the
     engine's archive of a folder, and one manifest line per member (as `tar_tee`). Returns the
-    member count. Files are opened without following links, hard links are stored once, sockets
-    are skipped (the engine skips them too). A file that shrinks while it is read is padded with
-    zeros to the size in its header and marked `changed` in the manifest (tar does the same)."""
+    member count.
+
+    The walk never follows a symbolic link, even one that replaces a folder or file while it
+    runs (containers may be writing the volume): folders and files are opened relative to their
+    parent's descriptor with O_NOFOLLOW, so nothing outside the volume can get into the archive.
+    Hard links are stored once; sockets are skipped (the engine skips them too). A file that
+    shrinks while it is read is padded with zeros to the size in its header and marked
+    `changed` in the manifest (tar does the same)."""
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     links: dict[tuple[int, int], str] = {}
@@ -450,11 +472,11 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
         manifest.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
         count += 1
 
-    def regular(path: str, name: str) -> None:
+    def regular(dir_fd: int, base: str, name: str) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY)
-        except FileNotFoundError:
-            return  # removed since the folder was listed
+            fd = os.open(base, _FILE_FLAGS, dir_fd=dir_fd)
+        except (FileNotFoundError, OSError):
+            return  # removed, or replaced by a link or a special file, since the folder was listed
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -467,7 +489,7 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
                     return
                 links[key] = name
             size = st.st_size
-            emit(_tar_header(name, st, tarfile.REGTYPE, size=size, pax=_capability(path)))
+            emit(_tar_header(name, st, tarfile.REGTYPE, size=size, pax=_capability(fd)))
             h = blake3.blake3()
             left = size
             while left > 0:
@@ -491,35 +513,48 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
         finally:
             os.close(fd)
 
-    top = os.lstat(root)
+    def listing(fd: int):
+        with os.scandir(fd) as it:
+            return iter(sorted(((e.name, e) for e in it), key=lambda pair: pair[0]))
+
+    top_fd = os.open(root, _DIR_FLAGS)
+    top = os.fstat(top_fd)
     emit(_tar_header(arcname, top, tarfile.DIRTYPE))
     entry(arcname + "/", top, "dir")
-    stack = [(str(root), arcname)]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # removed or replaced since its parent was listed
-        subfolders = []
-        for e in entries:
-            name = f"{prefix}/{e.name}"
+    stack = [(top_fd, arcname, listing(top_fd))]  # the folders on the current path, open
+    try:
+        while stack:
+            dir_fd, prefix, rest = stack[-1]
+            item = next(rest, None)
+            if item is None:
+                os.close(dir_fd)
+                stack.pop()
+                continue
+            base, e = item
+            name = f"{prefix}/{base}"
             try:
                 st = e.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
             mode = st.st_mode
             if stat.S_ISREG(mode):
-                regular(e.path, name)
+                regular(dir_fd, base, name)
             elif stat.S_ISDIR(mode):
+                try:
+                    sub = os.open(base, _DIR_FLAGS, dir_fd=dir_fd)
+                except OSError:
+                    continue  # removed, or replaced by a link, since it was listed
+                st = os.fstat(sub)
                 emit(_tar_header(name, st, tarfile.DIRTYPE))
                 entry(name + "/", st, "dir")
-                subfolders.append((e.path, name))
+                try:
+                    stack.append((sub, name, listing(sub)))
+                except OSError:
+                    os.close(sub)
             elif stat.S_ISLNK(mode):
                 try:
-                    target = os.readlink(e.path)
-                except FileNotFoundError:
+                    target = os.readlink(base, dir_fd=dir_fd)
+                except OSError:
                     continue
                 emit(_tar_header(name, st, tarfile.SYMTYPE, link=target))
                 entry(name, st, "symlink", link=target)
@@ -529,7 +564,9 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
             elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
                 emit(_tar_header(name, st, tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE))
                 entry(name, st, "device")
-        stack.extend(reversed(subfolders))
+    finally:
+        for dir_fd, _, _ in stack:
+            os.close(dir_fd)
     emit(_ZEROS[:1024])
     return count
 
@@ -546,7 +583,8 @@ def _writev_all(fd: int, bufs: list) -> None:
 
 def tar_extract(chunks, folder: Path) -> None:
     """Extract a clean tar stream (from `member_stream`) into `folder` of this machine with GNU
-    tar: owners by number, modes and file capabilities kept. `member_stream` has already refused
+    tar: owners by number, modes and file capabilities kept. `folder` must be one no container
+    uses (a staging volume, or a volume this restore just created). `member_stream` has refused
     absolute paths, `..`, links that leave the volume and paths through a symbolic link, so no
     write can land outside `folder`; GNU tar also creates symbolic links last. Pieces go down
     the pipe in batches (one writev per MiB). A tar that fails raises Conflict; a stream that
