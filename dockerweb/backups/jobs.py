@@ -129,7 +129,6 @@ class Progress:
         self.job = job
         self.total = total
         self.done = 0
-        self.base = 0  # bytes of earlier phases (restore: verify, then extract)
         self.t0 = time.monotonic()
         self._last = 0.0
         self._window: list[tuple[float, int]] = []
@@ -161,7 +160,7 @@ class Progress:
         self.done += n
         now = time.monotonic()
         if BWLIMIT:
-            ahead = (self.base + self.done) / BWLIMIT - (now - self.t0)
+            ahead = self.done / BWLIMIT - (now - self.t0)
             if ahead > 0:
                 time.sleep(min(ahead, 5.0))
                 now = time.monotonic()
@@ -172,7 +171,7 @@ class Progress:
         now = now or time.monotonic()
         self._last = now
         job = self.job
-        done = self.base + self.done
+        done = self.done
         self._window.append((now, done))
         self._window = [(t, d) for t, d in self._window if now - t <= 5.0]
         t_first, d_first = self._window[0]
@@ -189,10 +188,6 @@ class Progress:
         if self.cancelled or type(job).objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise Cancelled()
         job_publish(job)
-
-    def next_phase(self) -> None:
-        self.base += self.done
-        self.done = 0
 
 
 def db_fresh() -> None:

@@ -128,7 +128,7 @@ def _backup_copy(backup: Backup, progress: Progress, folder: Path | None) -> Non
     relative = f"{host.name}/{backup.volume}/{backup.filename}"
     final = store.store_path(relative)
     try:
-        writer = store.ArchiveWriter(final, backup.compression, threads=store.ZSTD_THREADS if folder else 0)
+        writer = store.ArchiveWriter(final, backup.compression)
     except OSError as exc:
         raise Unavailable(f"The archive store cannot be written ({exc.strerror or exc}: {exc.filename}).") from exc
     backup.tmp_path = str(writer.tmp)
@@ -150,7 +150,7 @@ def _backup_copy(backup: Backup, progress: Progress, folder: Path | None) -> Non
         manifest_tmp.unlink(missing_ok=True)
         raise
     backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
-    backup.bytes_total = backup.bytes_done = progress.base + progress.done
+    backup.bytes_total = backup.bytes_done = progress.done
     backup.tmp_path = ""
 
 
@@ -164,26 +164,17 @@ def _backup_stream(backup: Backup, writer, manifest, progress: Progress) -> int:
     except BaseException:
         engine.helper_remove(host, helper)
         raise
-    threaded = store.ThreadedWriter(writer)
     pre = store.prefetch(chunks)
 
     def sink(chunk):
-        threaded.write(chunk)
+        writer.write(chunk)
         progress.add(len(chunk))
     try:
-        count = store.tar_tee(pre, sink, manifest)
-    except BaseException:
-        try:
-            threaded.finish()
-        except BaseException:
-            pass
-        raise
+        return store.tar_tee(pre, sink, manifest)
     finally:
         pre.close()
         close()
         engine.helper_remove(host, helper)
-    threaded.finish()
-    return count
 
 
 def backup_execute(backup: Backup) -> Backup:
@@ -244,24 +235,33 @@ def _leftovers(job) -> None:
         Path(tmp.replace(".partial", ".manifest.jsonl.partial")).unlink(missing_ok=True)
 
 
-def backup_run(*, backup_id: int) -> str:
-    """The task body: claim the row, clean up after a dead predecessor, run it."""
-    backup, previous = job_claim(Backup, backup_id)
-    if backup is None:
+def _job_run(model, pk: int, *, reset, execute) -> str:
+    """The task body of a job: claim the row; when a worker died running it, undo what it left
+    and retry within the cap (`reset` forgets what the dead attempt recorded); run it."""
+    job, previous = job_claim(model, pk)
+    if job is None:
         return f"skipped ({previous})"
     if previous:
-        # A worker died while running it: undo what it left, then retry within the cap.
-        job_cleanup(backup, reason="")
-        if backup.attempts > MAX_ATTEMPTS:
-            job_finish(backup, status=Status.FAILED,
-                       error=f"The worker running this backup stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
+        job_cleanup(job, reason="")
+        if job.attempts > MAX_ATTEMPTS:
+            job_finish(job, status=Status.FAILED,
+                       error=f"The worker running this {job.KIND} stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
             return "failed"
+        reset(job)
+    execute(job)
+    return job.status
+
+
+def backup_run(*, backup_id: int) -> str:
+    def reset(backup):
         backup.held_containers = []
-    backup_execute(backup)
-    if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
-        from .schedules import schedule_after_backup
-        schedule_after_backup(backup)
-    return backup.status
+
+    def execute(backup):
+        backup_execute(backup)
+        if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
+            from .schedules import schedule_after_backup
+            schedule_after_backup(backup)
+    return _job_run(Backup, backup_id, reset=reset, execute=execute)
 
 
 def backup_cancel(*, actor, backup: Backup) -> Backup:
@@ -343,7 +343,7 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
                     count = store.tar_tee(reader, lambda c: None, manifest)
             finally:
                 reader.close()
-            sha = reader.hexdigest() if reader.ended else store.sha256_file(tmp)
+            sha = reader.hexdigest()  # tar_tee read the whole file
             size = tmp.stat().st_size
             if count == 0:
                 raise BadRequest("The upload is not a tar archive (or holds no files).", field="file")
@@ -506,7 +506,7 @@ def restore_execute(restore: Restore) -> Restore:
                     engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
             progress.flush()
             restore.file_count = stats.get("files", 0)
-            restore.bytes_done = restore.bytes_total = progress.base + progress.done
+            restore.bytes_done = restore.bytes_total = progress.done
         job_finish(restore, status=Status.SUCCEEDED)
     except Cancelled:
         _restore_undo(restore)
@@ -545,18 +545,9 @@ def _safety_backup(restore: Restore) -> Backup:
 
 
 def restore_run(*, restore_id: int) -> str:
-    restore, previous = job_claim(Restore, restore_id)
-    if restore is None:
-        return f"skipped ({previous})"
-    if previous:
-        job_cleanup(restore, reason="")
-        if restore.attempts > MAX_ATTEMPTS:
-            job_finish(restore, status=Status.FAILED,
-                       error=f"The worker running this restore stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
-            return "failed"
+    def reset(restore):
         Restore.objects.filter(pk=restore.pk).update(created_volume=False)
-    restore_execute(restore)
-    return restore.status
+    return _job_run(Restore, restore_id, reset=reset, execute=restore_execute)
 
 
 def restore_cancel(*, actor, restore: Restore) -> Restore:

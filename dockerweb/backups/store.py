@@ -39,8 +39,7 @@ CHUNK = 1 << 20
 TAR_BUFSIZE = 64 * 1024
 # Level 1: on 2 cores the CPU, not the disk, bounds a backup; level 3 saves ~10% space for ~2x the time.
 ZSTD_LEVEL = int(os.environ.get("DOCKERWEB_ZSTD_LEVEL", "1"))
-# zstd's own worker threads when the archive is written in place (tree_tar): the walk, reads and
-# hashes then run beside the compression. 0 = compress in the calling thread.
+# zstd's own worker threads: reading the volume and hashing its files run beside the compression.
 ZSTD_THREADS = int(os.environ.get("DOCKERWEB_ZSTD_THREADS", str(min(os.cpu_count() or 1, 4))))
 FILE_HASH = "blake3"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -170,10 +169,11 @@ class _HashingFile(io.RawIOBase):
 class ArchiveWriter:
     """Write a compressed archive under a temporary name; `commit()` makes it final atomically.
 
-    `threads`: zstd worker threads (0: compress in the caller's thread). With threads, the
-    compressed output is also hashed and written in a thread of its own."""
+    zstd compresses in `threads` worker threads (DOCKERWEB_ZSTD_THREADS; 0: in the caller's
+    thread), and then the compressed output is hashed and written in a thread of its own, so
+    the caller (reading the volume) runs beside both."""
 
-    def __init__(self, final: Path, compression: str, *, threads: int = 0):
+    def __init__(self, final: Path, compression: str, *, threads: int = ZSTD_THREADS):
         self.final = final
         self.tmp = final.with_name("." + final.name + ".partial")
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -212,8 +212,8 @@ class ArchiveWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-# --- pipelining: hashing, zstd, sockets and file writes release the GIL, so a reader thread and
-# a writer thread beside the tar parser use both cores; queues of a few chunks bound the memory.
+# --- pipelining: hashing, zstd, sockets and file writes release the GIL, so threads reading,
+# parsing and writing use every core; queues of a few chunks bound the memory.
 
 _END = object()
 
@@ -269,39 +269,6 @@ def coalesce(chunks, size: int = CHUNK):
             buf.clear()
     if buf:
         yield bytes(buf)
-
-
-class ThreadedWriter:
-    """`write()` hands chunks to a thread that compresses, hashes and writes them."""
-
-    def __init__(self, writer: "ArchiveWriter", depth: int = 4):
-        self.writer = writer
-        self.q: queue.Queue = queue.Queue(depth)
-        self.error: BaseException | None = None
-        self.t = threading.Thread(target=self._run, daemon=True, name="archive-writer")
-        self.t.start()
-
-    def _run(self):
-        while True:
-            c = self.q.get()
-            if c is _END:
-                return
-            if self.error is None:
-                try:
-                    self.writer.write(c)
-                except BaseException as exc:
-                    self.error = exc
-
-    def write(self, chunk: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        self.q.put(chunk)
-
-    def finish(self) -> None:
-        self.q.put(_END)
-        self.t.join()
-        if self.error is not None:
-            raise self.error
 
 
 class _Tee(io.RawIOBase):

@@ -16,11 +16,13 @@ from .errors import engine_errors, unreachable
 
 
 def network_list(host) -> list[dict]:
+    """Every network with its IPAM config and options (`docker network ls`, full shapes)."""
     with engine_errors(host):
         return api(host).networks()
 
 
 def network_inspect(host, network_id: str) -> dict:
+    """`docker network inspect` (with the endpoints of its containers)."""
     with engine_errors(host):
         return api(host).inspect_network(network_id)
 

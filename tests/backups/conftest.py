@@ -3,6 +3,8 @@ fingerprint of a volume (names, types, modes, owners, sizes, content hashes, lin
 inside a container, so two volumes can be compared on any engine."""
 from __future__ import annotations
 
+import io
+import tarfile
 import time
 
 import pytest
@@ -35,6 +37,38 @@ cd /v && find . -mindepth 1 | sort | while read -r f; do
   else echo "$f $(stat -c '%F %a %u %g' "$f")"; fi
 done
 """
+
+
+def evil_tar(kind: str) -> bytes:
+    """A tar (members under data/) with one fine file and one member of the unsafe `kind`."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ok = tarfile.TarInfo("data/fine.txt")
+        ok.size = 3
+        tf.addfile(ok, io.BytesIO(b"ok\n"))
+        bad = tarfile.TarInfo({"dotdot": "data/../../escape.txt", "absolute": "/etc/evil"}.get(kind, "data/x"))
+        if kind in ("dotdot", "absolute"):
+            bad.size = 4
+            tf.addfile(bad, io.BytesIO(b"bad\n"))
+        elif kind == "symlink":
+            bad.type, bad.linkname = tarfile.SYMTYPE, "../../../etc/passwd"
+            tf.addfile(bad)
+        elif kind == "hardlink":
+            bad.type, bad.linkname = tarfile.LNKTYPE, "../etc/shadow"
+            tf.addfile(bad)
+        elif kind == "device":
+            bad.type, bad.devmajor, bad.devminor = tarfile.CHRTYPE, 1, 3
+            tf.addfile(bad)
+        elif kind == "through-symlink":
+            # each link looks inside the volume, but together they lead to its parent folder
+            for name, link in (("data/d/l", ".."), ("data/d/e/l2", "../l/..")):
+                hop = tarfile.TarInfo(name)
+                hop.type, hop.linkname = tarfile.SYMTYPE, link
+                tf.addfile(hop)
+            out = tarfile.TarInfo("data/d/e/l2/escape.txt")
+            out.size = 4
+            tf.addfile(out, io.BytesIO(b"out\n"))
+    return buf.getvalue()
 
 
 def run_in(client, volume: str, script: str, *, ro: bool = False) -> str:

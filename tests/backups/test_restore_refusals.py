@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from .conftest import fill_volume, fingerprint, run_in, wait_job
+from .conftest import evil_tar, fill_volume, fingerprint, run_in, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,40 +81,9 @@ def test_truncated_archive_is_refused_by_the_stream_check_too(celery_worker_proc
     _no_leftovers(engine)
 
 
-def _evil_tar(kind: str) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        ok = tarfile.TarInfo("data/fine.txt")
-        ok.size = 3
-        tf.addfile(ok, io.BytesIO(b"ok\n"))
-        bad = tarfile.TarInfo({"dotdot": "data/../../escape.txt", "absolute": "/etc/evil"}.get(kind, "data/x"))
-        if kind in ("dotdot", "absolute"):
-            bad.size = 4
-            tf.addfile(bad, io.BytesIO(b"bad\n"))
-        elif kind == "symlink":
-            bad.type, bad.linkname = tarfile.SYMTYPE, "../../../etc/passwd"
-            tf.addfile(bad)
-        elif kind == "hardlink":
-            bad.type, bad.linkname = tarfile.LNKTYPE, "../etc/shadow"
-            tf.addfile(bad)
-        elif kind == "device":
-            bad.type, bad.devmajor, bad.devminor = tarfile.CHRTYPE, 1, 3
-            tf.addfile(bad)
-        elif kind == "through-symlink":
-            # each link looks inside the volume, but together they lead to its parent folder
-            for name, link in (("data/d/l", ".."), ("data/d/e/l2", "../l/..")):
-                hop = tarfile.TarInfo(name)
-                hop.type, hop.linkname = tarfile.SYMTYPE, link
-                tf.addfile(hop)
-            out = tarfile.TarInfo("data/d/e/l2/escape.txt")
-            out.size = 4
-            tf.addfile(out, io.BytesIO(b"out\n"))
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "hardlink", "device", "through-symlink"])
 def test_unsafe_members_are_refused(celery_worker_proc, host, engine, operator, kind):
-    data = _evil_tar(kind)
+    data = evil_tar(kind)
     r = operator.post("/api/backups/import/", {"file": io.BytesIO(data), "volume": "evil", "strip_components": 1},
                       format="multipart")
     assert r.status_code == 201, r.content
