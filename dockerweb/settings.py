@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -23,6 +24,12 @@ def env_bool(name: str, default: bool = False) -> bool:
 DATA_DIR = Path(os.environ.get("DOCKERWEB_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 BACKUP_DIR = Path(os.environ.get("DOCKERWEB_BACKUP_DIR", DATA_DIR / "backups")).resolve()
+# Uploads are archives to import: streamed to a file beside the archive store (renamed into it,
+# never copied), up to this many bytes.
+IMPORT_MAX_BYTES = int(os.environ.get("DOCKERWEB_IMPORT_MAX_BYTES", str(20 * 1024 ** 3)))
+FILE_UPLOAD_HANDLERS = ["dockerweb.backups.uploads.ArchiveUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(BACKUP_DIR / ".uploads")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
@@ -64,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     "dockerweb.core",
     "dockerweb.engine",
     "dockerweb.inventory",
@@ -77,6 +85,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "dockerweb.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,7 +97,32 @@ MIDDLEWARE = [
     "dockerweb.core.middleware.LoginRequiredMiddleware",
     "dockerweb.core.middleware.TimezoneMiddleware",
     "dockerweb.core.middleware.AppErrorMiddleware",
+    # Last, as axes asks: it turns a request its backend flagged as locked out into the answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one account
+# from one address, that account is refused from that address for LOGIN_COOLOFF_MINUTES after
+# the last failure (the right password too), on the login page, /admin/ and /api/auth/token/.
+# Lifted early by an admin on the Users page. Keyed by the pair so that nobody can lock a
+# colleague out from elsewhere by typing wrong passwords for their name.
+AUTHENTICATION_BACKENDS = [
+    "dockerweb.core.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = int(os.environ.get("DOCKERWEB_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("DOCKERWEB_LOGIN_COOLOFF_MINUTES", "15"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A successful sign-in clears that account's failures from that address: typos spread over a
+# day never add up to a lockout.
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout do not restart it, so "try again in N minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dockerweb.core.views.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 403
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not needed for lockouts; keep no copy
 
 ROOT_URLCONF = "dockerweb.urls"
 
@@ -161,6 +196,32 @@ SESSION_COOKIE_AGE = 12 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script or style anywhere (behaviour lives in static/js, looks in static/css), so an
+# injected <script> or on*= attribute does not run. img-src allows data:/blob: for the
+# topology's PNG/SVG export; 'self' in connect-src covers the same-origin websocket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+# Browser features no page of dockerweb uses, refused for it and anything it might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
+        "microphone", "midi", "payment", "usb", "serial", "hid", "screen-wake-lock",
+        "xr-spatial-tracking", "idle-detection", "browsing-topics",
+    )
+}
 if SESSION_COOKIE_SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -196,7 +257,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["dockerweb.core.permissions.IsViewer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers of every operation (core/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "dockerweb.core.api.schema.AutoSchema",
+    # The API speaks JSON (the contract); uploads name their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "dockerweb.core.api.pagination.Pagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "dockerweb.core.api.errors.exception_handler",
@@ -211,10 +276,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["dockerweb.core.permissions.IsViewer"],
+    # Request bodies get their own components (no read-only fields; required text non-blank).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used by several fields get one name each (job status, compression, consistency).
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "dockerweb.backups.models.Status",
+                            "CompressionEnum": "dockerweb.backups.models.Compression",
+                            "ConsistencyEnum": "dockerweb.backups.models.Consistency",
+                            "AuditStatusEnum": "dockerweb.audit.models.Audit.Status"},
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},  # core/api/converters.py
 }
 
 # Engines: how long one call may take before the engine counts as unreachable.
 DOCKER_TIMEOUT = int(os.environ.get("DOCKERWEB_DOCKER_TIMEOUT", "30"))
+# The watcher: seconds between full reconciles (the safety net), and between light polls that
+# catch changes no event announces (0: off).
+RECONCILE_EVERY = float(os.environ.get("DOCKERWEB_RECONCILE_EVERY", "300"))
+LIGHT_POLL = float(os.environ.get("DOCKERWEB_LIGHT_POLL", "2"))
+# The topology producer diffs a whole host this often, whatever the change notes said.
+TOPOLOGY_FULL_EVERY = float(os.environ.get("DOCKERWEB_TOPOLOGY_FULL_EVERY", "10"))
 # Bind mounts: admins may bind only paths under these prefixes (colon-separated).
 BIND_ALLOWLIST = [
     p for p in os.environ.get("DOCKERWEB_BIND_ALLOWLIST", str(DATA_DIR / "binds")).split(":") if p

@@ -81,7 +81,7 @@ def _enqueue(audit: Audit) -> None:
 
 def _publish(audit: Audit) -> None:
     live.publish(live.job_group(audit.job_key), {
-        "type": "job.progress", "job": audit.job_key, "kind": "audit", "id": audit.pk, "host": audit.host.name,
+        "type": live.JOB_PROGRESS, "job": audit.job_key, "kind": "audit", "id": audit.pk, "host": audit.host.name,
         "status": audit.status, "progress": audit.progress, "error": audit.error})
 
 

@@ -104,7 +104,7 @@ def job_finish(job, *, status: str, error: str = "", **fields) -> None:
 
 def job_message(job) -> dict:
     return {
-        "type": "job.progress", "job": job.job_key, "kind": job.KIND, "id": job.pk,
+        "type": live.JOB_PROGRESS, "job": job.job_key, "kind": job.KIND, "id": job.pk,
         "host": job.host_name, "volume": job.volume, "status": job.status,
         "progress": round(job.progress, 4), "bytes_done": job.bytes_done, "bytes_total": job.bytes_total,
         "throughput": round(job.throughput, 1), "eta": None if job.eta is None else round(job.eta, 1),
@@ -113,10 +113,7 @@ def job_message(job) -> dict:
 
 
 def job_publish(job) -> None:
-    message = job_message(job)
-    live.publish(live.job_group(job.job_key), message)
-    if job.host_name:
-        live.publish(live.host_group(job.host_name), message)
+    live.publish(live.job_group(job.job_key), job_message(job))
 
 
 class Progress:

@@ -106,6 +106,10 @@ class Backup(Job):
         default=1, help_text="Leading path parts a restore strips by default (ours: the `data/` folder).")
     held_containers = models.JSONField(default=list, blank=True,
                                        help_text="[{id, name, action}] paused or stopped for the copy")
+    doors = models.JSONField(default=list, blank=True,
+                             help_text="[[action, reason]]: the volume's ways to the host when it was backed up "
+                                       "(containers.safety.volume_doors); whoever downloads or restores the "
+                                       "archive must be allowed them all")
 
     class Meta:
         ordering = ("-created", "-id")

@@ -18,6 +18,7 @@ from .models import Backup, Compression, Consistency, Schedule, Status
 
 log = logging.getLogger(__name__)
 TASK_NAME = "backups.schedule_run"
+KEEP_MAX = 10_000  # retention counts: plenty for any rotation, and what the database column holds
 FIELDS = ("volume", "label", "cron", "keep_last", "keep_daily", "keep_weekly", "compression", "consistency", "enabled")
 
 
@@ -82,8 +83,8 @@ def _validate(data: dict) -> dict:
     if "consistency" in data and data["consistency"] not in Consistency.values:
         raise BadRequest("consistency must be none, pause or stop.", field="consistency")
     for k in ("keep_last", "keep_daily", "keep_weekly"):
-        if k in data and (data[k] is None or int(data[k]) < 0):
-            raise BadRequest(f"{k} must be 0 or more.", field=k)
+        if k in data and (data[k] is None or not 0 <= int(data[k]) <= KEEP_MAX):
+            raise BadRequest(f"{k} must be a whole number from 0 to {KEEP_MAX}.", field=k)
     return data
 
 

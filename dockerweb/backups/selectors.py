@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from dockerweb.core.errors import NotFound
 
-from .models import Backup, Restore, Schedule
+from .models import Backup, Restore, Schedule, Status
 
 
 def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
@@ -59,3 +59,13 @@ def schedule_get(*, pk) -> Schedule:
 
 def schedule_recent_failures(schedule: Schedule, limit: int = 5) -> QuerySet[Backup]:
     return schedule.backups.filter(status="failed").order_by("-created")[:limit]
+
+
+def job_is_active(job_key: str) -> bool:
+    """Whether the backup or restore `job_key` (`restore-12`, as on engine labels) is queued or
+    running."""
+    kind, _, pk = (job_key or "").partition("-")
+    model = {"backup": Backup, "restore": Restore}.get(kind)
+    if model is None or not pk.isdigit():
+        return False
+    return model.objects.filter(pk=int(pk), status__in=(Status.QUEUED, Status.RUNNING)).exists()

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, Unavailable
+from dockerweb.containers import safety
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, TooLarge, Unavailable
 from dockerweb.core.services import activity_record, change
 from dockerweb.engine import archives as engine
+from dockerweb.engine import inventory as engine_inventory
 from dockerweb.inventory.models import Host
+from dockerweb.volumes.services import VOLUME_NAME
 
 from . import store
+from .extract import tree_extract
 from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
 from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
 
@@ -47,45 +53,35 @@ def _choice(value, choices, field) -> str:
 
 # --- backups ------------------------------------------------------------------------------------
 
-def _volume_reach_check(*, actor, host: Host, volume: str, how: str) -> None:
-    """A volume whose options bind a host path (o=bind,device=/…) is a door to the host: reading
-    it (backup, then download) or writing it (restore) needs what binding that path needs. The
-    rule is the containers' host-safety check, so there is one judge of host paths."""
-    from dockerweb.containers.safety import volume_options_check
-    from dockerweb.engine.inventory import volume_inspect
-
-    try:
-        raw = volume_inspect(host, volume)
-    except NotFound:
-        return  # a restore with create=True makes a plain local volume
-    volume_options_check(user=actor, host=host, driver=raw.get("Driver", "local"), options=raw.get("Options"),
-                         how=f"{how} volume {volume!r}")
-
-
 def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
                  origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True) -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
                 detail={"compression": compression, "consistency": consistency}) as ch:
-        _volume_reach_check(actor=actor, host=host, volume=volume, how="Backing up")
+        doors = safety.volume_reach_check(user=actor, host=host, name=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
-                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue)
+                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue, doors=doors)
         ch.detail["backup"] = backup.pk
     return backup
 
 
 def backup_create(*, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
-                  origin: str = Backup.Origin.MANUAL, schedule=None, created_by=None, enqueue: bool = True) -> Backup:
+                  origin: str = Backup.Origin.MANUAL, schedule=None, created_by=None, enqueue: bool = True,
+                  doors: list | None = None) -> Backup:
     """Write the queued row of a backup (the volume must exist on the engine) and, with
-    `enqueue`, send its task. Schedules call this directly: they act for nobody in particular."""
+    `enqueue`, send its task. Schedules call this directly: they act for nobody in particular.
+    `doors` are the volume's ways to the host (`safety.volume_doors`), judged again for whoever
+    later downloads or restores the archive; found here when not given."""
     from .tasks import backup_run_task
 
     _choice(compression, Compression, "compression")
     _choice(consistency, Consistency, "consistency")
     if not engine.volume_exists(host, volume):
         raise NotFound(f"Host {host.name!r} has no volume {volume!r}.", field="volume")
+    if doors is None:
+        doors = safety.volume_doors(host, volume)
     backup = Backup.objects.create(host=host, host_name=host.name, volume=volume, compression=compression,
-                                   consistency=consistency, origin=origin, schedule=schedule,
+                                   consistency=consistency, origin=origin, schedule=schedule, doors=doors,
                                    created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
     if enqueue:
         _enqueue(backup, backup_run_task)
@@ -142,9 +138,9 @@ def _backup_copy(backup: Backup, progress: Progress, folder: Path | None) -> Non
             else:
                 count = _backup_stream(backup, writer, manifest, progress)
             manifest.flush()
-            store.os.fsync(manifest.fileno())
+            os.fsync(manifest.fileno())
         size, sha = writer.commit()
-        store.os.replace(manifest_tmp, manifest_final)
+        os.replace(manifest_tmp, manifest_final)
     except BaseException:
         writer.abort()
         manifest_tmp.unlink(missing_ok=True)
@@ -170,7 +166,7 @@ def _backup_stream(backup: Backup, writer, manifest, progress: Progress) -> int:
         writer.write(chunk)
         progress.add(len(chunk))
     try:
-        return store.tar_tee(pre, sink, manifest)
+        return store.tar_manifest(pre, manifest, sink)
     finally:
         pre.close()
         close()
@@ -185,6 +181,10 @@ def backup_execute(backup: Backup) -> Backup:
     try:
         if host is None:
             raise NotFound("The host of this backup was removed.")
+        doors = [list(d) for d in safety.volume_doors(host, backup.volume)]
+        if any(d not in backup.doors for d in doors):
+            backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
+            Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
         folder = engine.volume_local_dir(host, backup.volume)
         log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name,
                  f"read in place from {folder}" if folder else "streamed by the engine's archive endpoint")
@@ -299,6 +299,22 @@ def backup_delete(*, actor, backup: Backup) -> None:
         backup.delete()
 
 
+def backup_download(*, actor, backup: Backup) -> Path:
+    """The archive file of `backup`, for `actor` to take away: it holds a volume's data (keys,
+    databases), so it needs what making it needed — the operator role, and every door to the
+    host the volume had (`Backup.doors`). Logged."""
+    with change(user=actor, action="backup.download", host=backup.host_name or None, target=f"backup {backup.pk}",
+                detail={"volume": backup.volume}):
+        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
+                           how=f"Downloading backup {backup.pk} of volume {backup.volume!r}")
+        if not backup.path:
+            raise NotFound("This backup has no archive (yet).")
+        path = store.store_path(backup.path)
+        if not path.exists():
+            raise NotFound("The archive file is missing from the archive store.")
+        return path
+
+
 def backup_files_remove(backup: Backup) -> None:
     for rel in (backup.path, backup.manifest_path):
         if rel:
@@ -310,58 +326,128 @@ def backup_files_remove(backup: Backup) -> None:
             pass
 
 
+def _upload_path(upload) -> Path | None:
+    """Where an upload already lies on disk (Django's temporary file), or None."""
+    try:
+        return Path(upload.temporary_file_path())
+    except AttributeError:
+        return None
+
+
 def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0, host: Host | None = None) -> Backup:
     """Take an uploaded tar (plain, gzip or zstd), such as the walkthrough's `tar cvf backup.tar
-    /dbdata`, into the archive store: hashed, its manifest written, ready to restore."""
+    /dbdata`, into the archive store as a job: the upload (already streamed to a file of the
+    archive store by `backups.uploads`, within `DOCKERWEB_IMPORT_MAX_BYTES`) is moved into the
+    import's folder here, and a worker reads it (`import_execute`): hashed, every member read
+    by the restore's own reader, its manifest written. Returns the queued job (202)."""
+    from .tasks import import_run_task
+
     name = volume or Path(getattr(upload, "name", "") or "imported").name.split(".")[0] or "imported"
     with change(user=actor, action="backup.import", host=host, target=name,
-                detail={"filename": getattr(upload, "name", ""), "strip_components": strip_components}) as ch:
+                detail={"filename": getattr(upload, "name", ""), "size": getattr(upload, "size", None),
+                        "strip_components": strip_components}) as ch:
+        if not VOLUME_NAME.match(name):
+            if volume:
+                raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
+                                 field="volume")
+            name = "imported"
         if strip_components < 0 or strip_components > 20:
             raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
+        size = getattr(upload, "size", 0) or 0
+        if size > settings.IMPORT_MAX_BYTES:
+            raise TooLarge(f"The upload is larger than the limit of {settings.IMPORT_MAX_BYTES} bytes "
+                           "(DOCKERWEB_IMPORT_MAX_BYTES).", field="file")
+        if size == 0:
+            raise BadRequest("The upload is empty.", field="file")
         backup = Backup.objects.create(host=host, host_name=host.name if host else "", volume=name,
-                                       origin=Backup.Origin.IMPORT, status=Status.RUNNING, started=timezone.now(),
-                                       strip_components=strip_components, compression=Compression.NONE,
+                                       origin=Backup.Origin.IMPORT, strip_components=strip_components,
+                                       compression=Compression.NONE, bytes_total=size,
                                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["backup"] = backup.pk
-        folder = f"imported/{backup.pk}"
-        tmp = store.store_path(f"{folder}/.upload.partial")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = store.store_path(f"imported/{backup.pk}/.upload.partial")
         try:
-            with open(tmp, "wb") as f:
-                for chunk in upload.chunks(store.CHUNK):
-                    f.write(chunk)
-                f.flush()
-                store.os.fsync(f.fileno())
-            compression = store.detect_compression(tmp)
-            backup.compression = compression
-            relative = f"{folder}/{backup.filename}"
-            final = store.store_path(relative)
-            manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
-            reader = store.ArchiveReader(tmp, compression)
-            try:
-                with open(manifest_tmp, "w") as manifest:
-                    count = store.tar_tee(reader, lambda c: None, manifest)
-            finally:
-                reader.close()
-            sha = reader.hexdigest()  # tar_tee read the whole file
-            size = tmp.stat().st_size
-            if count == 0:
-                raise BadRequest("The upload is not a tar archive (or holds no files).", field="file")
-            store.os.replace(tmp, final)
-            store.os.replace(manifest_tmp, Path(str(final) + ".manifest.jsonl"))
-            store.fsync_dir(final.parent)
-        except BadRequest as exc:
-            shutil.rmtree(store.store_path(folder), ignore_errors=True)
-            backup.delete()
-            raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            given = _upload_path(upload)
+            if given is not None and given.stat().st_dev == tmp.parent.stat().st_dev:
+                os.replace(given, tmp)
+            else:
+                with open(tmp, "wb") as f:
+                    for chunk in upload.chunks(store.CHUNK):
+                        f.write(chunk)
+            if not store.looks_like_tar(tmp):
+                raise BadRequest("The upload is not a tar archive (plain, gzip or zstd).", field="file")
         except BaseException:
-            shutil.rmtree(store.store_path(folder), ignore_errors=True)
+            shutil.rmtree(tmp.parent, ignore_errors=True)
             backup.delete()
             raise
-        backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
-        backup.bytes_done = backup.bytes_total = size
-        job_finish(backup, status=Status.SUCCEEDED)
+        backup.tmp_path = str(tmp)
+        Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
+        _enqueue(backup, import_run_task)
     return backup
+
+
+def import_execute(backup: Backup) -> Backup:
+    """Check an uploaded archive in the worker: decompress it, read every member with the
+    restore's reader (extended headers capped, constant memory), hash it and write its manifest;
+    then give it its final name. Failed: the files go, the row says why."""
+    folder = f"imported/{backup.pk}"
+    tmp = store.store_path(f"{folder}/.upload.partial")
+    try:
+        if not tmp.exists():
+            raise NotFound("The uploaded file is missing from the archive store.")
+        compression = store.detect_compression(tmp)
+        backup.compression = compression
+        relative = f"{folder}/{backup.filename}"
+        final = store.store_path(relative)
+        manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
+        size = tmp.stat().st_size
+        with Progress(backup, total=size) as progress:
+            progress.flush()
+            reader = store.ArchiveReader(tmp, compression)
+
+            def counted():
+                seen = 0
+                for chunk in reader:
+                    progress.add(reader.count - seen)
+                    seen = reader.count
+                    yield chunk
+            try:
+                with open(manifest_tmp, "w") as manifest:
+                    try:
+                        count = store.tar_manifest(counted(), manifest)
+                    except BadRequest as exc:
+                        raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
+                    manifest.flush()
+                    os.fsync(manifest.fileno())
+            finally:
+                reader.close()
+        if not reader.ended:
+            raise BadRequest("The upload cannot be used: it could not be read to its end.", field="file")
+        if count == 0:
+            raise BadRequest("The upload cannot be used: it holds no files.", field="file")
+        os.replace(tmp, final)
+        os.replace(manifest_tmp, Path(str(final) + ".manifest.jsonl"))
+        store.fsync_dir(final.parent)
+        backup.path, backup.size, backup.sha256, backup.file_count = relative, size, reader.hexdigest(), count
+        backup.bytes_done = backup.bytes_total = size
+        backup.tmp_path = ""
+        job_finish(backup, status=Status.SUCCEEDED)
+    except Cancelled:
+        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        job_finish(backup, status=Status.CANCELLED, error="Cancelled while it was being read; the upload was removed.",
+                   tmp_path="")
+    except AppError as exc:
+        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        job_finish(backup, status=Status.FAILED, error=exc.message, tmp_path="")
+    except Exception as exc:
+        log.exception("import %s failed", backup.pk)
+        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}", tmp_path="")
+    return backup
+
+
+def import_run(*, backup_id: int) -> str:
+    return _job_run(Backup, backup_id, reset=lambda backup: None, execute=import_execute)
 
 
 # --- restores -----------------------------------------------------------------------------------
@@ -377,6 +463,10 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
             raise Conflict(f"Backup {backup.pk} has no complete archive to restore ({backup.status}).")
         if not volume:
             raise BadRequest("Name the volume to restore into.", field="volume")
+        if not VOLUME_NAME.match(volume):
+            raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
+                             field="volume")
+        safety.doors_check(user=actor, host=host, doors=backup.doors, how=f"Restoring backup {backup.pk}")
         strip = backup.strip_components if strip_components is None else strip_components
         if strip < 0 or strip > 20:
             raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
@@ -384,7 +474,7 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
         if not exists and not create:
             raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
         if exists:
-            _volume_reach_check(actor=actor, host=host, volume=volume, how="Restoring into")
+            _target_check(user=actor, host=host, volume=volume)
         restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
                                          overwrite=overwrite, strip_components=strip,
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
@@ -393,15 +483,25 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
     return restore
 
 
+def _target_check(*, user, host: Host, volume: str) -> None:
+    """Writing into an existing volume is a door when it binds a host path or a container that
+    reaches the host mounts it (it would run what is written); and never into one another job
+    is writing."""
+    raw = engine_inventory.volume_inspect(host, volume)
+    safety.volume_busy_check(raw=raw, how=f"Volume {volume!r}")
+    safety.volume_reach_check(user=user, host=host, name=volume, how="Restoring into", raw=raw)
+
+
 def _hash_mismatch(backup: Backup) -> BadRequest:
     return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
                       "changed. Nothing was restored.")
 
 
 def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | None, progress: Progress) -> dict:
-    """Extract the archive, every member checked, into volume `into` (in place when the worker
-    reaches its `folder`, else through a helper container), hashing the archive on the way.
-    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
+    """Extract the archive, every member checked, into volume `into` (in place by descriptor
+    when the worker reaches its `folder`, else through a helper container), hashing the archive
+    on the way. Raises BadRequest unless the whole archive was read, matched its SHA-256 and was
+    extracted."""
     host, backup = restore.host, restore.backup
     log.info("%s: into volume %r on %s %s", restore.job_key, into, host.name,
              f"in place at {folder}" if folder else "through the engine's archive endpoint")
@@ -415,21 +515,25 @@ def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | Non
             yield chunk
         progress.add(reader.count - seen)
     stats: dict = {}
-    clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats)
     try:
         try:
             if folder is not None:
-                store.tar_extract(clean, folder)
+                members = store.member_check(counted(), strip_components=restore.strip_components, stats=stats)
+                try:
+                    tree_extract(members, folder)
+                finally:
+                    members.close()
             else:
+                clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats)
                 helper = engine.helper_create(host, job_key=restore.job_key, mounts={into: ("/restore", False)})
                 pre = store.prefetch(store.coalesce(clean))
                 try:
                     engine.archive_write(host, helper, "/restore", pre)
                 finally:
                     pre.close()
+                    clean.close()
                     engine.helper_remove(host, helper)
         finally:
-            clean.close()
             reader.close()
     except BadRequest:
         # A damaged archive usually breaks the stream before its end: say which it is.
@@ -447,7 +551,13 @@ def restore_execute(restore: Restore) -> Restore:
     """Extract the archive (checked member by member, its SHA-256 checked over the very bytes
     extracted) into a staging volume, and only when all of it was read, matched and extracted,
     replace the target's content; a new target volume is its own staging volume. Any failure
-    leaves the target as it was."""
+    leaves the target as it was.
+
+    Nobody can steer it: the staging volume has a name nobody can guess and both it and a new
+    target are created exclusively (an existing volume of that name is an error, never reused)
+    and labelled as this job's, which no container may mount while the job runs; the
+    extraction never follows a link that is on disk. Who asked is judged again against the
+    target as it is now (a container that reaches the host may have mounted it meanwhile)."""
     host, backup = restore.host, restore.backup
     key = restore.job_key
     staging = None
@@ -464,13 +574,14 @@ def restore_execute(restore: Restore) -> Restore:
             if not exists:
                 if not restore.create:
                     raise NotFound(f"Host {host.name!r} has no volume {restore.volume!r}.")
-                engine.volume_create(host, name=restore.volume,
-                                     labels={engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
+                engine.volume_create_exclusive(host, name=restore.volume, labels={
+                    engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
                 Restore.objects.filter(pk=restore.pk).update(created_volume=True)
                 restore.created_volume = True
                 into = restore.volume
                 target_dir = into_dir = engine.volume_local_dir(host, into)
             else:
+                _target_check(user=restore.created_by, host=host, volume=restore.volume)
                 target_dir = engine.volume_local_dir(host, restore.volume)
 
                 def target_empty() -> bool:
@@ -480,8 +591,9 @@ def restore_execute(restore: Restore) -> Restore:
                 if not restore.overwrite and not target_empty():
                     raise Conflict(f"Volume {restore.volume!r} on {host.name!r} is not empty; ask to overwrite it "
                                    "(a safety backup of its content is kept).", field="overwrite")
-                staging = f"dockerweb-staging-{key}"
-                engine.volume_create(host, name=staging, labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
+                staging = engine.staging_volume_name()
+                engine.volume_create_exclusive(host, name=staging,
+                                               labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
                 into = staging
                 into_dir = engine.volume_local_dir(host, into)
             # 2. extract into the staging volume, every member checked, the hash checked on the way
@@ -489,9 +601,9 @@ def restore_execute(restore: Restore) -> Restore:
             # 3. swap: keep a safety copy of what is replaced, then replace it
             if staging:
                 if restore.overwrite and not target_empty():
-                    safety = _safety_backup(restore)
-                    restore.safety_backup = safety
-                    Restore.objects.filter(pk=restore.pk).update(safety_backup=safety)
+                    safety_copy = _safety_backup(restore)
+                    restore.safety_backup = safety_copy
+                    Restore.objects.filter(pk=restore.pk).update(safety_backup=safety_copy)
                 if target_dir is not None and into_dir is not None and \
                         target_dir.stat().st_dev == into_dir.stat().st_dev:
                     store.folder_replace(target_dir, into_dir)
@@ -500,8 +612,8 @@ def restore_execute(restore: Restore) -> Restore:
             if stats.get("root"):
                 mode, uid, gid = stats["root"]
                 if target_dir is not None:
-                    store.os.chown(target_dir, uid, gid)
-                    store.os.chmod(target_dir, mode)
+                    os.chown(target_dir, uid, gid)
+                    os.chmod(target_dir, mode)
                 else:
                     engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
             progress.flush()

@@ -4,28 +4,26 @@
   what it writes; `commit()` fsyncs and renames it, so a file under its final name is complete.
 - `tree_tar` writes the tar of a folder this process can read (a local volume, in place), with
   the manifest (per-file BLAKE3) made on the way.
-- `tar_tee` reads a tar stream from the engine for the manifest while passing every byte on.
-- `ArchiveReader` / `member_stream` read an archive back (hashing it), check each member (no absolute paths,
-  no `..`, no links out of the volume, no devices), strip leading components, and yield a clean
-  tar stream for the engine to extract; `tar_extract` extracts that stream into a folder of
-  this machine with GNU tar.
+- `tar_manifest` reads a tar stream (the engine's, or an upload) for the manifest, with our own
+  tar reader, while passing every byte on.
+- `ArchiveReader` / `member_check` read an archive back (hashing it) and check each member (no
+  absolute paths, no `..`, no links that resolve out of the volume, no devices), stripping
+  leading components; `member_stream` turns them into a clean tar stream for the engine to
+  extract, and `backups.extract.tree_extract` writes them into a folder of this machine by
+  descriptor.
 
 Per-file hashes are BLAKE3 (256-bit, as strong as SHA-256 and about four times faster here,
 which matters when the CPU bounds a backup); the archive's own hash stays SHA-256."""
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import io
 import json
 import os
-import posixpath
 import queue
 import stat
-import subprocess
 import tarfile
-import tempfile
 import threading
 from pathlib import Path
 
@@ -36,7 +34,6 @@ from django.conf import settings
 from dockerweb.core.errors import BadRequest
 
 CHUNK = 1 << 20
-TAR_BUFSIZE = 64 * 1024
 # Level 1: on 2 cores the CPU, not the disk, bounds a backup; level 3 saves ~10% space for ~2x the time.
 ZSTD_LEVEL = int(os.environ.get("DOCKERWEB_ZSTD_LEVEL", "1"))
 # zstd's own worker threads: reading the volume and hashing its files run beside the compression.
@@ -87,6 +84,20 @@ def detect_compression(path: Path) -> str:
     if head.startswith(GZIP_MAGIC):
         return "gzip"
     return "none"
+
+
+def looks_like_tar(path: Path) -> bool:
+    """A cheap first look at an upload: compressed (zstd or gzip; the worker reads it whole), or
+    its first block is a tar header with a right checksum."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(ZSTD_MAGIC) or head.startswith(GZIP_MAGIC):
+        return True
+    try:
+        tarfile.TarInfo.frombuf(head, "utf-8", "surrogateescape")
+        return True
+    except tarfile.HeaderError:
+        return False
 
 
 WRITEBACK_EVERY = 32 << 20
@@ -271,37 +282,6 @@ def coalesce(chunks, size: int = CHUNK):
         yield bytes(buf)
 
 
-class _Tee(io.RawIOBase):
-    """A readable over an iterator of chunks that also hands every chunk to `sink` as it is read."""
-
-    def __init__(self, chunks, sink):
-        self.chunks = iter(chunks)
-        self.sink = sink
-        self.buf = b""
-        self.pos = 0
-
-    def readable(self):
-        return True
-
-    def read(self, n=-1):
-        if self.pos >= len(self.buf):
-            self.buf = next(self.chunks, b"")
-            self.pos = 0
-            if self.buf:
-                self.sink(self.buf)
-        if n is None or n < 0:
-            n = len(self.buf) - self.pos
-        out = self.buf[self.pos: self.pos + n]
-        self.pos += len(out)
-        return out
-
-    def drain(self):
-        """Pass on whatever the tar reader left unread (end-of-archive padding)."""
-        self.buf, self.pos = b"", 0
-        for chunk in self.chunks:
-            self.sink(chunk)
-
-
 def _member_type(m: tarfile.TarInfo) -> str:
     if m.isreg():
         return "file"
@@ -318,31 +298,47 @@ def _member_type(m: tarfile.TarInfo) -> str:
     return "other"
 
 
-def tar_tee(chunks, sink, manifest) -> int:
-    """Read the tar in `chunks` passing every byte to `sink`; write one JSON line per member
-    (path, type, mode, size, uid, gid, sha256 of a file's content) to `manifest`. Returns the
-    member count. A malformed or cut stream raises BadRequest."""
-    tee = _Tee(chunks, sink)
+_NO_DATA = (tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
+
+
+def tar_manifest(chunks, manifest, sink=None) -> int:
+    """Read the tar in `chunks` with our own reader (`_members`: extended headers capped, no
+    member list kept, so memory stays flat whatever the archive holds), write one JSON line per
+    member (path, type, mode, size, uid, gid, mtime, BLAKE3 of a file's content, link target) to
+    `manifest`, and hand every chunk to `sink` as it is read. Returns the member count. A
+    malformed or cut stream raises BadRequest."""
+    if sink is not None:
+        def passing(it):
+            for c in it:
+                sink(c)
+                yield c
+        chunks = passing(chunks)
+    blocks = _Blocks(chunks)
     count = 0
     try:
-        with tarfile.open(fileobj=tee, mode="r|", bufsize=TAR_BUFSIZE) as tf:
-            for m in tf:
-                entry = {"path": m.name, "type": _member_type(m), "mode": m.mode & 0o7777, "size": m.size,
-                         "uid": m.uid, "gid": m.gid, "mtime": int(m.mtime)}
-                if m.isreg():
-                    h = blake3.blake3()
-                    f = tf.extractfile(m)
-                    while block := f.read(CHUNK):
-                        h.update(block)
-                    entry[FILE_HASH] = h.hexdigest()
-                elif m.issym() or m.islnk():
-                    entry["link"] = m.linkname
-                manifest.write(json.dumps(entry, separators=(",", ":")) + "\n")
-                count += 1
-                tf.members.clear()  # tarfile keeps every member it has read: memory would grow per file
-    except tarfile.TarError as exc:
-        raise BadRequest(f"The volume's tar stream is malformed or was cut short: {exc}") from exc
-    tee.drain()
+        for m in _members(blocks):
+            entry = {"path": m.name, "type": _member_type(m), "mode": m.mode & 0o7777, "size": m.size,
+                     "uid": m.uid, "gid": m.gid, "mtime": int(m.mtime)}
+            data = 0 if m.type in _NO_DATA else m.size
+            if m.isreg():
+                h = blake3.blake3()
+                for piece in blocks.pieces(data):
+                    h.update(piece)
+                entry[FILE_HASH] = h.hexdigest()
+            else:
+                for _ in blocks.pieces(data):
+                    pass
+            for _ in blocks.pieces(_padded(data) - data):
+                pass
+            if m.issym() or m.islnk():
+                entry["link"] = m.linkname
+            manifest.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            count += 1
+        blocks.drain()  # end-of-archive padding: passed on to `sink` too
+    except EOFError as exc:
+        raise BadRequest(f"The tar stream was cut short: {exc}.") from exc
+    except (tarfile.TarError, ValueError, zstandard.ZstdError, OSError, EOFError) as exc:
+        raise BadRequest(f"The tar stream is malformed: {exc}") from exc
     return count
 
 
@@ -414,7 +410,7 @@ def tree_size(root: Path) -> int:
 
 def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
     """Write a tar (PAX) of folder `root` to `write`, its members named `arcname/…` like the
-    engine's archive of a folder, and one manifest line per member (as `tar_tee`). Returns the
+    engine's archive of a folder, and one manifest line per member (as `tar_manifest`). Returns the
     member count.
 
     The walk never follows a symbolic link, even one that replaces a folder or file while it
@@ -436,7 +432,7 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
         nonlocal count
         row = {"path": name, "type": kind, "mode": stat.S_IMODE(st.st_mode), "size": extra.pop("size", 0),
                "uid": st.st_uid, "gid": st.st_gid, "mtime": int(st.st_mtime), **extra}
-        manifest.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
+        manifest.write(json.dumps(row, separators=(",", ":")) + "\n")
         count += 1
 
     def regular(dir_fd: int, base: str, name: str) -> None:
@@ -536,59 +532,6 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
             os.close(dir_fd)
     emit(_ZEROS[:1024])
     return count
-
-
-def _writev_all(fd: int, bufs: list) -> None:
-    while bufs:
-        n = os.writev(fd, bufs)
-        while bufs and n >= len(bufs[0]):
-            n -= len(bufs[0])
-            bufs.pop(0)
-        if bufs and n:
-            bufs[0] = memoryview(bufs[0])[n:]
-
-
-def tar_extract(chunks, folder: Path) -> None:
-    """Extract a clean tar stream (from `member_stream`) into `folder` of this machine with GNU
-    tar: owners by number, modes and file capabilities kept. `folder` must be one no container
-    uses (a staging volume, or a volume this restore just created). `member_stream` has refused
-    absolute paths, `..`, links that leave the volume and paths through a symbolic link, so no
-    write can land outside `folder`; GNU tar also creates symbolic links last. Pieces go down
-    the pipe in batches (one writev per MiB). A tar that fails raises Conflict; a stream that
-    fails is re-raised after tar is stopped."""
-    from dockerweb.core.errors import Conflict
-
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            ["tar", "--extract", "--file=-", f"--directory={folder}", "--numeric-owner", "--same-owner",
-             "--preserve-permissions", "--xattrs", "--xattrs-include=security.capability", "--warning=no-timestamp"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, bufsize=0)
-        fd = proc.stdin.fileno()
-        try:
-            fcntl.fcntl(fd, 1031, CHUNK)  # F_SETPIPE_SZ: fewer wake-ups of tar
-        except OSError:
-            pass
-        try:
-            try:
-                batch, size = [], 0
-                for piece in chunks:
-                    batch.append(piece)
-                    size += len(piece)
-                    if size >= CHUNK or len(batch) >= 512:
-                        _writev_all(fd, batch)
-                        batch, size = [], 0
-                _writev_all(fd, batch)
-            except BrokenPipeError:
-                pass  # tar stopped early: its exit code and message say why
-            proc.stdin.close()
-            code = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        if code != 0:
-            err.seek(0)
-            raise Conflict(f"Extracting the archive failed: {err.read()[-400:].decode(errors='replace').strip()}")
 
 
 def folder_is_empty(folder: Path) -> bool:
@@ -805,14 +748,67 @@ def _members(blocks: _Blocks):
         yield m
 
 
-def member_stream(chunks, *, strip_components: int, stats: dict):
-    """Yield a clean tar stream (PAX) of the archive in `chunks` (its decompressed bytes):
-    members checked and stripped, headers written anew, file data passed on as views.
+MAX_LINK_HOPS = 40  # as the kernel's own limit on symbolic links followed in one lookup
+_LOOP: list[str] = []  # a chain the kernel would refuse to follow (ELOOP): it leads nowhere
 
-    Raises BadRequest on the first unsafe member or when the archive is corrupt or truncated;
-    the caller throws away whatever was extracted. `stats["files"]` counts members written,
-    `stats["complete"]` is set only when the end of the archive was reached."""
-    symlinks: set[str] = set()
+
+def _resolve(links: dict[str, str], start: list[str], text: str, hops: int = 0) -> list[str] | None:
+    """Where the symbolic link text `text`, read in folder `start` (a list of path parts under
+    the volume's root), leads once every link in `links` (path → text, the archive's own links)
+    exists on disk: the parts of the place it resolves to, None when it leaves the volume (or is
+    absolute), or `_LOOP` for a chain longer than the kernel follows (it leads nowhere)."""
+    if text.startswith("/"):
+        return None
+    if hops > MAX_LINK_HOPS:
+        return _LOOP
+    at = list(start)
+    for part in text.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not at:
+                return None
+            at.pop()
+            continue
+        at.append(part)
+        inner = links.get("/".join(at))
+        if inner is not None:
+            at = _resolve(links, at[:-1], inner, hops + 1)
+            if at is None or at is _LOOP:
+                return at
+    return at
+
+
+def _check_link(links: dict[str, str], name: str, text: str, *, member: str) -> None:
+    if _resolve(links, name.split("/")[:-1], text) is None:
+        raise BadRequest(f"The symbolic link {member!r} points outside the volume ({text}).")
+
+
+def _data(blocks: _Blocks, n: int):
+    """`blocks.pieces(n)` for a caller outside the reader: a cut or corrupt stream says so."""
+    try:
+        yield from blocks.pieces(n)
+    except EOFError as exc:
+        raise BadRequest(f"The archive is truncated: {exc}.") from exc
+    except (ValueError, zstandard.ZstdError, OSError) as exc:
+        raise BadRequest(f"The archive is corrupt or truncated: {exc}") from exc
+
+
+def member_check(chunks, *, strip_components: int, stats: dict):
+    """The members of the archive in `chunks` (its decompressed bytes), checked and stripped:
+    yields `(TarInfo, pieces)` per member to restore, `pieces` being views of exactly the
+    member's data (read them, or not, before asking for the next member).
+
+    Refused (BadRequest, on the first bad member): absolute paths, `..`, devices, sparse and
+    unknown types, hard links out of what is restored, paths through a symbolic link of the
+    archive, and symbolic links that lead out of the volume — judged by where they resolve
+    with every link of the archive in place (a chain like `d1/s -> ..` plus `t -> d1/s/../..`
+    leaves, though each text looks inside), again once the whole archive is known, since a
+    later link can change where an earlier one leads. A corrupt or truncated archive raises
+    BadRequest too. `stats["files"]` counts members yielded, `stats["root"]` is the (mode, uid,
+    gid) of the folder that becomes the volume's root, and `stats["complete"]` is set only when
+    the end of the archive was reached and every check passed."""
+    links: dict[str, str] = {}  # the archive's symbolic links as restored: path → text
     blocks = _Blocks(chunks)
     try:
         for m in _members(blocks):
@@ -825,7 +821,7 @@ def member_stream(chunks, *, strip_components: int, stats: dict):
                 raise BadRequest(f"The archive member {m.name!r} is refused: sparse files are not supported.")
             if not (m.isreg() or m.isdir() or m.issym() or m.islnk() or m.isfifo()):
                 raise BadRequest(f"The archive member {m.name!r} is refused: unsupported type.")
-            data = _padded(m.size) if m.isreg() else 0
+            size = m.size if m.isreg() else 0
             name = _strip(m.name, strip_components)
             if not name:
                 # The folder that becomes the volume's root (`data/` of our archives, `dbdata/`
@@ -834,46 +830,50 @@ def member_stream(chunks, *, strip_components: int, stats: dict):
                 parts = [p for p in m.name.split("/") if p not in ("", ".")]
                 if m.isdir() and len(parts) == strip_components and "root" not in stats:
                     stats["root"] = (m.mode & 0o7777, m.uid, m.gid)
-                for _ in blocks.pieces(data):
+                for _ in blocks.pieces(_padded(size)):
                     pass
                 continue
-            if m.issym():
-                if m.linkname.startswith("/"):
-                    raise BadRequest(f"The symbolic link {m.name!r} points to an absolute path ({m.linkname}).")
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(name), m.linkname))
-                if target == ".." or target.startswith("../"):
-                    raise BadRequest(f"The symbolic link {m.name!r} points outside the volume ({m.linkname}).")
+            source = ""
             if m.islnk():
                 if _unsafe(m.linkname):
                     raise BadRequest(f"The hard link {m.name!r} points outside the volume ({m.linkname}).")
-                if not _strip(m.linkname, strip_components):
+                source = _strip(m.linkname, strip_components)
+                if not source:
                     raise BadRequest(f"The hard link {m.name!r} points outside what is restored ({m.linkname}).")
             # Nothing is written through a symbolic link the archive made earlier (a link may
             # lead anywhere once `..` meets it on disk); tar never stores such paths.
-            if symlinks:
-                for path in (name, _strip(m.linkname, strip_components) if m.islnk() else ""):
+            if links:
+                for path in (name, source):
                     parts = path.split("/")[:-1]
                     for i in range(1, len(parts) + 1):
-                        if "/".join(parts[:i]) in symlinks:
+                        if "/".join(parts[:i]) in links:
                             raise BadRequest(f"The archive member {m.name!r} is refused: its path goes through a "
                                              "symbolic link of the archive.")
-            if m.issym():
-                symlinks.add(name)
-            else:
-                symlinks.discard(name)
+            links.pop(name, None)
+            text = m.linkname if m.issym() else links.get(source) if source else None
+            if text is not None:  # a symbolic link, or a hard link to one (the same link elsewhere)
+                _check_link(links, name, text, member=m.name)
+                links[name] = text
             out = tarfile.TarInfo(name)
             out.mode, out.uid, out.gid, out.mtime = m.mode, m.uid, m.gid, m.mtime
-            out.uname, out.gname, out.size = m.uname, m.gname, m.size if m.isreg() else 0
+            out.uname, out.gname, out.size = m.uname, m.gname, size
             out.type = tarfile.REGTYPE if m.isreg() else m.type
             if m.issym():
                 out.linkname = m.linkname
             elif m.islnk():
-                out.linkname = _strip(m.linkname, strip_components)
+                out.linkname = source
             if m.pax_headers:
                 out.pax_headers = m.pax_headers
-            yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-            yield from blocks.pieces(data)
+            pieces = _data(blocks, size)
+            yield out, pieces
+            for _ in pieces:  # whatever the caller did not read
+                pass
+            for _ in blocks.pieces(_padded(size) - size):
+                pass
             stats["files"] = stats.get("files", 0) + 1
+        for name, text in links.items():
+            if ".." in text.split("/"):  # only these can climb out, once every other link is inside
+                _check_link(links, name, text, member=name)
     except EOFError as exc:
         raise BadRequest(f"The archive is truncated: {exc}.") from exc
     except (tarfile.TarError, ValueError, zstandard.ZstdError, OSError) as exc:
@@ -883,4 +883,14 @@ def member_stream(chunks, *, strip_components: int, stats: dict):
     except (zstandard.ZstdError, OSError, EOFError) as exc:
         raise BadRequest(f"The archive is corrupt or truncated: {exc}") from exc
     stats["complete"] = True
+
+
+def member_stream(chunks, *, strip_components: int, stats: dict):
+    """The members of `member_check` as a clean tar stream (PAX headers written anew, file data
+    passed on as views), for the engine's archive endpoint to extract."""
+    for out, pieces in member_check(chunks, strip_components=strip_components, stats=stats):
+        yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        yield from pieces
+        if out.size % 512:
+            yield _ZEROS[: 512 - out.size % 512]
     yield _ZEROS[:1024]

@@ -75,3 +75,11 @@ def _reap_on_worker_start(**kwargs):
             log.warning("jobs of dead workers marked failed: %s", ", ".join(reaped))
     except Exception as exc:  # the database may not be migrated yet
         log.warning("reaping dead jobs at worker start failed: %s", exc)
+
+
+@shared_task(name="backups.import_run", **JOB_OPTIONS)
+def import_run_task(backup_id: int) -> str:
+    from . import services
+
+    close_old_connections()
+    return services.import_run(backup_id=backup_id)

@@ -14,6 +14,7 @@ from dockerweb.inventory.models import Host, Volume
 
 from . import schedules, selectors, services
 from .forms import BackupStartForm, ImportForm, RestoreForm, ScheduleForm
+from .uploads import upload_refused
 
 
 def _form_error(form, exc: AppError):
@@ -27,14 +28,20 @@ def backup_list(request):
     start_form = BackupStartForm(initial={"host": host.name if host else ""}, volumes=volumes)
     import_form = ImportForm()
     status = 200
-    if request.method == "POST" and request.POST.get("action") == "import":
+    action = request.POST.get("action") if request.method == "POST" else None  # streams an upload to the store
+    refused = upload_refused(request)
+    if refused:
+        import_form = ImportForm()
+        import_form.add_error("file", refused)
+        status = 413
+    elif action == "import":
         import_form = ImportForm(request.POST, request.FILES)
         if import_form.is_valid():
             try:
                 b = services.backup_import(actor=request.user, upload=import_form.cleaned_data["file"],
                                            volume=import_form.cleaned_data["volume"],
                                            strip_components=import_form.cleaned_data["strip_components"])
-                messages.success(request, f"Imported as backup {b.pk} ({b.file_count} members).")
+                messages.success(request, f"Upload received as import {b.pk}; it is being read and checked.")
                 return redirect("backups:detail", pk=b.pk)
             except AppError as exc:
                 _form_error(import_form, exc)

@@ -11,7 +11,14 @@ to send, and volume creation calls `volume_options_check`. The rules:
   `settings.BIND_ALLOWLIST`, and never `/`, `/etc`, `/proc`, `/sys`, the docker socket, the
   engine's data root, nor a parent of them;
 - privileged, host PID/IPC (or another container's), added capabilities, devices, host network
-  mode (also through `container:<name>` of a host-mode container) need the admin role.
+  mode need the admin role;
+- risk travels (DESIGN rule 9): `container_doors` lists what a container holds or reaches —
+  privileged, a host namespace, host binds, capabilities, devices — also through any chain of
+  `container:` namespaces it joins; joining a container's network namespace needs what that
+  container needs, and a volume that such a container mounts (`volume_doors`) can only be
+  mounted, backed up, restored into, downloaded or browsed by whoever may open all its doors;
+- dockerweb's own volumes (a restore's staging volume, or a volume a running restore writes)
+  are mounted by nobody.
 
 A refusal raises `PermissionDenied` with the reason; the caller's `change()` logs it."""
 from __future__ import annotations
@@ -21,9 +28,11 @@ import posixpath
 
 from django.conf import settings
 
-from dockerweb.core.errors import NotFound, PermissionDenied
+from dockerweb.core.errors import Conflict, NotFound, PermissionDenied
 from dockerweb.core.permissions import may
+from dockerweb.engine import containers as engine_containers
 from dockerweb.engine import inventory as engine
+from dockerweb.engine.archives import JOB_LABEL, STAGING_LABEL
 from dockerweb.engine.containers import ClearedConfig
 
 CONFIG_KEYS = {"Image", "Cmd", "Env", "Labels", "ExposedPorts", "Volumes", "Tty", "OpenStdin", "HostConfig",
@@ -115,13 +124,122 @@ def volume_options_check(*, user, host, driver: str, options: dict | None, how: 
 
 
 def _named_volume_check(*, user, host, name: str, how: str) -> None:
-    """An existing named volume may itself be a bind in disguise (local driver, o=bind)."""
+    """An existing named volume may itself be a bind in disguise (local driver, o=bind), be
+    used by a container that holds a door to the host, or be one a restore is writing."""
     try:
         raw = engine.volume_inspect(host, name)
     except NotFound:
         return  # the engine will create a plain local volume
+    volume_busy_check(raw=raw, how=f"{how}: volume {name!r}")
+    volume_reach_check(user=user, host=host, name=name, how=how, raw=raw)
+
+
+def volume_busy_check(*, raw: dict, how: str) -> None:
+    """No container may mount a restore's staging volume, nor a volume a restore is writing
+    into: whoever could would steer what the restore writes (a planted link)."""
+    labels = raw.get("Labels") or {}
+    if labels.get(STAGING_LABEL):
+        raise Conflict(f"{how} is a staging volume of dockerweb's restores; no container may mount it.")
+    key = labels.get(JOB_LABEL)
+    if key:
+        from dockerweb.backups.selectors import job_is_active
+
+        if job_is_active(key):
+            raise Conflict(f"{how} is being written by {key}; mount it when that job has ended.")
+
+
+def container_doors(host, raw: dict, *, _seen: set[str] | None = None) -> list[tuple[str, str]]:
+    """`(action, reason)` for every door to the host that container `raw` (its inspect) holds,
+    itself or through the namespaces it joins (`container:` chains of network, PID and IPC
+    modes, followed to their end)."""
+    seen = _seen if _seen is not None else set()
+    seen.add(raw.get("Id", ""))
+    name = (raw.get("Name") or "").lstrip("/") or (raw.get("Id") or "?")[:12]
+    hc = raw.get("HostConfig") or {}
+    doors: list[tuple[str, str]] = []
+    if hc.get("Privileged"):
+        doors.append(("container.privileged", f"container {name!r} is privileged"))
+    if hc.get("CapAdd"):
+        doors.append(("container.capabilities", f"container {name!r} has added capabilities "
+                                                f"({', '.join(hc['CapAdd'])})"))
+    if hc.get("Devices"):
+        doors.append(("container.devices", f"container {name!r} has host devices"))
+    for m in raw.get("Mounts") or []:
+        if m.get("Type") == "bind":
+            doors.append(("container.bind_mount", f"container {name!r} binds the host path {m.get('Source')!r}"))
+    for key, kind in (("NetworkMode", "network"), ("PidMode", "PID"), ("IpcMode", "IPC")):
+        mode = hc.get(key) or ""
+        if mode == "host":
+            doors.append(("container.host_namespace", f"container {name!r} uses the host's {kind} namespace"))
+        elif mode.startswith("container:"):
+            target = mode.split(":", 1)[1]
+            try:
+                joined = engine.container_inspect(host, target)
+            except NotFound:
+                continue
+            if joined.get("Id") in seen:
+                continue
+            for action, reason in container_doors(host, joined, _seen=seen):
+                doors.append((action, f"{reason} (and container {name!r} joins its {kind} namespace)"))
+    return doors
+
+
+def _option_doors(driver: str, options: dict | None) -> list[tuple[str, str]]:
+    """The doors of a volume's own driver and options (as `volume_options_check` judges them)."""
+    options = options or {}
+    if (driver or "local") != "local":
+        return [("volume.driver", f"it uses the volume driver {driver!r}")]
+    device = options.get("device", "")
+    mount_opts = [o.strip() for o in options.get("o", "").split(",") if o.strip()]
+    if "bind" in mount_opts or "rbind" in mount_opts or device.startswith("/"):
+        return [("container.bind_mount", f"its options bind the host path {device!r}")]
+    if device and options.get("type", "") != "tmpfs":
+        return [("volume.driver", f"it mounts the device {device!r}")]
+    return []
+
+
+def volume_doors(host, name: str, raw: dict | None = None) -> list[tuple[str, str]]:
+    """`(action, reason)` for every door of volume `name` (`raw`: its inspect, if at hand): its
+    own options, and what the containers (running or not) that mount it hold — whoever reaches
+    the volume can change what they read and run."""
+    if raw is None:
+        try:
+            raw = engine.volume_inspect(host, name)
+        except NotFound:
+            return []
+    doors = _option_doors(raw.get("Driver", "local"), raw.get("Options"))
+    for c in engine_containers.container_using_volume(host, name):
+        try:
+            user = engine.container_inspect(host, c["id"])
+        except NotFound:
+            continue
+        for action, reason in container_doors(host, user):
+            doors.append((action, f"it is mounted by a container that reaches the host: {reason}"))
+    return doors
+
+
+def volume_reach_check(*, user, host, name: str, how: str, raw: dict | None = None) -> list[tuple[str, str]]:
+    """Refuse (403) `user` the volume `name` when it binds a host path by its options or is
+    mounted by a container that holds a door to the host and `user` may not open that door.
+    Returns the doors found (what a backup of it records). `how` begins the sentence."""
+    if raw is None:
+        try:
+            raw = engine.volume_inspect(host, name)
+        except NotFound:
+            return []
     volume_options_check(user=user, host=host, driver=raw.get("Driver", "local"), options=raw.get("Options"),
                          how=f"{how}: volume {name!r}")
+    doors = volume_doors(host, name, raw)
+    for action, reason in doors:
+        _need(user, host, action, f"{how}: volume {name!r} reaches the host, as {reason}")
+    return doors
+
+
+def doors_check(*, user, host, doors: list, how: str) -> None:
+    """Refuse (403) `user` anything recorded with `doors` (e.g. a backup of a volume that had
+    them) that they may not open."""
+    for action, reason in doors or []:
+        _need(user, host, action, f"{how}: {reason}")
 
 
 def _inherited_mounts_check(*, user, host, source: str) -> None:
@@ -153,9 +271,18 @@ def _namespace_check(*, user, host, mode: str, kind: str) -> None:
             raw = engine.container_inspect(host, target)
         except NotFound:
             return  # validation says so
-        if ((raw.get("HostConfig") or {}).get("NetworkMode") or "") == "host":
-            _need(user, host, "container.host_namespace", f"network mode {mode!r} joins a container that uses the "
-                                                          "host's network namespace")
+        # Whatever the joined container reaches, through any chain, the newcomer reaches too.
+        for action, reason in container_doors(host, raw):
+            _need(user, host, action, f"network mode {mode!r} joins a namespace that reaches the host: {reason}")
+
+
+def container_created_check(*, user, host, raw: dict) -> None:
+    """Judge the volumes of a container the engine just created (`raw`, its inspect) once more:
+    a volume named in the request may have been made, or taken by a restore, between the check
+    of the request and the create. The caller removes the container on refusal."""
+    for m in raw.get("Mounts") or []:
+        if m.get("Type") == "volume" and m.get("Name"):
+            _named_volume_check(user=user, host=host, name=m["Name"], how=f"the mount of {m.get('Destination')!r}")
 
 
 def container_config_check(*, user, host, config: dict) -> ClearedConfig:

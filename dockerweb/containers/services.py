@@ -13,7 +13,9 @@ from dockerweb.engine import images as engine_images
 from dockerweb.engine import inventory as engine_inventory
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.models import Container, Host, PortBinding
-from dockerweb.inventory.services import container_forget, container_sync, volume_sync
+from dockerweb.inventory.services import container_fetch, container_forget, container_sync, volume_sync
+from dockerweb.networks.selectors import network_fixed_addresses
+from dockerweb.networks.validation import ipam_reserved
 
 from . import safety
 from .spec import RunPlan, run_plan
@@ -90,6 +92,16 @@ def _validate_network(host: Host, plan: RunPlan) -> None:
         taken = network.endpoints.filter(**{"ipv4_address" if family == 4 else "ipv6_address": address}).first()
         if taken:
             raise Conflict(f"{address} is already used by {taken.container.name!r} on {network.name!r}.", field=field)
+        # A container not running (or never started) holds its fixed address all the same: the
+        # engine would notice only when the second one starts.
+        holder = network_fixed_addresses(host=host, network=network).get(address)
+        if holder:
+            raise Conflict(f"{address} is the fixed address of container {holder!r} on {network.name!r} (not "
+                           "running now, but it takes it back when it starts).", field=field)
+        # The gateway the engine chose is listed nowhere, and the engine refuses it only at start.
+        held = ipam_reserved(network.ipam_config, ipam_driver=network.ipam_driver).get(ipaddress.ip_address(address))
+        if held:
+            raise Conflict(f"{address} is {held} of {network.name!r}; choose another address.", field=field)
 
 
 def _validate_ports(host: Host, plan: RunPlan) -> None:
@@ -141,11 +153,23 @@ def container_run(*, actor, host: Host, data: dict) -> Container | dict:
             raise _engine_refusal(exc, plan) from exc
         ch.detail["id"] = container_id
         try:
+            safety.container_created_check(user=actor, host=host,
+                                           raw=engine_inventory.container_inspect(host, container_id))
+        except AppError:
+            engine.container_remove(host, container_id, force=True, volumes=True)
+            container_sync(host=host, container_id=container_id)  # forgets it, if the watcher saw it
+            raise
+        try:
             engine.container_start(host, container_id)
         except AppError as exc:
-            # A container that cannot start is not what was asked for: take it back.
+            # A container that cannot start is not what was asked for: take it back, and make the
+            # mirror say so (the watcher may have mirrored it in between).
             try:
                 engine.container_remove(host, container_id, force=True, volumes=True)
+            except AppError:
+                pass
+            try:
+                container_sync(host=host, container_id=container_id)
             except AppError:
                 pass
             raise _engine_refusal(exc, plan) from exc
@@ -157,7 +181,8 @@ def container_run(*, actor, host: Host, data: dict) -> Container | dict:
 
 
 def _act(*, actor, host: Host, ident: str, action: str, call) -> Container | None:
-    container = inventory.container_get(host=host, ident=ident)
+    # The engine decides what exists (a container made by the CLI a moment ago may not be mirrored yet).
+    container = container_fetch(host=host, ident=ident)[0]
     with change(user=actor, action=f"container.{action}", host=host, target=container.name,
                 detail={"id": container.engine_id}):
         call(container.engine_id)
@@ -165,8 +190,19 @@ def _act(*, actor, host: Host, ident: str, action: str, call) -> Container | Non
 
 
 def container_start(*, actor, host: Host, ident: str) -> Container | None:
-    return _act(actor=actor, host=host, ident=ident, action="start",
-                call=lambda cid: engine.container_start(host, cid))
+    def start(cid: str) -> None:
+        try:
+            engine.container_start(host, cid)
+        except NotFound as exc:
+            if "network" not in exc.message.lower():
+                raise
+            # The engine names the network by an id that no longer exists: say which entry it is.
+            missing = [e.network_name for e in inventory.container_get(host=host, ident=cid).endpoints.all()
+                       if e.network_missing]
+            raise Conflict(f"The container is attached to {', '.join(map(repr, missing)) or 'a network'} that no "
+                           "longer exists; disconnect it from that network, then start the container.",
+                           field="network", detail={"missing_networks": missing}) from exc
+    return _act(actor=actor, host=host, ident=ident, action="start", call=start)
 
 
 def container_stop(*, actor, host: Host, ident: str, timeout: int = 10) -> Container | None:
@@ -182,7 +218,7 @@ def container_restart(*, actor, host: Host, ident: str, timeout: int = 10) -> Co
 
 def container_remove(*, actor, host: Host, ident: str, force: bool = False, volumes: bool = False) -> None:
     """`docker rm [-f] [-v]`: with `volumes`, its anonymous volumes go too (named ones never)."""
-    container = inventory.container_get(host=host, ident=ident)
+    container = container_fetch(host=host, ident=ident)[0]
     volume_names = [m.name for m in container.mounts.all() if m.type == "volume" and m.name]
     with change(user=actor, action="container.remove", host=host, target=container.name,
                 detail={"id": container.engine_id, "force": force, "volumes": volumes}):

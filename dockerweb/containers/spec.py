@@ -25,8 +25,8 @@ VOLUME_OPTIONS = {"ro", "rw", "z", "Z", "nocopy", "shared", "slave", "private", 
                   "consistent", "cached", "delegated"}
 RESTART_NAMES = ("no", "always", "unless-stopped", "on-failure")
 IPC_MODES = ("", "private", "shareable", "none", "host")
-CONTAINER_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+CONTAINER_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
 SIZE = re.compile(r"^(\d+)([bkmg]?)b?$", re.I)
 
 
@@ -284,8 +284,11 @@ def restart_policy_parse(value) -> dict:
         raise BadRequest(f"The restart policy must be one of {', '.join(RESTART_NAMES)}[:N].", field="restart_policy")
     try:
         retries = int(retries or 0)
-    except ValueError:
-        raise BadRequest("The retry count of on-failure must be a number.", field="restart_policy") from None
+    except (TypeError, ValueError):
+        retries = -1
+    if retries < 0:
+        raise BadRequest("The retry count of on-failure must be a whole number, 0 or more.",
+                         field="restart_policy") from None
     if retries and name != "on-failure":
         raise BadRequest("Only on-failure takes a retry count.", field="restart_policy")
     return {"Name": name, "MaximumRetryCount": retries}
@@ -334,7 +337,7 @@ def run_plan(data: dict) -> RunPlan:
     netns_container = ""
     if network.startswith("container:"):
         netns_container = _name(network.split(":", 1)[1], "network")
-    elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", network):
+    elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z", network):
         raise BadRequest(f"{network!r} is not a network mode or network name.", field="network")
     special = network in ("host", "none") or bool(netns_container)
 

@@ -51,3 +51,10 @@ class Unavailable(AppError):
 
     status = 503
     code = "unavailable"
+
+
+class TooLarge(AppError):
+    """An upload beyond the configured limit."""
+
+    status = 413
+    code = "too_large"

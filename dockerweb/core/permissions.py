@@ -42,6 +42,7 @@ ACTION_ROLES: dict[str, Role] = {
     "backup.cancel": Role.OPERATOR,
     "backup.delete": Role.OPERATOR,
     "backup.import": Role.OPERATOR,
+    "backup.download": Role.OPERATOR,
     "restore.create": Role.OPERATOR,
     "audit.run": Role.OPERATOR,
     "audit.probe": Role.OPERATOR,
@@ -51,6 +52,9 @@ ACTION_ROLES: dict[str, Role] = {
     "container.host_namespace": Role.ADMIN,
     "container.capabilities": Role.ADMIN,
     "container.devices": Role.ADMIN,
+    # A bridge name or a macvlan/ipvlan parent names an interface of the host: the engine adopts an
+    # existing bridge of that name (and replaces its addresses), and a parent puts containers on that link.
+    "network.host_interface": Role.ADMIN,
     "volume.force_remove": Role.ADMIN,
     "host.create": Role.ADMIN,
     "host.update": Role.ADMIN,
@@ -60,6 +64,7 @@ ACTION_ROLES: dict[str, Role] = {
     "schedule.delete": Role.ADMIN,
     "user.create": Role.ADMIN,
     "user.update": Role.ADMIN,
+    "user.unlock": Role.ADMIN,
 }
 READ = "read"
 

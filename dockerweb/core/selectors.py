@@ -1,9 +1,17 @@
-"""Reads of the core app: the activity log, users, and the health of what dockerweb depends on."""
+"""Reads of the core app: the activity log, users, sign-in lockouts, and the health of what
+dockerweb depends on."""
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import Activity
 from .permissions import user_role
@@ -34,6 +42,51 @@ def user_list():
     return users
 
 
+@dataclass(frozen=True)
+class LoginLockout:
+    """One account locked out from one client address until `until` (see settings, AXES_*)."""
+
+    username: str
+    ip_address: str
+    failures: int
+    until: datetime
+
+    @property
+    def minutes_left(self) -> int:
+        """Whole minutes until the lock ends, rounded up (at least 1 while it holds)."""
+        return max(1, math.ceil((self.until - timezone.now()).total_seconds() / 60))
+
+
+def login_lockout_list(*, username: str | None = None, ip_address: str | None = None) -> list[LoginLockout]:
+    """The lockouts in force now, soonest to end last, optionally for one account and address.
+
+    The same arithmetic as axes: failures newer than the cool-off, summed per (user name,
+    address), lock at the failure limit; the lock ends one cool-off after the failure that
+    brought the sum (counted from the newest) to the limit."""
+    from axes.models import AccessAttempt
+
+    limit = settings.AXES_FAILURE_LIMIT
+    cooloff = settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - cooloff)
+    if username is not None:
+        rows = rows.filter(username=username)
+    if ip_address is not None:
+        rows = rows.filter(ip_address=ip_address)
+    groups: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
+    for row in rows.order_by("-attempt_time").values_list("username", "ip_address", "attempt_time", "failures_since_start"):
+        groups[(row[0] or "", row[1] or "")].append((row[2], row[3]))
+    lockouts = []
+    for (name, address), failures in groups.items():
+        running = 0
+        for at, count in failures:  # newest first
+            running += count
+            if running >= limit:
+                lockouts.append(LoginLockout(username=name, ip_address=address,
+                                             failures=sum(c for _, c in failures), until=at + cooloff))
+                break
+    return sorted(lockouts, key=lambda lock: (lock.until, lock.username, lock.ip_address), reverse=True)
+
+
 def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
@@ -43,12 +96,20 @@ def database_ok() -> bool:
         return False
 
 
+_broker_clients: dict = {}  # (url, timeout) → redis client (a connection pool)
+
+
 def broker_ok(timeout: float = 2.0) -> bool:
     import redis
-    from django.conf import settings
 
+    # One client per URL for the process: building one reads the redis package's version from its
+    # metadata on disk, which cost more than all the rest of /healthz.
+    key = (settings.REDIS_URL, timeout)
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
+        client = _broker_clients.get(key)
+        if client is None:
+            client = _broker_clients[key] = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
         return bool(client.ping())
     except Exception:
         return False

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .errors import AppError, BadRequest, Conflict, PermissionDenied
+from .errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied
 from .models import Activity
 from .permissions import ROLE_NAMES, Role, may, required_role
 
@@ -86,13 +86,18 @@ def _role_groups() -> dict[str, Group]:
 
 @transaction.atomic
 def user_set_role(*, user, role: str) -> None:
-    """Make `role` (viewer|operator|admin|none) the user's only role."""
+    """Make `role` (viewer|operator|admin|none) the user's only role. A superuser counts as an
+    admin whatever its groups, so any other role takes the superuser (and staff) flag away too:
+    otherwise revoking the first admin's access would change nothing."""
     if role not in (*ROLE_NAMES, "none"):
         raise BadRequest(f"Unknown role {role!r}; choose viewer, operator or admin.", field="role")
     groups = _role_groups()
     user.groups.remove(*groups.values())
     if role != "none":
         user.groups.add(groups[role])
+    if role != "admin" and (user.is_superuser or user.is_staff):
+        user.is_superuser = user.is_staff = False
+        type(user).objects.filter(pk=user.pk).update(is_superuser=False, is_staff=False)
     if hasattr(user, "_dockerweb_role"):
         del user._dockerweb_role
 
@@ -131,6 +136,21 @@ def user_update(*, actor, user, role: str | None = None, is_active: bool | None 
         return user
 
 
+def login_lockout_lift(*, actor, username: str, ip_address: str) -> int:
+    """Lift the sign-in lockout of `username` from `ip_address` (admins only): its counted
+    failures are forgotten, so the right password works again at once. Returns how many failure
+    records were removed; 404 if that account is not locked out from that address."""
+    from axes.utils import reset
+
+    from .selectors import login_lockout_list
+
+    with change(user=actor, action="user.unlock", target=f"{username} from {ip_address}",
+                detail={"username": username, "ip_address": ip_address}):
+        if not login_lockout_list(username=username, ip_address=ip_address):
+            raise NotFound(f"{username!r} is not locked out from {ip_address}.")
+        return reset(ip=ip_address, username=username)
+
+
 def ensure_admin(*, username: str, password: str | None) -> tuple[object, str | None]:
     """Make sure the first admin exists. Returns (user, generated_password or None).
 
@@ -155,6 +175,6 @@ def ensure_admin(*, username: str, password: str | None) -> tuple[object, str | 
 
 
 __all__ = [
-    "Change", "Role", "activity_record", "change", "ensure_admin", "permission_check",
+    "Change", "Role", "activity_record", "change", "ensure_admin", "login_lockout_lift", "permission_check",
     "user_create", "user_set_role", "user_update",
 ]

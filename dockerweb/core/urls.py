@@ -12,4 +12,5 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("users/", views.users, name="users"),
     path("users/<int:pk>/", views.user_edit, name="user-edit"),
+    path("users/unlock/", views.user_unlock, name="user-unlock"),
 ]

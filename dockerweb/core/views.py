@@ -1,16 +1,20 @@
-"""Pages of the core app: sign-in, home, activity log, users; health; error pages."""
+"""Pages of the core app: sign-in (and its lockout), home, activity log, users; health; error pages."""
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .errors import AppError
 from .forms import ActivityFilterForm, UserCreateForm, UserUpdateForm
+from .lockout import locked_out
 from .permissions import Role, user_role
 
 
@@ -42,7 +46,36 @@ def users(request):
             return redirect("core:users")
         except AppError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return render(request, "core/users.html", {"users": selectors.user_list(), "form": form})
+    return render(request, "core/users.html",
+                  {"users": selectors.user_list(), "form": form, "lockouts": selectors.login_lockout_list(),
+                   "lockout_policy": {"limit": settings.LOGIN_FAILURE_LIMIT, "minutes": settings.LOGIN_COOLOFF_MINUTES}})
+
+
+@login_required
+@require_POST
+def user_unlock(request):
+    """Lift one sign-in lockout (admins only; the service checks and logs)."""
+    username = request.POST.get("username", "")
+    ip_address = request.POST.get("ip_address", "")
+    try:
+        services.login_lockout_lift(actor=request.user, username=username, ip_address=ip_address)
+    except AppError as exc:
+        return render(request, "error.html", {"status": exc.status, "message": exc.message}, status=exc.status)
+    messages.success(request, f"Lifted the sign-in lock of {username} from {ip_address}.")
+    return redirect("core:users")
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """The answer to a sign-in refused by the lockout (settings.AXES_LOCKOUT_CALLABLE): the login
+    page again, 403, saying so and for how long; JSON for the API."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    error = locked_out(username=username, ip_address=getattr(request, "axes_ip_address", None))
+    if request.path.startswith("/api/"):
+        return JsonResponse(error.as_dict(), status=error.status)
+    form = AuthenticationForm(request, initial={"username": username})
+    return render(request, "core/login.html",
+                  {"form": form, "locked": error.message, "next": request.POST.get("next", "")},
+                  status=error.status)
 
 
 @login_required
@@ -71,7 +104,8 @@ def healthz(request):
 
 def _error(request, status: int, message: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=status)
+        codes = {400: "bad_request", 403: "permission_denied", 404: "not_found", 500: "server_error"}
+        return JsonResponse({"detail": message, "code": codes.get(status, "error")}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 

@@ -14,18 +14,18 @@ job's leftovers can be found and removed even after its worker died."""
 from __future__ import annotations
 
 import os
-import socket
-import struct
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import docker.errors
 
-from dockerweb.core.errors import NotFound, Unavailable
+from dockerweb.core.errors import Conflict, NotFound, Unavailable
 
 from .client import api, stream_client
 from .errors import engine_errors
 from .images import image_first_present
+from .local import engine_pid
 
 JOB_LABEL = "dockerweb.job"
 STAGING_LABEL = "dockerweb.staging"
@@ -49,24 +49,25 @@ def helper_image(host) -> str:
 
 
 def helper_create(host, *, job_key: str, mounts: dict[str, tuple[str, bool]], command: list[str] | None = None,
-                  image: str | None = None) -> str:
-    """Create (not start) a helper container mounting volumes {name: (path, read_only)}."""
+                  image: str | None = None, network_mode: str = "none") -> str:
+    """Create (not start) a helper container mounting volumes {name: (path, read_only)}; no
+    network unless `network_mode` asks for one (`host`: to look at the machine's interfaces)."""
     image = image or helper_image(host)
     client = api(host)
     with engine_errors(host):
         binds = {name: {"bind": path, "mode": "ro" if ro else "rw"} for name, (path, ro) in mounts.items()}
         created = client.create_container(
             image, command=command or ["true"], labels={JOB_LABEL: job_key},
-            host_config=client.create_host_config(binds=binds, network_mode="none"),
-            network_disabled=True,
+            host_config=client.create_host_config(binds=binds, network_mode=network_mode),
+            network_disabled=network_mode == "none",
         )
     return created["Id"]
 
 
 def helper_run(host, *, job_key: str, mounts: dict[str, tuple[str, bool]], command: list[str],
-               timeout: int | None = None) -> tuple[int, str]:
+               timeout: int | None = None, network_mode: str = "none") -> tuple[int, str]:
     """Run a helper to completion; returns (exit code, last lines of its output). Always removed."""
-    cid = helper_create(host, job_key=job_key, mounts=mounts, command=command)
+    cid = helper_create(host, job_key=job_key, mounts=mounts, command=command, network_mode=network_mode)
     client = stream_client(host)
     try:
         with engine_errors(host):
@@ -109,20 +110,6 @@ def job_leftovers_remove(host, *, job_key: str) -> dict:
     return removed
 
 
-def _engine_pid(socket_path: str) -> int | None:
-    """The pid of the process serving a unix socket (SO_PEERCRED), or None."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.settimeout(2)
-        s.connect(socket_path)
-        pid, _uid, _gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-        return pid or None
-    except OSError:
-        return None
-    finally:
-        s.close()
-
-
 def volume_local_dir(host, name: str) -> Path | None:
     """The folder holding volume `name`'s files when this process can use it in place, else None.
 
@@ -143,7 +130,7 @@ def volume_local_dir(host, name: str) -> Path | None:
     mountpoint = raw.get("Mountpoint") or ""
     if raw.get("Driver") != "local" or raw.get("Options") or not mountpoint.startswith("/"):
         return None
-    pid = _engine_pid(url[len("unix://"):])
+    pid = engine_pid(url[len("unix://"):])
     if pid is None:
         return None
     try:
@@ -209,9 +196,25 @@ def volume_exists(host, name: str) -> bool:
         return False
 
 
-def volume_create(host, *, name: str, labels: dict | None = None) -> None:
+NONCE_LABEL = "dockerweb.nonce"
+
+
+def staging_volume_name() -> str:
+    """A name nobody can guess ahead of time, so nobody can prepare a volume under it."""
+    return f"dockerweb-staging-{secrets.token_hex(16)}"
+
+
+def volume_create_exclusive(host, *, name: str, labels: dict) -> None:
+    """Create volume `name` and make sure it is new. The engine answers a create of an existing
+    local volume with that volume, silently (its content and labels as they were), so a fresh
+    nonce goes on as a label and the volume is ours only if the answer carries it; otherwise
+    Conflict, and nothing is written into someone else's volume."""
+    nonce = secrets.token_hex(16)
     with engine_errors(host):
-        api(host).create_volume(name, labels=labels or None)
+        answer = api(host).create_volume(name, labels={**labels, NONCE_LABEL: nonce})
+    if (answer.get("Labels") or {}).get(NONCE_LABEL) != nonce:
+        raise Conflict(f"A volume named {name!r} already exists on the host (it appeared after the restore was "
+                       "asked for); nothing was written into it.", field="volume")
 
 
 def volume_remove(host, name: str) -> None:
@@ -243,7 +246,6 @@ def volume_copy_replace(host, *, job_key: str, source: str, target: str) -> None
     code, out = helper_run(host, job_key=job_key, mounts={source: ("/from", True), target: ("/to", False)},
                            command=["sh", "-c", script])
     if code != 0:
-        from dockerweb.core.errors import Conflict
         raise Conflict(f"Copying the restored files into volume {target!r} failed (exit {code}): {out.strip()[-300:]}")
 
 
@@ -252,7 +254,6 @@ def volume_root_set(host, *, job_key: str, name: str, mode: int, uid: int, gid: 
     code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", False)},
                            command=["sh", "-c", f"chown {int(uid)}:{int(gid)} /v && chmod {int(mode):o} /v"])
     if code != 0:
-        from dockerweb.core.errors import Conflict
         raise Conflict(f"Setting the owner and mode of volume {name!r} failed: {out.strip()[-300:]}")
 
 

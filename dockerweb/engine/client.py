@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import docker
 from django.conf import settings
@@ -16,6 +18,37 @@ from django.conf import settings
 API_VERSION = "1.41"
 _lock = threading.Lock()
 _clients: dict[tuple, docker.DockerClient] = {}
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot address an engine, as a sentence; None when it can. Engines are
+    `unix:///absolute/path.sock` or `tcp://host:port` (the docker CLI's `-H` forms)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "The URL must not contain control characters."
+    if url.startswith("ssh://"):
+        return "ssh:// engines are not supported; use tcp:// with TLS."
+    if url.startswith("unix://"):
+        path = url[len("unix://"):]
+        if not path.startswith("/") or path.rstrip("/") == "":
+            return "A unix:// URL names the socket by its absolute path, e.g. unix:///var/run/docker.sock."
+        return None
+    if not url.startswith("tcp://"):
+        return "The URL must start with unix:// or tcp://."
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        return f"The URL cannot be read: {exc}."
+    if not host:
+        return "A tcp:// URL names the engine's host, e.g. tcp://10.0.0.5:2376."
+    if not re.fullmatch(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+", host):
+        return f"{host!r} is not a host name or an IP address."
+    if port is None or port == 0:
+        return "A tcp:// URL names the engine's port, e.g. tcp://10.0.0.5:2376."
+    if parts.username or parts.password or parts.query or parts.fragment or parts.path not in ("", "/"):
+        return "A tcp:// URL is only scheme, host and port, e.g. tcp://10.0.0.5:2376."
+    return None
 
 
 def _tls_config(host):

@@ -13,6 +13,14 @@ def volume_create(host, *, name: str, driver: str = "local", driver_opts: dict |
                                        labels=labels or None)
 
 
+def volume_drivers(host) -> list[str]:
+    """The volume drivers the engine offers (`docker info`: Plugins.Volume). Asking the engine
+    to create a volume with another one makes it look for a plugin for about 15 s first."""
+    with engine_errors(host):
+        info = api(host).info()
+    return list((info.get("Plugins") or {}).get("Volume") or [])
+
+
 def volume_remove(host, name: str, *, force: bool = False) -> None:
     with engine_errors(host):
         api(host).remove_volume(name, force=force)

@@ -170,8 +170,9 @@ class Endpoint(models.Model):
     """A container's attachment to a network (one entry of NetworkSettings.Networks)."""
 
     container = models.ForeignKey(to=Container, on_delete=models.CASCADE, related_name="endpoints")
-    network = models.ForeignKey(to=Network, on_delete=models.CASCADE, null=True, blank=True, related_name="endpoints",
-                                help_text="Null only while the network itself is not yet mirrored.")
+    network = models.ForeignKey(to=Network, on_delete=models.SET_NULL, null=True, blank=True, related_name="endpoints",
+                                help_text="Null when the network is gone (the engine lets a stopped container keep "
+                                          "an entry for a removed network), or for a moment before it is mirrored.")
     network_name = models.CharField(max_length=255)
     network_engine_id = models.CharField(max_length=64, blank=True)
     endpoint_id = models.CharField(max_length=64, blank=True)
@@ -191,6 +192,12 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.container.name}@{self.network_name}"
+
+    @property
+    def network_missing(self) -> bool:
+        """The container keeps an entry for a network the host no longer has (it cannot start
+        until that entry is disconnected)."""
+        return self.network_id is None
 
 
 class Volume(models.Model):

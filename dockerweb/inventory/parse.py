@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 # Part of every fingerprint: changing how rows are derived from `raw` must change them all.

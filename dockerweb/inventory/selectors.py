@@ -57,10 +57,32 @@ def volume_get(*, host: Host, name: str) -> Volume:
     return v
 
 
-def network_list(*, host: Host, filters: dict | None = None) -> QuerySet[Network]:
+# The list selectors read what list pages and list answers show, and nothing per row:
+# - `raw` (the engine's whole inspect output, kilobytes of JSON a row) is left unread;
+# - rows are ordered by name alone: they are of one host, and ordering by the host's name (the
+#   models' default) would join the host table into every list query;
+# - related rows come in one query per relation. With `as_lists` they are plain lists on each
+#   object (the read API's serializers take them from there): a prefetched *manager* per object
+#   and relation costs a queryset clone each, more than the queries themselves at a hundred rows.
+#   List pages keep the managers (`c.endpoints.all` in templates).
+
+def _with_container_ref(qs: QuerySet) -> QuerySet:
+    """Endpoints or mounts with their container's id and name, the only columns of it a list
+    shows (decoding its JSON columns cost more than the rows themselves)."""
+    own = [f.name for f in qs.model._meta.concrete_fields]
+    return qs.select_related("container").only(*own, "container__engine_id", "container__name")
+
+
+def network_list(*, host: Host, filters: dict | None = None, as_lists: bool = False) -> QuerySet[Network]:
+    """The host's networks. `as_lists`: each carries `live_endpoints`, its endpoints that are
+    live (an engine endpoint id; as `docker network inspect` lists them), with their container."""
     f = filters or {}
-    qs = Network.objects.filter(host=host).prefetch_related(
-        Prefetch("endpoints", queryset=Endpoint.objects.select_related("container")))
+    endpoints = _with_container_ref(Endpoint.objects.all())
+    if as_lists:
+        related = Prefetch("endpoints", queryset=endpoints.exclude(endpoint_id=""), to_attr="live_endpoints")
+    else:
+        related = Prefetch("endpoints", queryset=endpoints)
+    qs = Network.objects.filter(host=host).defer("raw").order_by("name", "pk").prefetch_related(related)
     if f.get("driver"):
         qs = qs.filter(driver=f["driver"])
     if f.get("name"):
@@ -70,9 +92,16 @@ def network_list(*, host: Host, filters: dict | None = None) -> QuerySet[Network
     return qs
 
 
-def container_list(*, host: Host, filters: dict | None = None) -> QuerySet[Container]:
+def container_list(*, host: Host, filters: dict | None = None, as_lists: bool = False) -> QuerySet[Container]:
+    """The host's containers. `as_lists`: each carries `endpoint_list`, `port_list` and
+    `mount_list`."""
     f = filters or {}
-    qs = Container.objects.filter(host=host).prefetch_related("endpoints", "ports", "mounts")
+    if as_lists:
+        related = [Prefetch("endpoints", to_attr="endpoint_list"), Prefetch("ports", to_attr="port_list"),
+                   Prefetch("mounts", to_attr="mount_list")]
+    else:
+        related = ["endpoints", "ports", "mounts"]
+    qs = Container.objects.filter(host=host).defer("raw").order_by("name", "pk").prefetch_related(*related)
     if f.get("state"):
         qs = qs.filter(state=f["state"])
     if f.get("name"):
@@ -86,10 +115,12 @@ def container_list(*, host: Host, filters: dict | None = None) -> QuerySet[Conta
     return qs
 
 
-def volume_list(*, host: Host, filters: dict | None = None) -> QuerySet[Volume]:
+def volume_list(*, host: Host, filters: dict | None = None, as_lists: bool = False) -> QuerySet[Volume]:
+    """The host's volumes. `as_lists`: each carries `mount_list`, its mounts with their container."""
     f = filters or {}
-    qs = Volume.objects.filter(host=host).prefetch_related(
-        Prefetch("mounts", queryset=Mount.objects.select_related("container")))
+    mounts = _with_container_ref(Mount.objects.all())
+    related = Prefetch("mounts", queryset=mounts, to_attr="mount_list" if as_lists else None)
+    qs = Volume.objects.filter(host=host).defer("raw").order_by("name", "pk").prefetch_related(related)
     if f.get("driver"):
         qs = qs.filter(driver=f["driver"])
     if f.get("name"):

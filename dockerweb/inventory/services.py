@@ -5,7 +5,7 @@
 - `host_reconcile` makes a whole host's mirror equal to the engine, in few queries;
 - hosts are registered with `host_create` (admins) or `host_register` (set-up scripts).
 
-After each change a `mirror.change` message names host, kind and id on the host's group."""
+After each change `announce` notes host, kind and id for the host's topology producer."""
 from __future__ import annotations
 
 import logging
@@ -13,42 +13,80 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import connections, models, router, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from dockerweb.core import live
-from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, Unavailable
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine
 from dockerweb.engine.client import forget as engine_forget
+from dockerweb.engine.client import url_problem as engine_url_problem
 from dockerweb.engine.events import engine_ping
 
-from . import parse
+from . import parse, selectors
 from .models import Container, Endpoint, Host, Mount, Network, PortBinding, Volume
 
 log = logging.getLogger(__name__)
 
 
-def _publish_now(group: str, message: dict) -> None:
-    live.publish(group, message)
+def announce(host: Host, kind: str, ident: str) -> None:
+    """Note a mirror change (`kind`: host|network|container|volume) for the host's topology
+    producer (`core.live.mirror_changed`), once it is committed: the producer reads the rows."""
+    name = host.name
+    transaction.on_commit(lambda: live.mirror_changed(name, kind, ident))
 
 
-# The watcher swaps this for a queue drained by its own thread, so that applying an event never
-# waits on the broker; everywhere else the message goes out at once.
-_publisher = _publish_now
+# --- finding objects by what a person typed ---------------------------------------------------
+
+def network_fetch(*, host: Host, ident: str) -> tuple[Network, dict]:
+    """The network `ident` (full id, exact name, or unique id prefix — the engine's order) and
+    the engine's inspect of it by full id. A network the mirror has not seen yet is looked up
+    on the engine; one the engine no longer has is forgotten. Raises NotFound."""
+    ident = (ident or "").strip()
+    if not ident:
+        raise NotFound("Name the network (its name or id).", field="network")
+    try:
+        net = selectors.network_get(host=host, ident=ident)
+    except NotFound:
+        net = None
+    if net is not None:
+        try:
+            return net, engine.network_inspect(host, net.engine_id)
+        except NotFound:
+            network_forget(host=host, network_id=net.engine_id)
+    try:
+        raw = engine.network_inspect(host, ident)
+    except NotFound:
+        raise NotFound(f"Host {host.name!r} has no network {ident!r}.", field="network") from None
+    net = network_sync(host=host, network_id=raw["Id"])
+    if net is None:
+        raise NotFound(f"Host {host.name!r} has no network {ident!r}.", field="network")
+    return net, raw
 
 
-def announcer_set(publisher) -> None:
-    """Route `mirror.change` messages through `publisher(group, message)` (None: publish at once)."""
-    global _publisher
-    _publisher = publisher or _publish_now
-
-
-def announce(host: Host, kind: str, ident: str, op: str) -> None:
-    """One message per mirror change, for the live graph and open pages:
-    `{"type": "mirror.change", "host", "kind": host|network|container|volume, "id", "op": add|update|remove|reconcile}`."""
-    _publisher(live.host_group(host.name),
-               {"type": "mirror.change", "host": host.name, "kind": kind, "id": ident, "op": op})
+def container_fetch(*, host: Host, ident: str, field: str = "container") -> tuple[Container, dict]:
+    """Like `network_fetch`, for containers (`docker ps` names, ids and id prefixes)."""
+    ident = (ident or "").strip().lstrip("/")
+    if not ident:
+        raise NotFound("Name the container (its name or id).", field=field)
+    try:
+        row = selectors.container_get(host=host, ident=ident)
+    except NotFound:
+        row = None
+    if row is not None:
+        try:
+            return row, engine.container_inspect(host, row.engine_id)
+        except NotFound:
+            pass
+    try:
+        raw = engine.container_inspect(host, ident)
+    except NotFound:
+        raise NotFound(f"Host {host.name!r} has no container {ident!r}.", field=field) from None
+    row = container_sync(host=host, container_id=raw["Id"])
+    if row is None:
+        raise NotFound(f"Host {host.name!r} has no container {ident!r}.", field=field)
+    return row, raw
 
 
 # --- hosts -------------------------------------------------------------------------------------
@@ -73,7 +111,7 @@ def host_mark(*, host: Host, reachable: bool, error: str = "", facts: dict | Non
             setattr(host, k, v)
         Host.objects.filter(pk=host.pk).update(**updates)
         if "status" in updates:
-            announce(host, "host", host.name, "update")
+            announce(host, "host", host.name)
 
 
 def host_watching(*, host: Host, since) -> None:
@@ -94,10 +132,33 @@ def host_check(*, host: Host) -> bool:
 
 
 def _validate_url(url: str) -> None:
-    if not (url.startswith("unix://") or url.startswith("tcp://") or url.startswith("ssh://")):
-        raise BadRequest("The URL must start with unix:// or tcp://.", field="url")
-    if url.startswith("ssh://"):
-        raise BadRequest("ssh:// engines are not supported; use tcp:// with TLS.", field="url")
+    problem = engine_url_problem(url)
+    if problem:
+        raise BadRequest(problem, field="url")
+
+
+def _validate_tls(*, tls_ca: str, tls_cert: str, tls_key: str) -> None:
+    """PEM text, and a client certificate comes with its key (else the engine cannot be asked)."""
+    for name, pem in (("tls_ca", tls_ca), ("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if pem and ("-----BEGIN " not in pem or "-----END " not in pem):
+            raise BadRequest(f"{name} must be PEM text (-----BEGIN … -----END …).", field=name)
+    if bool(tls_cert) != bool(tls_key):
+        raise BadRequest("A client certificate needs its key, and a key its certificate.",
+                         field="tls_key" if tls_cert else "tls_cert")
+
+
+def _engine_facts(host: Host) -> dict:
+    """Ping a new host's engine: 503 if nothing answers there (a refused TLS handshake
+    included), 400 naming the URL if what answers is not a Docker engine."""
+    try:
+        return engine_ping(host)
+    except Unavailable:
+        raise
+    except (AppError, ValueError) as exc:  # an HTTP error page, or an answer that is not JSON
+        code = getattr(exc.__cause__, "status_code", None)
+        why = f"it answered HTTP {code}" if code else "its answer is not the Docker API's"
+        raise BadRequest(f"Something answers at {host.url}, but not as a Docker engine ({why}).",
+                         field="url") from exc
 
 
 def host_register(*, name: str, url: str) -> Host:
@@ -116,6 +177,7 @@ def host_create(*, actor, name: str, url: str, tls_ca: str = "", tls_cert: str =
     """Register an engine. The engine must answer before it is saved."""
     with change(user=actor, action="host.create", host=name, target=name, detail={"url": url}):
         _validate_url(url)
+        _validate_tls(tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
         if Host.objects.filter(name=name).exists():
             raise Conflict(f"A host named {name!r} already exists.", field="name")
         host = Host(name=name, url=url, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, tls_verify=tls_verify)
@@ -125,7 +187,7 @@ def host_create(*, actor, name: str, url: str, tls_ca: str = "", tls_cert: str =
             msgs = getattr(exc, "message_dict", {})
             f, m = next(iter(msgs.items()), ("name", ["Invalid value."]))
             raise BadRequest(m[0], field=f) from exc
-        facts = engine_ping(host)  # raises 503 if it does not answer
+        facts = _engine_facts(host)
         host.status, host.last_seen, host.engine_version, host.info = Host.Status.OK, timezone.now(), facts["version"], facts
         host.save()
     host_reconcile(host=host)
@@ -153,19 +215,25 @@ def network_sync(*, host: Host, network_id: str) -> Network | None:
     engine_id = fields.pop("engine_id")
     with transaction.atomic():
         network, op = _row_put(Network, host, {"engine_id": engine_id}, fields)
-        # Endpoints whose network arrived after them.
-        Endpoint.objects.filter(container__host=host, network__isnull=True, network_engine_id=engine_id).update(network=network)
+        # Endpoints whose network arrived after them (by name: those of containers never started).
+        Endpoint.objects.filter(container__host=host, network__isnull=True).filter(
+            Q(network_engine_id=engine_id) | Q(network_engine_id="", network_name=network.name)).update(network=network)
     if op:
-        announce(host, "network", network.engine_id, op)
+        announce(host, "network", network.engine_id)
     return network
 
 
 def network_forget(*, host: Host, network_id: str) -> None:
-    deleted = Network.objects.filter(host=host, engine_id=network_id).delete()[0]
-    if not deleted:
-        deleted = Network.objects.filter(host=host, name=network_id).delete()[0]
-    if deleted:
-        announce(host, "network", network_id, "remove")
+    """Drop a network the engine no longer has. Containers that keep an entry for it (stopped
+    ones may) keep the entry, now pointing nowhere, and change with it: they are announced too."""
+    rows = Network.objects.filter(host=host, engine_id=network_id)
+    if not rows.exists():
+        rows = Network.objects.filter(host=host, name=network_id)
+    users = list(Endpoint.objects.filter(network__in=rows).values_list("container__engine_id", flat=True))
+    if rows.delete()[0]:
+        announce(host, "network", network_id)
+        for cid in users:
+            announce(host, "container", cid)
 
 
 def _row_put(model, host: Host, key: dict, fields: dict):
@@ -185,11 +253,22 @@ def _row_put(model, host: Host, key: dict, fields: dict):
     return row, "update"
 
 
-def _children_wanted(raw: dict, network_pks: dict[str, int], volume_pks: dict[str, int]) -> dict:
+def _network_of(e: dict, network_pks: dict[str, int], network_names: dict[str, int]) -> int | None:
+    """The mirrored network of an endpoint: by the engine id it holds; by name only when it
+    holds none (a container never started has ids only once it runs), since a network removed
+    and made again under the same name is another network, which the engine would not use."""
+    if e["network_engine_id"]:
+        return network_pks.get(e["network_engine_id"])
+    return network_names.get(e["network_name"])
+
+
+def _children_wanted(raw: dict, network_pks: dict[str, int], volume_pks: dict[str, int],
+                     network_names: dict[str, int]) -> dict:
     """The endpoint, mount and port rows a container's inspect output asks for, as field dicts
-    including the foreign keys to mirrored networks ({engine id: pk}) and volumes ({name: pk})."""
+    including the foreign keys to mirrored networks ({engine id: pk}, {name: pk}) and volumes
+    ({name: pk})."""
     return {
-        "endpoints": [{**e, "network_id": network_pks.get(e["network_engine_id"])} for e in parse.endpoints_of(raw)],
+        "endpoints": [{**e, "network_id": _network_of(e, network_pks, network_names)} for e in parse.endpoints_of(raw)],
         "mounts": [{**m, "volume_id": volume_pks.get(m["name"]) if m["type"] == "volume" else None}
                    for m in parse.mounts_of(raw)],
         "ports": parse.ports_of(raw),
@@ -264,24 +343,27 @@ def container_sync(*, host: Host, container_id: str) -> Container | None:
     names = {m["name"] for m in parse.mounts_of(raw) if m["type"] == "volume" and m["name"]}
     for name in names - set(Volume.objects.filter(host=host, name__in=names).values_list("name", flat=True)):
         volume_sync(host=host, name=name)
-    net_ids = [e["network_engine_id"] for e in parse.endpoints_of(raw) if e["network_engine_id"]]
+    eps = parse.endpoints_of(raw)
+    net_ids = [e["network_engine_id"] for e in eps if e["network_engine_id"]]
+    net_names = [e["network_name"] for e in eps if not e["network_engine_id"]]
     with transaction.atomic():
         network_pks = dict(Network.objects.filter(host=host, engine_id__in=net_ids).values_list("engine_id", "pk"))
+        network_names = dict(Network.objects.filter(host=host, name__in=net_names).values_list("name", "pk"))
         volume_pks = dict(Volume.objects.filter(host=host, name__in=names).values_list("name", "pk"))
         container, op = _row_put(Container, host, {"engine_id": engine_id}, fields)
         if op is not None:
             # Endpoints, mounts and ports derive from the same attributes as the row: when the
             # fingerprint is unchanged so are they (any drift is the reconcile's to repair).
-            _children_write([(container.pk, _children_wanted(raw, network_pks, volume_pks))])
+            _children_write([(container.pk, _children_wanted(raw, network_pks, volume_pks, network_names))])
     if op:
-        announce(host, "container", container.engine_id, op)
+        announce(host, "container", container.engine_id)
     return container
 
 
 def container_forget(*, host: Host, container_id: str) -> None:
     deleted = Container.objects.filter(host=host, engine_id=container_id).delete()[0]
     if deleted:
-        announce(host, "container", container_id, "remove")
+        announce(host, "container", container_id)
 
 
 def volume_sync(*, host: Host, name: str) -> Volume | None:
@@ -296,14 +378,14 @@ def volume_sync(*, host: Host, name: str) -> Volume | None:
         volume, op = _row_put(Volume, host, {"name": fields.pop("name")}, fields)
         Mount.objects.filter(container__host=host, type=Mount.Type.VOLUME, name=volume.name, volume__isnull=True).update(volume=volume)
     if op:
-        announce(host, "volume", volume.name, op)
+        announce(host, "volume", volume.name)
     return volume
 
 
 def volume_forget(*, host: Host, name: str) -> None:
     deleted = Volume.objects.filter(host=host, name=name).delete()[0]
     if deleted:
-        announce(host, "volume", name, "remove")
+        announce(host, "volume", name)
 
 
 def mirror_forget_missing(*, host: Host, kind: str) -> int:
@@ -321,7 +403,7 @@ def mirror_forget_missing(*, host: Host, kind: str) -> int:
     if gone:
         model.objects.filter(host=host, **{f"{key}__in": gone}).delete()
         for k in gone:
-            announce(host, kind, k, "remove")
+            announce(host, kind, k)
     return len(gone)
 
 
@@ -375,6 +457,28 @@ def _upsert(model, host: Host, key: str, raws: list[tuple[str, str, dict]], fiel
     return pks, {r[key] for r in to_create} | {getattr(o, key) for o in to_update}
 
 
+class LightPoll:
+    """The watcher's cheap look for changes no event announces (a stopped container connected
+    to or disconnected from a network): one container list call (each container's state,
+    networks, mounts and ports come with it), each summary fingerprinted; `look()` returns the
+    ids of containers whose fingerprint differs from the last look (new and gone ones too)."""
+
+    # What moves on its own without being a change ("Up 5 minutes").
+    VOLATILE = ("Status", "Created")
+
+    def __init__(self, host: Host):
+        self.host = host
+        self.prints: dict[str, str] | None = None
+
+    def look(self) -> list[str]:
+        rows = engine.container_list(self.host)
+        prints = {r["Id"]: parse.fingerprint({k: v for k, v in r.items() if k not in self.VOLATILE}) for r in rows}
+        before, self.prints = self.prints, prints
+        if before is None:
+            return []
+        return [cid for cid in prints.keys() | before.keys() if prints.get(cid) != before.get(cid)]
+
+
 def _inspect_all(host: Host, summaries: list[dict]) -> list[dict]:
     """Inspect every listed container; ones removed between list and inspect are left out."""
     return engine.container_inspect_many(host, [s["Id"] for s in summaries])
@@ -414,6 +518,7 @@ def host_reconcile(*, host: Host) -> ReconcileResult:
     with transaction.atomic():
         Host.objects.select_for_update().filter(pk=host.pk).first()  # one reconcile of a host at a time
         network_pks, _ = _upsert(Network, host, "engine_id", networks_in, parse.network_fields, result, "network")
+        network_names = {n["Name"]: network_pks[nid] for nid, _, n in networks_in}
         volume_pks, _ = _upsert(Volume, host, "name", volumes_in, parse.volume_fields, result, "volume")
         container_pks, written = _upsert(Container, host, "engine_id", containers_in, parse.container_fields, result,
                                          "container")
@@ -421,16 +526,16 @@ def host_reconcile(*, host: Host) -> ReconcileResult:
         for cid, _, raw in containers_in:
             pk = container_pks[cid]
             if cid in written:
-                rewrite.append((pk, _children_wanted(raw, network_pks, volume_pks)))
+                rewrite.append((pk, _children_wanted(raw, network_pks, volume_pks, network_names)))
             else:
                 eps, mounts = parse.endpoints_of(raw), parse.mounts_of(raw)
-                keep[pk] = [sorted(network_pks.get(e["network_engine_id"]) or 0 for e in eps),
+                keep[pk] = [sorted(_network_of(e, network_pks, network_names) or 0 for e in eps),
                             sorted((volume_pks.get(m["name"]) or 0) if m["type"] == "volume" else 0 for m in mounts),
                             len(parse.ports_of(raw))]
         drifted = _children_drifted(host, keep)
         if drifted:
             raw_of = {container_pks[cid]: raw for cid, _, raw in containers_in}
-            rewrite += [(pk, _children_wanted(raw_of[pk], network_pks, volume_pks)) for pk in drifted]
+            rewrite += [(pk, _children_wanted(raw_of[pk], network_pks, volume_pks, network_names)) for pk in drifted]
         _children_write(rewrite)
         result.children = len(rewrite)
     result.seconds = {"engine": fetched - started, "mirror": time.perf_counter() - fetched}
@@ -439,5 +544,5 @@ def host_reconcile(*, host: Host) -> ReconcileResult:
     else:
         host_mark(host=host, reachable=True)
     if result.changed:
-        announce(host, "host", host.name, "reconcile")
+        announce(host, "host", host.name)
     return result

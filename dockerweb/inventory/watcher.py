@@ -4,37 +4,41 @@ event to the mirror; a full reconcile runs at start, after every reconnect and p
 Per host, a reader thread only moves events from the engine's stream into a queue; the host's
 thread takes whatever has queued up, folds several events about the same object into one
 (`docker run` alone sends create, connect, mount and start), and brings each object up to date
-from the engine's current answer, so applying is idempotent and order-insensitive. When the
-host is quiet the thread pings the engine, so an engine that stops answering without closing
-the stream is noticed too. If the engine goes away the host is marked unreachable and the
-thread retries with backoff; one host's trouble never blocks another's thread.
+from the engine's current answer, so applying is idempotent and order-insensitive.
 
-Live `mirror.change` messages are sent by one publisher thread, so a slow broker never delays
-the mirror."""
+Some changes send no event at all (connecting or disconnecting a stopped container): every
+`LIGHT_POLL` seconds one cheap call (the container list, with each container's networks,
+mounts and ports) is compared with the last one by fingerprint, and just what differs is
+brought up to date. When the host is quiet the thread pings the engine, so an engine that stops
+answering without closing the stream is noticed too. An engine that went away is asked again
+every `RETRY_EVERY` seconds with a short ping, so the host is followed again (and reconciled)
+within about two seconds of the engine answering; one host's trouble never blocks another's.
+
+Beside each host's watcher runs the host's topology producer (`topology.producer`), which turns
+the mirror changes into live patches."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import queue
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from dockerweb.core import live
 from dockerweb.core.errors import AppError
+from dockerweb.engine.events import engine_ping
 
 from . import services
 from .models import Host
 
 log = logging.getLogger(__name__)
 
-RECONCILE_EVERY = float(os.environ.get("DOCKERWEB_RECONCILE_EVERY", "300"))  # seconds between full reconciles
 PING_EVERY = 10.0  # seconds of quiet after which the engine is pinged
-BACKOFF_MIN = 1.0
-BACKOFF_MAX = 30.0
+RETRY_EVERY = 0.5  # seconds between short pings of an engine that went away
+RETRY_PING_TIMEOUT = 2  # seconds such a ping may take
+BACKOFF_MAX = 30.0  # for trouble on our side (the database): retries slow down up to this
 HOSTS_POLL = 1.0  # seconds between looks at the Host table
 
 # Container actions that change nothing the mirror holds (exec_* also come from health checks).
@@ -106,37 +110,6 @@ def apply_step(host: Host, kind: str, ident: str, what: str) -> None:
             services.volume_sync(host=host, name=ident)
 
 
-def apply_event(host: Host, event: dict) -> None:
-    """Bring the mirror up to date with one engine event."""
-    for step in fold([event]):
-        apply_step(host, *step)
-
-
-class Publisher(threading.Thread):
-    """Sends live messages from a queue, on its own event loop (so the channel layer keeps its
-    connections between messages)."""
-
-    def __init__(self):
-        super().__init__(name="mirror-publisher", daemon=True)
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-
-    def __call__(self, group: str, message: dict) -> None:
-        self.queue.put((group, message))
-
-    def run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        while True:
-            item = self.queue.get()
-            if item is None:
-                break
-            loop.run_until_complete(live.apublish(*item))  # never raises
-        loop.close()
-
-    def halt(self) -> None:
-        self.queue.put(None)
-
-
 def host_key(host: Host) -> tuple:
     """What a watcher thread is bound to: a changed URL or TLS material, or a host removed and
     registered again under the same primary key, needs a new thread."""
@@ -160,9 +133,27 @@ class HostWatcher(threading.Thread):
         return host
 
     def run(self) -> None:
+        from dockerweb.topology.producer import TopologyProducer
+
+        producer = TopologyProducer(self.host_id, self.stop_event)
+        producer.start()
+        try:
+            self._watch()
+        finally:
+            self.stop_event.set()
+            producer.join(timeout=5)
+            try:
+                host = self.host()
+                if host is not None:
+                    services.host_watching(host=host, since=None)
+            except Exception:
+                pass
+            connection.close()
+
+    def _watch(self) -> None:
         from dockerweb.engine.events import EventStream
 
-        backoff = BACKOFF_MIN
+        backoff = RETRY_EVERY
         while not self.stop_event.is_set():
             close_old_connections()
             host = self.host()
@@ -173,24 +164,27 @@ class HostWatcher(threading.Thread):
             try:
                 # Subscribe first, then reconcile: an event that happens during the reconcile is
                 # queued and applied after it (idempotent), so nothing falls between the two.
+                # The light poll's first look comes before the reconcile for the same reason.
                 self.stream = EventStream(host, since=int(time.time()),
                                           filters={"type": ["container", "network", "volume"]})
                 reader = threading.Thread(target=self._read, args=(self.stream, events), daemon=True,
                                           name=f"events-{host.name}")
                 reader.start()
+                poll = services.LightPoll(host)
+                poll.look()
                 services.host_reconcile(host=host)
                 services.host_check(host=host)  # the engine may have been upgraded while away
                 services.host_watching(host=host, since=timezone.now())
                 log.info("watching %s (%s)", host.name, host.url)
-                backoff = BACKOFF_MIN
-                self._follow(host, events)
+                backoff = RETRY_EVERY
+                self._follow(host, events, poll)
             except Exception as exc:
                 if self.stop_event.is_set():
                     break
                 engine_gone = isinstance(exc, ConnectionError) or (isinstance(exc, AppError) and exc.status == 503)
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 if engine_gone:
-                    log.warning("host %s: %s; retrying in %.0fs", host.name, message, backoff)
+                    log.warning("host %s: %s; asking again every %.1fs", host.name, message, RETRY_EVERY)
                 else:  # our side (the database, a bug): the engine is fine, say so in the log only
                     log.exception("host %s: the mirror could not be updated; retrying in %.0fs", host.name, backoff)
                 try:
@@ -202,19 +196,26 @@ class HostWatcher(threading.Thread):
                         services.host_mark(host=host, reachable=False, error=message)
                 except Exception:
                     log.exception("could not record the state of %s", host.name)
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
+                if engine_gone:
+                    self._close_stream()
+                    self._wait_for_engine(host)
+                else:
+                    self.stop_event.wait(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
             finally:
                 self._close_stream()
                 if reader is not None:
                     reader.join(timeout=5)
-        try:
-            host = self.host()
-            if host is not None:
-                services.host_watching(host=host, since=None)
-        except Exception:
-            pass
-        connection.close()
+
+    def _wait_for_engine(self, host: Host) -> None:
+        """Until the engine answers again (or the watcher is halted): a short ping every
+        `RETRY_EVERY` seconds costs next to nothing and brings the host back within ~2 s."""
+        while not self.stop_event.wait(RETRY_EVERY):
+            try:
+                engine_ping(host, timeout=RETRY_PING_TIMEOUT)
+                return
+            except AppError:
+                continue
 
     @staticmethod
     def _read(stream, events: queue.SimpleQueue) -> None:
@@ -225,12 +226,16 @@ class HostWatcher(threading.Thread):
         except Exception as exc:
             events.put(exc)
 
-    def _follow(self, host: Host, events: queue.SimpleQueue) -> None:
-        """Apply queued events until the stream ends (raises) or the watcher is halted."""
-        last_reconcile = last_contact = time.monotonic()
+    def _follow(self, host: Host, events: queue.SimpleQueue, poll: "services.LightPoll") -> None:
+        """Apply queued events until the stream ends (raises) or the watcher is halted; between
+        events, the light poll, the periodic reconcile and the quiet-time ping."""
+        last_reconcile = last_contact = last_poll = time.monotonic()
+        light_every = settings.LIGHT_POLL
         while not self.stop_event.is_set():
+            now = time.monotonic()
+            wait = max(0.05, min(1.0, last_poll + light_every - now)) if light_every else 1.0
             try:
-                batch = [events.get(timeout=1.0)]
+                batch = [events.get(timeout=wait)]
             except queue.Empty:
                 batch = []
             while True:
@@ -249,10 +254,16 @@ class HostWatcher(threading.Thread):
             now = time.monotonic()
             if batch:
                 last_contact = now
-            if self.needs_reconcile or now - last_reconcile > RECONCILE_EVERY:
+            if self.needs_reconcile or now - last_reconcile > settings.RECONCILE_EVERY:
                 self.needs_reconcile = False
+                poll.look()
                 services.host_reconcile(host=host)
-                last_reconcile = last_contact = time.monotonic()
+                last_reconcile = last_contact = last_poll = time.monotonic()
+            elif light_every and now - last_poll >= light_every:
+                # Changes no event announced: one list call, compared by fingerprint.
+                for cid in poll.look():
+                    self._apply_step(host, ("container", cid, "sync"))
+                last_poll = last_contact = time.monotonic()
             elif now - last_contact > PING_EVERY:
                 if not services.host_check(host=host):
                     raise ConnectionError(host.last_error or "the engine does not answer")
@@ -260,17 +271,20 @@ class HostWatcher(threading.Thread):
 
     def _apply(self, host: Host, batch: list[dict]) -> None:
         for step in fold(batch):
-            try:
-                apply_step(host, *step)
-            except AppError as exc:
-                if exc.status == 503:
-                    raise
-                log.warning("%s %s on %s not applied: %s", step[0], step[1], host.name, exc.message)
-            except Exception:
-                # A database hiccup must not lose the change for good: the next turn reconciles.
-                log.exception("%s %s on %s not applied; reconciling", step[0], step[1], host.name)
-                self.needs_reconcile = True
-                close_old_connections()
+            self._apply_step(host, step)
+
+    def _apply_step(self, host: Host, step: tuple[str, str, str]) -> None:
+        try:
+            apply_step(host, *step)
+        except AppError as exc:
+            if exc.status == 503:
+                raise
+            log.warning("%s %s on %s not applied: %s", step[0], step[1], host.name, exc.message)
+        except Exception:
+            # A database hiccup must not lose the change for good: the next turn reconciles.
+            log.exception("%s %s on %s not applied; reconciling", step[0], step[1], host.name)
+            self.needs_reconcile = True
+            close_old_connections()
 
     def _close_stream(self) -> None:
         stream, self.stream = self.stream, None
@@ -286,11 +300,8 @@ class HostWatcher(threading.Thread):
 
 
 def watch_all(stop: threading.Event, poll: float = HOSTS_POLL) -> None:
-    """Run a watcher per host until `stop` is set; hosts added, removed or re-pointed are
-    picked up within `poll` seconds."""
-    publisher = Publisher()
-    publisher.start()
-    services.announcer_set(publisher)
+    """Run a watcher (and its topology producer) per host until `stop` is set; hosts added,
+    removed or re-pointed are picked up within `poll` seconds."""
     watchers: dict[tuple, HostWatcher] = {}
     try:
         while not stop.is_set():
@@ -314,6 +325,3 @@ def watch_all(stop: threading.Event, poll: float = HOSTS_POLL) -> None:
             w.halt()
         for w in watchers.values():
             w.join(timeout=5)
-        services.announcer_set(None)
-        publisher.halt()
-        publisher.join(timeout=5)

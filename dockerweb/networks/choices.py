@@ -17,7 +17,8 @@ DRIVER_HELP = {
 BRIDGE_OPTIONS: dict[str, tuple[str, str, str, str]] = {
     "com.docker.network.bridge.name": (
         "bridge_name", "Bridge name", "",
-        "Name of the Linux bridge created for this network (default br-<id>); at most 15 characters."),
+        "Name of the Linux bridge created for this network (default br-<id>); at most 15 characters, never an "
+        "interface the machine already has. Admins only."),
     "com.docker.network.bridge.enable_ip_masquerade": (
         "enable_ip_masquerade", "IP masquerading", "--ip-masq",
         "NAT traffic leaving the network to the host's address (true by default)."),
@@ -32,6 +33,15 @@ BRIDGE_OPTIONS: dict[str, tuple[str, str, str, str]] = {
     "com.docker.network.container_interface_prefix": (
         "container_interface_prefix", "Container interface prefix", "",
         "Prefix of the interface name inside containers (eth by default: eth0, eth1…)."),
+}
+# Driver options that name an interface of the engine's machine (admin-only: network.host_interface),
+# with what the engine does with it.
+HOST_INTERFACE_OPTIONS = {
+    "com.docker.network.bridge.name": "the engine takes over an existing interface of that name as the network's "
+                                      "bridge and replaces its addresses",
+    "parent": "the network's containers appear on that link of the machine",
+    "com.docker.network.bridge.trusted_host_interfaces": "traffic arriving on those interfaces may reach the "
+                                                         "network's published ports directly",
 }
 BOOLEAN_OPTIONS = ("com.docker.network.bridge.enable_ip_masquerade", "com.docker.network.bridge.enable_icc")
 OPTION_FOR_FIELD = {v[0]: k for k, v in BRIDGE_OPTIONS.items()}

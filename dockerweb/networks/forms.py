@@ -55,7 +55,7 @@ class NetworkCreateForm(forms.Form):
     driver = forms.ChoiceField(help_text="<code>--driver</code>. " + " ".join(f"<b>{k}</b>: {v}" for k, v in DRIVER_HELP.items()))
     parent = forms.CharField(required=False, label="Parent interface (macvlan)",
                              help_text="<code>-o parent=eth0</code>: the host interface macvlan containers appear on "
-                                       "(a VLAN sub-interface like eth0.10 is created if missing).")
+                                       "(a VLAN sub-interface like eth0.10 is created if missing). Admins only.")
     subnet = forms.CharField(required=False, label="Subnet (IPv4)",
                              help_text="<code>--subnet</code>, CIDR like 10.40.0.0/24; empty lets the engine pick one. "
                                        "Fixed container addresses need a subnet given here.")
@@ -84,6 +84,11 @@ class NetworkCreateForm(forms.Form):
     host_binding_ipv4 = forms.CharField(required=False)
     mtu = forms.CharField(required=False)
     container_interface_prefix = forms.CharField(required=False)
+    ipam_driver = forms.CharField(required=False, label="IPAM driver",
+                                  help_text="<code>--ipam-driver</code>: who hands out addresses; empty for the "
+                                            "engine's own (default), or an IPAM plugin installed on the engine.")
+    ipam_options = forms.CharField(required=False, label="IPAM options", widget=forms.Textarea(attrs={"rows": 2}),
+                                   help_text="<code>--ipam-opt key=value</code>, passed to the IPAM driver. " + KV_HELP)
     options = forms.CharField(required=False, label="Other driver options", widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="<code>-o key=value</code>, any option of the driver. " + KV_HELP)
     labels = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
@@ -117,6 +122,9 @@ class NetworkCreateForm(forms.Form):
     def clean_labels(self):
         return parse_kv(self.cleaned_data.get("labels", ""), field="labels")
 
+    def clean_ipam_options(self):
+        return parse_kv(self.cleaned_data.get("ipam_options", ""), field="ipam_options")
+
     def clean_extra_ipam(self):
         return parse_extra_ipam(self.cleaned_data.get("extra_ipam", ""))
 
@@ -144,7 +152,8 @@ class NetworkCreateForm(forms.Form):
             self._ipam_map.append(("extra_ipam",) * 4)
         return {"name": d["name"], "driver": d["driver"], "options": options, "ipam_config": ipam,
                 "internal": d["internal"], "attachable": d["attachable"], "enable_ipv6": d["enable_ipv6"],
-                "labels": d["labels"]}
+                "labels": d["labels"], "ipam_driver": (d.get("ipam_driver") or "").strip() or "default",
+                "ipam_options": d["ipam_options"]}
 
     def field_for_error(self, field: str | None) -> str | None:
         """The form field a service error belongs to (`ipam.config.1.gateway` → gateway6, …)."""
@@ -154,6 +163,8 @@ class NetworkCreateForm(forms.Form):
             return field
         if field == "options.parent":
             return "parent"
+        if field in ("ipam.driver", "ipam.options"):
+            return field.replace(".", "_")
         if field.startswith("options."):
             key = field[len("options."):]
             if key in BRIDGE_OPTIONS:

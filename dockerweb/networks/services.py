@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
+from dockerweb.core.permissions import may
 from dockerweb.core.services import change
 from dockerweb.engine import networks as engine
 from dockerweb.inventory.models import Container, Host, Network
-from dockerweb.inventory.services import container_sync, network_forget, network_sync
+from dockerweb.inventory.services import container_fetch, container_sync, network_fetch, network_forget, network_sync
 
 from . import validation
-from .choices import PREDEFINED
-from .selectors import container_fetch, network_fetch, network_fixed_addresses, network_prune_candidates
+from .choices import HOST_INTERFACE_OPTIONS, PREDEFINED
+from .selectors import network_fixed_addresses, network_prune_candidates
 
 # What the engine says → (error class, field, our sentence or None to keep the engine's).
 _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]] = [
@@ -35,6 +36,7 @@ _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]
      "This engine has no default IPv6 pool: give an IPv6 subnet (like fd00:40::/64)."),
     (re.compile(r"overlap", re.I), Conflict, "ipam.config.0.subnet", None),
     (re.compile(r"not a swarm manager", re.I), Conflict, "driver", None),
+    (re.compile(r"ipam driver|pool is empty", re.I), BadRequest, "ipam.driver", None),
     (re.compile(r"plugin .* not found", re.I), BadRequest, "driver", None),
     (re.compile(r"only one instance of", re.I), Conflict, "driver", None),
     (re.compile(r"failed to parse .*(mtu|option)|invalid option", re.I), BadRequest, "options", None),
@@ -65,11 +67,29 @@ def _engine_networks(host: Host) -> list[dict]:
     return engine.network_list(host)
 
 
+def _host_interfaces_check(*, actor, host: Host, ch, driver: str, options: dict) -> list[tuple[str, str]]:
+    """Options naming an interface of the engine's machine are admin-only (403, before anything
+    else is looked at); returns them for the checks that apply even to admins."""
+    named = validation.host_interface_options(driver=driver, options=options)
+    if named:
+        ch.detail["host_interfaces"] = dict(named)
+        if not may(actor, "network.host_interface", host):
+            field, value = named[0]
+            key = field.removeprefix("options.")
+            raise PermissionDenied(
+                f"Refused: -o {key}={value} names a network interface of the host's machine ("
+                f"{HOST_INTERFACE_OPTIONS[key]}). This needs the admin role (network.host_interface).", field=field)
+    return named
+
+
 def network_create(*, actor, host: Host, name: str, driver: str = "bridge", options: dict | None = None,
                    ipam_config: list[dict] | None = None, internal: bool = False, attachable: bool = False,
-                   enable_ipv6: bool = False, labels: dict | None = None) -> Network:
+                   enable_ipv6: bool = False, labels: dict | None = None, ipam_driver: str = "default",
+                   ipam_options: dict | None = None) -> Network:
     """`docker network create`: checked against the engine's networks first, then created; returns
-    the mirror row made from the engine's inspect."""
+    the mirror row made from the engine's inspect. Options that name a host interface (bridge
+    name, macvlan/ipvlan parent) need the admin role and are checked against the interfaces the
+    engine's machine has right now. The IPAM driver and its options are sent as given, or refused."""
     name = (name or "").strip()
     driver = (driver or "bridge").strip()
     options = {str(k).strip(): str(v) for k, v in (options or {}).items() if str(v) != "" or str(k).strip() == ""}
@@ -81,19 +101,34 @@ def network_create(*, actor, host: Host, name: str, driver: str = "bridge", opti
         for c in (ipam_config or [])
     ]
     ipam_config = [c for c in ipam_config if any(c.values())]
+    ipam_driver = (ipam_driver or "").strip() or "default"
+    ipam_options = {str(k).strip(): str(v) for k, v in (ipam_options or {}).items()}
     detail = {"driver": driver, "subnets": [c["subnet"] for c in ipam_config if c["subnet"]]}
+    if ipam_driver != "default" or ipam_options:
+        detail.update({"ipam_driver": ipam_driver, "ipam_options": ipam_options})
     with change(user=actor, action="network.create", host=host, target=name, detail=detail) as ch:
+        named = _host_interfaces_check(actor=actor, host=host, ch=ch, driver=driver, options=options)
+        raw_networks = _engine_networks(host)
         validation.check_create(
             name=name, driver=driver, options=options, ipam_config=ipam_config, enable_ipv6=enable_ipv6,
-            labels=labels, raw_networks=_engine_networks(host), drivers=engine.network_drivers(host),
-            swarm_manager=host.is_swarm_manager,
+            labels=labels, raw_networks=raw_networks, drivers=engine.network_drivers(host),
+            swarm_manager=host.is_swarm_manager, ipam_driver=ipam_driver, ipam_options=ipam_options,
+            ipam_drivers=engine.ipam_drivers(host) if ipam_driver != "default" else None,
         )
+        if named:
+            # Read now, not cached: an interface made a second ago is the one this would take over.
+            validation.check_host_interfaces(driver=driver, options=options, interfaces=engine.host_interfaces(host),
+                                             raw_networks=raw_networks)
         try:
             network_id = engine.network_create(
                 host, name=name, driver=driver, options=options, ipam_config=ipam_config, internal=internal,
-                attachable=attachable, enable_ipv6=enable_ipv6, labels=labels,
+                attachable=attachable, enable_ipv6=enable_ipv6, labels=labels, ipam_driver=ipam_driver,
+                ipam_options=ipam_options,
             )
         except AppError as exc:
+            if ipam_driver != "default" and isinstance(exc, NotFound) and ipam_driver in exc.message:
+                raise BadRequest(f"This engine has no IPAM driver {ipam_driver!r} (it answered: {exc.message}).",
+                                 field="ipam.driver") from exc
             raise _reword(exc, parent=options.get("parent", "")) from exc
         ch.detail["id"] = network_id
         network = network_sync(host=host, network_id=network_id)
@@ -174,22 +209,117 @@ def network_connect(*, actor, host: Host, network: str, container: str, ipv4_add
             err = _reword(exc, fields={"ipv4_address", "ipv6_address", "container", "network"})
             if err.field == "ipv4_address" and ipv6_address and not ipv4_address:
                 err.field = "ipv6_address"
+            undo = _connect_undo(host=host, network=net, container_id=row.engine_id)
+            if undo:
+                ch.detail["undo"] = undo
+                if undo.startswith("left"):
+                    err.message += (f" The engine also left a half-made entry for {net.name!r} in container "
+                                    f"{row.name!r} that dockerweb could not remove ({undo}); stop the container "
+                                    "and disconnect it from that network to clear it.")
             raise err from exc
         network_sync(host=host, network_id=net.engine_id)
         return container_sync(host=host, container_id=row.engine_id)
 
 
+def _entry_for(raw_container: dict, network: Network) -> tuple[str, dict] | None:
+    """The container's entry for `network` (its key, which is the network's name, and the
+    entry), if the engine holds one."""
+    for key, ep in (((raw_container.get("NetworkSettings") or {}).get("Networks")) or {}).items():
+        if (ep or {}).get("NetworkID") == network.engine_id or key == network.name:
+            return key, ep or {}
+    return None
+
+
+def _connect_undo(*, host: Host, network: Network, container_id: str) -> str | None:
+    """After the engine refused a connect, make the container and the mirror what they were.
+
+    The engine writes the container's entry for the network before it makes the endpoint, and
+    does not take it back when the endpoint fails (an address in use): a ghost entry, with no
+    endpoint, that keeps the container from starting again. `check_connect` has made sure the
+    container had no entry for this network before, so any entry now is the refused request's.
+    The engine removes an entry from a stopped container by the key it is stored under; from a
+    running one only with its endpoint, so a ghost first gets a plain endpoint (no address asked)
+    that the disconnect then takes away with it. Returns what was done, for the activity log:
+    None (nothing was left), "removed", "left: <why>", or "unchecked: <why>" (the engine did not
+    answer; the next reconcile repairs the mirror)."""
+    try:
+        raw = engine.container_inspect(host, container_id)
+    except NotFound:
+        raw = None
+    except AppError as exc:
+        return f"unchecked: {exc.message}"
+    found = _entry_for(raw, network) if raw else None
+    outcome = None
+    if found:
+        key, entry = found
+        outcome = "removed"
+        try:
+            if (raw.get("State") or {}).get("Running"):
+                if not entry.get("EndpointID"):
+                    engine.network_connect(host, network.engine_id, container_id)
+                engine.network_disconnect(host, network.engine_id, container_id, force=True)
+            else:
+                try:
+                    engine.network_disconnect(host, network.engine_id, container_id, force=True)
+                except AppError:
+                    # Some engines (28.2, measured) look a stopped container's entry up by the
+                    # exact string given, and the entry is stored under the network's name.
+                    engine.network_disconnect(host, key, container_id, force=True)
+        except AppError as exc:
+            outcome = f"left: {exc.message}"
+        try:
+            if _entry_for(engine.container_inspect(host, container_id), network):
+                outcome = outcome if outcome.startswith("left") else "left: the engine still lists it"
+            else:
+                outcome = "removed"
+        except NotFound:
+            outcome = "removed"  # the container went away meanwhile: nothing is left of it
+        except AppError as exc:
+            outcome = f"unchecked: {exc.message}"
+    try:
+        network_sync(host=host, network_id=network.engine_id)
+        container_sync(host=host, container_id=container_id)
+    except AppError:
+        pass  # the engine went away: the next reconcile repairs the mirror
+    return outcome
+
+
+def _missing_entry(attached: dict, ident: str) -> str | None:
+    """The name of the container's entry (`attached`: NetworkSettings.Networks) for a network the
+    host no longer has, named by `ident`: the entry's name, the id it holds, or a prefix of it."""
+    for name, ep in attached.items():
+        nid = (ep or {}).get("NetworkID") or ""
+        if ident == name or (nid and (ident == nid or (len(ident) >= 3 and nid.startswith(ident)))):
+            return name
+    return None
+
+
 def network_disconnect(*, actor, host: Host, network: str, container: str, force: bool = False) -> Container | None:
-    """`docker network disconnect [--force] NETWORK CONTAINER`."""
+    """`docker network disconnect [--force] NETWORK CONTAINER`. Also for the two cases the
+    engine handles its own way: a container never started (its entry holds no network id yet)
+    and an entry for a network that no longer exists (a stopped container keeps it and cannot
+    start until it goes; the engine lets it go by the entry's name only)."""
     with change(user=actor, action="network.disconnect", host=host, target=f"{container} ← {network}",
                 detail={"force": force}) as ch:
-        net, raw_net = network_fetch(host=host, ident=network)
         row, raw_c = container_fetch(host=host, ident=container)
+        attached = (raw_c.get("NetworkSettings") or {}).get("Networks") or {}
+        try:
+            net, raw_net = network_fetch(host=host, ident=network)
+        except NotFound:
+            name = _missing_entry(attached, (network or "").strip())
+            if name is None:
+                raise
+            ch.target = f"{row.name} ← {name} (a network that no longer exists)"
+            ch.detail.update({"container": row.engine_id, "missing_network": name})
+            try:
+                engine.network_disconnect(host, name, row.engine_id, force=False)
+            except AppError as exc:
+                raise _reword(exc, fields={"container"}) from exc
+            return container_sync(host=host, container_id=row.engine_id)
         ch.target = f"{row.name} ← {net.name}"
         ch.detail.update({"network": net.engine_id, "container": row.engine_id})
-        attached = (raw_c.get("NetworkSettings") or {}).get("Networks") or {}
-        on_it = any((ep or {}).get("NetworkID") == net.engine_id for ep in attached.values()) \
-            or row.engine_id in (raw_net.get("Containers") or {})
+        on_it = any((ep or {}).get("NetworkID") == net.engine_id or (name == net.name and not (ep or {}).get("NetworkID"))
+                    for name, ep in attached.items()) or row.engine_id in (raw_net.get("Containers") or {})
         if not on_it and not force:
             raise Conflict(f"Container {row.name!r} is not connected to {net.name!r}.", field="container")
         if net.name == "host":

@@ -12,13 +12,17 @@ import ipaddress
 import re
 
 from dockerweb.core.errors import BadRequest, Conflict
+from dockerweb.engine.networks import bridge_name
+from dockerweb.inventory.parse import ipam_config_from_engine
 
-from .choices import BOOLEAN_OPTIONS, PREDEFINED, SINGLETON_DRIVERS
+from .choices import BOOLEAN_OPTIONS, HOST_INTERFACE_OPTIONS, PREDEFINED, SINGLETON_DRIVERS
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 IFNAME_RE = re.compile(r"^[a-zA-Z0-9_.@:-]{1,15}$")
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 PREFIX_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,9}$")
+# A plugin reference (`owner/name:tag`) or a built-in name.
+IPAM_DRIVER_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_./:-]{0,254}$")
 
 
 def short(ident: str) -> str:
@@ -58,12 +62,32 @@ def engine_subnets(raw_networks: list[dict]) -> list[tuple[ipaddress._BaseNetwor
     return out
 
 
+def implied_gateway(*, subnet: str, gateway: str = "", ip_range: str = "") -> ipaddress._BaseAddress | None:
+    """The gateway address of one IPAM config of the default IPAM driver: the one given, else
+    the one the engine takes for itself without listing it in inspect — the first address of the
+    IP range (the first after the subnet's own address when the range starts there), else the
+    first host of the subnet. Measured on the engine for IPv4 and IPv6, bridge and macvlan."""
+    try:
+        if gateway:
+            return ipaddress.ip_address(gateway.split("/")[0])
+        net = ipaddress.ip_network(subnet, strict=False)
+        first = ipaddress.ip_network(ip_range, strict=False).network_address if ip_range else net.network_address
+    except ValueError:
+        return None
+    if first == net.network_address:
+        first = first + 1
+    return first if first in net else None
+
+
 # --- create ------------------------------------------------------------------------------------
 
 def check_create(*, name: str, driver: str, options: dict, ipam_config: list[dict], enable_ipv6: bool,
-                 labels: dict, raw_networks: list[dict], drivers: list[str], swarm_manager: bool) -> None:
+                 labels: dict, raw_networks: list[dict], drivers: list[str], swarm_manager: bool,
+                 ipam_driver: str = "default", ipam_options: dict | None = None,
+                 ipam_drivers: list[str] | None = None) -> None:
     """Everything `docker network create` would be refused for, and what it lets through but
-    should not (host bits, IPv6 values without IPv6, a subnet overlapping another network)."""
+    should not (host bits, IPv6 values without IPv6, a subnet overlapping another network).
+    `ipam_drivers`: the IPAM drivers the engine offers (None: not checked)."""
     if not name:
         raise BadRequest("A network needs a name.", field="name")
     if not NAME_RE.match(name):
@@ -91,7 +115,17 @@ def check_create(*, name: str, driver: str, options: dict, ipam_config: list[dic
         if not str(key).strip():
             raise BadRequest("A label needs a key (key=value).", field="labels")
 
-    _check_ipam(driver=driver, ipam_config=ipam_config, enable_ipv6=enable_ipv6, raw_networks=raw_networks)
+    if not IPAM_DRIVER_RE.match(ipam_driver or ""):
+        raise BadRequest(f"{ipam_driver!r} is not an IPAM driver name (like default, or a plugin's owner/name).",
+                         field="ipam.driver")
+    if ipam_drivers is not None and ipam_driver not in ipam_drivers:
+        raise BadRequest(f"This engine has no IPAM driver {ipam_driver!r}; it offers {', '.join(ipam_drivers)} "
+                         "(other IPAM drivers come as plugins: docker plugin install).", field="ipam.driver")
+    for key in ipam_options or {}:
+        if not str(key).strip():
+            raise BadRequest("An IPAM option needs a key (--ipam-opt key=value).", field="ipam.options")
+    _check_ipam(driver=driver, ipam_config=ipam_config, enable_ipv6=enable_ipv6, raw_networks=raw_networks,
+                default_ipam=ipam_driver == "default")
 
 
 def _check_options(*, driver: str, options: dict, raw_networks: list[dict]) -> None:
@@ -106,7 +140,7 @@ def _check_options(*, driver: str, options: dict, raw_networks: list[dict]) -> N
         if not IFNAME_RE.match(parent):
             raise BadRequest(f"{parent!r} is not a valid interface name (at most 15 letters, digits, '.', '_', '-').",
                              field="options.parent")
-        if parent in ("lo",):
+        if parent.split(".", 1)[0] == "lo":
             raise BadRequest("The loopback interface cannot be a parent; choose a physical or veth interface.",
                              field="options.parent")
         for n in raw_networks:
@@ -146,7 +180,8 @@ def _check_options(*, driver: str, options: dict, raw_networks: list[dict]) -> N
                          field="options.com.docker.network.container_interface_prefix")
 
 
-def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_networks: list[dict]) -> None:
+def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_networks: list[dict],
+                default_ipam: bool = True) -> None:
     seen: list[tuple[ipaddress._BaseNetwork, int]] = []
     families = {4: 0, 6: 0}
     for i, c in enumerate(ipam_config):
@@ -202,6 +237,10 @@ def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_
                                  field=f"{f}.aux_addresses")
             if gateway is not None and a == gateway:
                 raise BadRequest(f"The auxiliary address {key}={a} is the gateway's address.", field=f"{f}.aux_addresses")
+            if gateway is None and default_ipam and a == implied_gateway(subnet=str(subnet), ip_range=range_s):
+                raise BadRequest(f"The auxiliary address {key}={a} is the address the engine takes for the gateway "
+                                 f"when none is given (the first of the {'IP range' if range_s else 'subnet'}); "
+                                 "choose another address or give the gateway.", field=f"{f}.aux_addresses")
 
         for other, n in engine_subnets(raw_networks):
             if other.version == subnet.version and other.overlaps(subnet):
@@ -210,10 +249,84 @@ def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_
                                detail={"network": n["Name"]})
 
 
+# --- host interfaces ---------------------------------------------------------------------------
+
+def host_interface_options(*, driver: str, options: dict) -> list[tuple[str, str]]:
+    """(field, value) of every option that names an interface of the engine's machine: the
+    bridge's name (the engine takes over an existing interface of that name and replaces its
+    addresses), a macvlan/ipvlan parent (the network's containers appear on that link), the
+    interfaces trusted to reach published ports directly. Naming one is `network.host_interface`."""
+    out = []
+    for key in HOST_INTERFACE_OPTIONS:
+        value = str(options.get(key) or "").strip()
+        if value and (key != "parent" or driver in ("macvlan", "ipvlan")):
+            out.append((f"options.{key}", value))
+    return out
+
+
+def engine_bridges(raw_networks: list[dict]) -> dict[str, str]:
+    """Linux bridge name → the network it belongs to, for the engine's bridge networks."""
+    return {b: n.get("Name", "") for n in raw_networks if (b := bridge_name(n))}
+
+
+def check_host_interfaces(*, driver: str, options: dict, interfaces: set[str], raw_networks: list[dict]) -> None:
+    """Even for admins: a bridge name may not be an interface that exists on the engine's machine
+    (`interfaces`, read just now) — the engine would adopt it, so an uplink bridge would lose its
+    addresses — nor another network's bridge; a macvlan/ipvlan parent must exist and may not be
+    one of the engine's own bridges (nor loopback)."""
+    bridges = engine_bridges(raw_networks)
+    bname = str(options.get("com.docker.network.bridge.name") or "").strip()
+    if bname and driver == "bridge":
+        field = "options.com.docker.network.bridge.name"
+        if bname in bridges:
+            raise Conflict(f"{bname} is the Linux bridge of network {bridges[bname]!r}; every network needs a bridge "
+                           "of its own.", field=field)
+        if bname in interfaces:
+            raise Conflict(f"The engine's machine already has an interface named {bname}: the engine would take it "
+                           "over as this network's bridge and replace its addresses, cutting off whatever uses it. "
+                           "Choose a name no interface has, or leave it empty for br-<network id>.", field=field)
+    parent = str(options.get("parent") or "").strip()
+    if parent and driver in ("macvlan", "ipvlan"):
+        base = parent.split(".", 1)[0]
+        if base == "lo":
+            raise BadRequest("The loopback interface cannot be a parent; choose a physical or veth interface.",
+                             field="options.parent")
+        if base in bridges:
+            raise Conflict(f"{base} is the Linux bridge of network {bridges[base]!r}, made by the engine itself; a "
+                           f"{driver} parent must be an interface of the machine, not one of the engine's bridges.",
+                           field="options.parent")
+        if base not in interfaces:
+            raise BadRequest(f"The engine's machine has no interface {base!r} to use as the parent"
+                             f"{' (a VLAN sub-interface like eth0.10 needs its interface, eth0)' if base != parent else ''}.",
+                             field="options.parent")
+
+
 # --- connect -----------------------------------------------------------------------------------
 
+def ipam_reserved(ipam_config: list[dict], *, ipam_driver: str = "default") -> dict:
+    """address → what holds it, of a network's IPAM configs in the mirror's shape ({subnet,
+    gateway, ip_range, aux_addresses}): the gateway — given, or with the default IPAM driver the
+    one the engine took without listing it — and the auxiliary addresses. No container may take
+    these; the engine refuses them only once it has half-made the endpoint."""
+    held = {}
+    for c in ipam_config or []:
+        try:
+            if c.get("gateway"):
+                held[ipaddress.ip_address(c["gateway"].split("/")[0])] = "the gateway"
+            elif (ipam_driver or "default") == "default" and c.get("subnet"):
+                gw = implied_gateway(subnet=c["subnet"], ip_range=c.get("ip_range") or "")
+                if gw is not None:
+                    where = "IP range" if c.get("ip_range") else "subnet"
+                    held[gw] = f"the gateway (the engine takes the first address of the {where} when none is given)"
+            for k, v in (c.get("aux_addresses") or {}).items():
+                held[ipaddress.ip_address(v)] = f"auxiliary address {k!r}"
+        except ValueError:
+            pass
+    return held
+
+
 def _taken(raw_network: dict) -> dict:
-    """address → who holds it, on this network."""
+    """address → who holds it, on this network (containers, the gateway, auxiliary addresses)."""
     held = {}
     for cid, ep in (raw_network.get("Containers") or {}).items():
         for key in ("IPv4Address", "IPv6Address"):
@@ -223,14 +336,8 @@ def _taken(raw_network: dict) -> dict:
                     held[ipaddress.ip_address(v)] = f"container {ep.get('Name') or short(cid)!r}"
                 except ValueError:
                     pass
-    for c in ((raw_network.get("IPAM") or {}).get("Config") or []):
-        try:
-            if c.get("Gateway"):
-                held[ipaddress.ip_address(c["Gateway"].split("/")[0])] = "the gateway"
-            for k, v in (c.get("AuxiliaryAddresses") or {}).items():
-                held[ipaddress.ip_address(v)] = f"auxiliary address {k!r}"
-        except ValueError:
-            pass
+    ipam = raw_network.get("IPAM") or {}
+    held.update(ipam_reserved(ipam_config_from_engine(ipam.get("Config")), ipam_driver=ipam.get("Driver") or "default"))
     return held
 
 

@@ -16,6 +16,7 @@ from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
+from dockerweb.inventory import services as inventory_services
 from dockerweb.inventory.views import host_context, host_page, host_list_page
 
 from . import selectors, services
@@ -73,7 +74,7 @@ def network_create(request, ctx):
 
 
 def _detail_context(request, host, ident, connect_form=None) -> dict:
-    network, raw = selectors.network_fetch(host=host, ident=ident)
+    network, raw = inventory_services.network_fetch(host=host, ident=ident)
     form = connect_form or NetworkConnectForm(initial={"network": network.engine_id})
     candidates = selectors.network_connectable_containers(host=host, network=network)
     choices = [(c.name, f"{c.name} ({c.state})") for c in candidates]
@@ -85,7 +86,7 @@ def _detail_context(request, host, ident, connect_form=None) -> dict:
         "recreate": selectors.network_create_command(
             name=network.name, driver=network.driver, options=network.options, ipam_config=network.ipam_config,
             internal=network.internal, attachable=network.attachable, enable_ipv6=network.enable_ipv6,
-            labels=network.labels),
+            labels=network.labels, ipam_driver=network.ipam_driver, ipam_options=network.ipam_options),
     }
 
 

@@ -1,17 +1,22 @@
 """The one websocket (`/ws/topology/`): live topology patches and job progress.
 
 The client sends `{"type": "subscribe", "hosts": [...]}` (and `{"type": "subscribe_job", "job": id}`);
-the server sends `topology.patch`, `job.progress` and `subscribed`/`error` messages.
+the server sends `subscribed` (with the `seq` each host is at), `topology.patch` {host, seq, ops},
+`topology.resync` {host}, `job.progress` and `error` messages.
 
-Mirror changes of the subscribed hosts are gathered for a few milliseconds and turned into one
-`topology.patch` per host (`services.topology_patch`). A token bucket paces the flushes: a lone
-change leaves after ~`FIRST_DELAY`; in a burst, after `BURST` quick flushes, at most one flush
-per `MIN_INTERVAL` seconds carries everything that arrived meanwhile.
+Patches are made once per host by the host's producer (`topology.producer`) and only passed on
+here, as they come. Each carries `seq`, +1 per patch of its host: a socket that sees a gap (the
+channel layer dropped messages it could not deliver in time) tells its client to resync, and so
+does a socket whose host moved on while nothing reached it (checked every `SEQ_CHECK_EVERY`
+seconds against the producer's count): nothing is trusted to arrive, and no client is left
+silently stale. The client refetches the graph from the API (whose answer says the `seq` it
+shows) and applies only later patches.
 
 Security: anonymous users and users without a role are refused before the handshake
-completes; foreign origins are refused by `AllowedHostsOriginValidator` (asgi.py); hosts are
-checked with `may` on subscribe; a socket is closed when its session signs out (signal
-`user_logged_out` → group `session.<key>`) and when a periodic check finds the session gone."""
+completes; foreign origins (scheme, host and port) are refused by `core.origins.SameOriginValidator`
+(asgi.py); hosts are checked with `may` on subscribe; a socket is closed when its session signs
+out (signal `user_logged_out` → group `session.<key>`) and when a periodic check finds the
+session gone."""
 from __future__ import annotations
 
 import asyncio
@@ -24,17 +29,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from dockerweb.core import live
 from dockerweb.core.permissions import Role, may, user_role
 
-from . import services
-from .live import session_group
-
 log = logging.getLogger(__name__)
 
-FIRST_DELAY = 0.005  # gather the messages one engine action causes (e.g. connect: network + container)
-MIN_INTERVAL = 0.1  # at most ten patches a second per socket during bursts
-BURST = 3  # quick flushes allowed before pacing starts
+SEQ_CHECK_EVERY = 2.0
 SESSION_CHECK_EVERY = 30.0
 CLOSE_SIGNED_OUT = 4401
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 
 class TopologyConsumer(AsyncJsonWebsocketConsumer):
@@ -44,21 +44,17 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.joined: set[str] = set()
-        self.hosts: set[str] = set()
-        self.states: dict[str, services.TopologyState] = {}
-        self.pending: dict[str, set[tuple[str, str]]] = {}
-        self.flusher: asyncio.Task | None = None
-        self.tokens, self.tokens_at = float(BURST), 0.0
+        self.seqs: dict[str, int] = {}  # host → seq of the last patch passed on (or known when subscribing)
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         if self.session_key:
-            await self._join(session_group(self.session_key))
+            await self._join(live.session_group(self.session_key))
         await self.accept()
-        self.watchdog = asyncio.ensure_future(self._watch_session())
+        self.tasks = [asyncio.ensure_future(self._watch_session()), asyncio.ensure_future(self._watch_seqs())]
 
     async def disconnect(self, code):
-        for task in (getattr(self, "flusher", None), getattr(self, "watchdog", None)):
-            if task is not None and not task.done():
+        for task in getattr(self, "tasks", ()):
+            if not task.done():
                 task.cancel()
         for group in getattr(self, "joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -83,12 +79,13 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             hosts = content.get("hosts")
             names = [h for h in hosts if isinstance(h, str)][:100] if isinstance(hosts, list) else []
             ok, refused = await self._allowed_hosts(names)
-            for name in ok:
+            new = [n for n in ok if n not in self.seqs]
+            for name in new:
                 await self._join(live.host_group(name))
-                self.hosts.add(name)
-                if name not in self.states:
-                    self.states[name] = await database_sync_to_async(self._load_state)(name)
-            await self.send_json({"type": "subscribed", "hosts": sorted(self.hosts), "refused": refused})
+            for name, seq in (await live.atopology_seqs(new)).items():
+                self.seqs[name] = seq
+            await self.send_json({"type": "subscribed", "hosts": sorted(self.seqs), "refused": refused,
+                                  "seq": dict(self.seqs)})
         elif kind == "subscribe_job":
             job = content.get("job")
             if isinstance(job, bool) or not isinstance(job, (int, str)) or not _JOB_ID.match(str(job)):
@@ -101,51 +98,50 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
 
     # --- messages from the channel layer (type `a.b` lands in method `a_b`) ---
 
-    async def mirror_change(self, event):
-        """A mirror row changed (from inventory.services.announce). Turned into topology
-        patches by the topology app; see `on_mirror_change`."""
-        await self.on_mirror_change(event)
+    async def topology_patch(self, event):
+        host, seq = event.get("host"), event.get("seq")
+        last = self.seqs.get(host)
+        if last is None or not isinstance(seq, int):
+            return  # not (or no longer) subscribed
+        if seq <= last:
+            return  # older than what the client was told it has
+        if seq > last + 1:
+            await self._resync(host, seq - 1)  # patches were lost on the way here
+        self.seqs[host] = seq
+        await self.send_json(event)
 
-    async def on_mirror_change(self, event):
+    async def topology_resync(self, event):
         host = event.get("host")
-        if host not in self.states:
-            return
-        self.pending.setdefault(host, set()).add((str(event.get("kind")), str(event.get("id"))))
-        if self.flusher is None or self.flusher.done():
-            self.flusher = asyncio.ensure_future(self._flush())
+        if host in self.seqs:
+            # A new producer: its count moved on without a patch; the client refetches.
+            await self._resync(host, (await live.atopology_seqs([host]))[host])
 
-    async def _flush(self):
-        loop = asyncio.get_running_loop()
-        while self.pending:
-            now = loop.time()
-            self.tokens = min(float(BURST), self.tokens + (now - self.tokens_at) / MIN_INTERVAL)
-            self.tokens_at = now
-            delay = FIRST_DELAY if self.tokens >= 1 else max(FIRST_DELAY, (1 - self.tokens) * MIN_INTERVAL)
-            await asyncio.sleep(delay)
-            pending, self.pending = self.pending, {}
-            for host, changes in pending.items():
-                state = self.states.get(host)
-                if state is None:
-                    continue
-                try:
-                    # Not thread-sensitive: a read that must not queue behind the page views
-                    # sharing the main sync thread.
-                    ops = await database_sync_to_async(services.topology_patch, thread_sensitive=False)(
-                        state=state, changes=changes)
-                except Exception:  # a failed read must not kill the socket; the next reconcile repairs
-                    log.exception("topology patch for %s failed", host)
-                    continue
-                if ops:
-                    await self.send_json({"type": "topology.patch", "host": host, "ops": ops})
-            now = loop.time()
-            self.tokens = min(float(BURST), self.tokens + (now - self.tokens_at) / MIN_INTERVAL) - 1
-            self.tokens_at = now
+    async def _resync(self, host: str, seq: int) -> None:
+        self.seqs[host] = max(self.seqs.get(host, 0), seq)
+        await self.send_json(live.resync_message(host))
 
-    @staticmethod
-    def _load_state(name: str) -> services.TopologyState:
-        from dockerweb.inventory.models import Host
-
-        return services.topology_state_load(host=Host.objects.get(name=name))
+    async def _watch_seqs(self):
+        """A patch that never arrived, and no later one to show the gap: compare with the
+        producer's count; a host that stays ahead for a whole check is resynced."""
+        behind: dict[str, int] = {}
+        while True:
+            await asyncio.sleep(SEQ_CHECK_EVERY)
+            if not self.seqs:
+                continue
+            try:
+                current = await live.atopology_seqs(sorted(self.seqs))
+            except Exception as exc:  # Redis away: the next check tells
+                log.warning("seq check failed: %s", exc)
+                continue
+            for host, seq in current.items():
+                mine = self.seqs.get(host)
+                if mine is None or seq <= mine:
+                    behind.pop(host, None)
+                elif host in behind and mine < behind[host]:
+                    await self._resync(host, seq)  # what was due at the last check still has not come
+                    behind.pop(host, None)
+                else:
+                    behind[host] = seq
 
     # --- sign-out ---
 
@@ -181,9 +177,6 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             if not ok:
                 await self.close(code=CLOSE_SIGNED_OUT)
                 return
-
-    async def topology_patch(self, event):
-        await self.send_json(event)
 
     async def job_progress(self, event):
         await self.send_json(event)

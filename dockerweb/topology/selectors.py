@@ -15,8 +15,10 @@ send the difference, so both speak with the same ids:
 Bind and tmpfs nodes have kind `volume` (the contract's kinds) with `data.type` bind or tmpfs."""
 from __future__ import annotations
 
+import redis
 from django.db.models.fields.json import KeyTransform
 
+from dockerweb.core import live
 from dockerweb.inventory.models import Container, Endpoint, Host, Mount, Network, PortBinding, Volume
 
 Element = dict  # {"group": "node"|"edge", "id", "kind", "label"?, "source"?, "target"?, "data"}
@@ -203,6 +205,11 @@ def container_refs(c: dict) -> tuple[set[str], set[str]]:
     return names, ids
 
 
+def _attached_to(e: dict, net_ids: dict[str, str] | None) -> str:
+    """The id of the (existing) network an endpoint row is on, or "" when that network is gone."""
+    return e["network__engine_id"] or ("" if e["network_engine_id"] else (net_ids or {}).get(e["network_name"], ""))
+
+
 def container_fragment(c: dict, resolve: Resolver, net_ids: dict[str, str] | None = None) -> Fragment:
     """The container's node, its port, tmpfs and bind nodes, and every edge that starts at it.
     `c` is a row of `container_rows`; `net_ids` maps network names to ids for endpoints of
@@ -216,12 +223,14 @@ def container_fragment(c: dict, resolve: Resolver, net_ids: dict[str, str] | Non
         "name": name, "id": engine_id, "short_id": engine_id[:12], "image": c["image"], "state": c["state"],
         "status": c["status"], "network_mode": c["network_mode"], "mode": mode, "labels": c["labels"] or {},
         "networks": sorted(e["network_name"] for e in endpoints),
+        # Entries for networks the host no longer has: the container cannot start until they go.
+        "missing_networks": sorted(e["network_name"] for e in endpoints if not _attached_to(e, net_ids)),
         "ips": [e["ipv4_address"] for e in endpoints if e["ipv4_address"]],
         "exposed": sorted({f"{p['container_port']}/{p['protocol']}" for p in ports if p["host_port"] is None}),
         "privileged": c["privileged"],
     }))
     for e in endpoints:
-        net_id = e["network_engine_id"] or e["network__engine_id"] or (net_ids or {}).get(e["network_name"], "")
+        net_id = _attached_to(e, net_ids)
         if not net_id:
             continue
         _put(frag, _edge(f"att:{engine_id}:{net_id}", "attached", cid, f"net:{net_id}", {
@@ -350,6 +359,18 @@ def as_contract(elements) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
-def topology_get(*, host: Host) -> dict:
-    """`GET /api/hosts/{host}/topology/`: the whole graph of one host."""
-    return as_contract(merge(host_fragments(host=host)).values())
+def topology_get(*, host: Host, with_seq: bool = False) -> dict:
+    """`GET /api/hosts/{host}/topology/`: the whole graph of one host. With `with_seq`, also the
+    number of the last live patch it includes: read before the mirror, so every change made
+    after that patch is either in the graph or in a later patch (patches set whole elements,
+    so one applied twice changes nothing)."""
+    seq = None
+    if with_seq:
+        try:
+            seq = live.topology_seq(host.name)
+        except redis.RedisError:
+            seq = 0  # no live stream without Redis; the graph itself is still the mirror's
+    graph = as_contract(merge(host_fragments(host=host)).values())
+    if seq is not None:
+        graph = {"seq": seq, **graph}
+    return graph

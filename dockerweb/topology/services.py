@@ -1,10 +1,11 @@
-"""Live topology: turn `mirror.change` messages into `topology.patch` operations.
+"""Live topology: turn mirror changes into `topology.patch` operations.
 
-Each websocket keeps, per host it watches, a `TopologyState`: the fragments it has already sent
+The host's producer (`producer`) keeps a `TopologyState`: the fragments it has already sent
 (see `selectors`). When objects change, only their fragments are read again from the mirror
 and the difference becomes add/update/remove operations with the API's ids. A `host`
 change (reconcile, reachability) reads the whole host again. Diffs are exact, so a burst of
-changes to the same objects costs one read and sends only what differs at the end."""
+changes to the same objects costs one read and sends only what differs at the end (an object
+added and removed again in between sends nothing: that is its final state)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ def _contract(el: Element) -> dict:
 
 @dataclass
 class TopologyState:
-    """What one socket's page holds of one host's graph."""
+    """What the host's producer last sent of its graph."""
 
     host: str
     host_obj: Host | None = None  # kept for object changes (only its pk and name are read)
@@ -84,7 +85,7 @@ def topology_state_load(*, host: Host) -> TopologyState:
 
 
 def topology_patch(*, state: TopologyState, changes: set[tuple[str, str]]) -> list[dict]:
-    """Operations for the `(kind, id)` mirror changes (kinds of `mirror.change`), applied to
+    """Operations for the `(kind, id)` mirror changes (kinds of `core.live.mirror_changed`), applied to
     `state`. A `host` change or an unknown host rereads everything."""
     if any(kind == "host" for kind, _ in changes) or state.host_obj is None:
         host = state.host_obj = Host.objects.filter(name=state.host).first()

@@ -12,7 +12,7 @@ from dockerweb.engine import volumes as engine
 from dockerweb.inventory.models import Host, Volume
 from dockerweb.inventory.services import volume_forget, volume_sync
 
-VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 
 
 def _str_dict(value, field: str) -> dict[str, str]:
@@ -34,6 +34,10 @@ def volume_create(*, actor, host: Host, name: str = "", driver: str = "local", d
                              field="name")
         driver_opts = _str_dict(driver_opts, "driver_opts")
         labels = _str_dict(labels, "labels")
+        drivers = engine.volume_drivers(host)
+        if driver not in drivers and f"{driver}:latest" not in drivers:  # plugins are listed with their tag
+            raise BadRequest(f"Host {host.name!r} has no volume driver {driver!r} (it has: {', '.join(drivers)}).",
+                             field="driver")
         if name:
             exists = Volume.objects.filter(host=host, name=name).exists()
             if not exists:

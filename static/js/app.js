@@ -16,3 +16,26 @@ window.dockerweb.csrf = function () {
   var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
   return m ? decodeURIComponent(m[1]) : "";
 };
+
+// Page behaviour declared in the markup (the CSP runs no inline script or on*= attribute):
+//   <form data-confirm="Remove …?">  asks first and submits only if the answer is yes;
+//   <form data-nosubmit>              is a filter panel that scripts read; Enter never submits it;
+//   <select data-autosubmit>          submits its form when changed (the host switch);
+//   <a data-back>                     goes back in history (the href is the fallback);
+//   .progress[aria-valuenow] > div    is drawn that wide (style="" attributes are refused too).
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  if (form.hasAttribute("data-nosubmit")) { e.preventDefault(); return; }
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) e.preventDefault();
+}, true);
+document.addEventListener("change", function (e) {
+  if (e.target.matches && e.target.matches("select[data-autosubmit]") && e.target.form) e.target.form.submit();
+});
+document.addEventListener("click", function (e) {
+  var link = e.target.closest && e.target.closest("a[data-back]");
+  if (link && history.length > 1) { e.preventDefault(); history.back(); }
+});
+document.querySelectorAll(".progress[aria-valuenow] > div").forEach(function (fill) {
+  fill.style.width = fill.parentNode.getAttribute("aria-valuenow") + "%";
+});

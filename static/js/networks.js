@@ -64,6 +64,8 @@
       if (c.ip_range) parts.push("--ip-range " + q(c.ip_range));
       c.aux.forEach(function (p) { parts.push("--aux-address " + q(p[0] + "=" + p[1])); });
     });
+    if (val("ipam_driver") && val("ipam_driver") !== "default") parts.push("--ipam-driver " + q(val("ipam_driver")));
+    kv(val("ipam_options")).forEach(function (p) { parts.push("--ipam-opt " + q(p[0] + "=" + p[1])); });
     if (val("enable_ipv6")) parts.push("--ipv6");
     if (val("internal")) parts.push("--internal");
     if (val("attachable")) parts.push("--attachable");

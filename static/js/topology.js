@@ -14,8 +14,8 @@
  * data.d the API's `data` object.
  *
  * Page part — DockerwebTopology.page(element, config) adds the filters, details panel, export
- * buttons and the live socket (/ws/topology/: subscribe, apply patches coalesced per animation
- * frame, resync from the API after every reconnect).
+ * buttons and the live socket (/ws/topology/: subscribe, apply patches in `seq` order coalesced per
+ * animation frame, refetch a host from the API when a patch is missing or the server says so).
  */
 (function () {
   "use strict";
@@ -51,6 +51,7 @@
     { selector: "node.container.st-exited, node.container.st-created, node.container.st-dead", style: {
       "background-color": "#eceff3", "border-color": "#8c99a8", "color": "#6b7785" } },
     { selector: "node.container.st-paused, node.container.st-restarting", style: { "background-color": "#fff1d6", "border-color": "#b26a00" } },
+    { selector: "node.container.net-missing", style: { "border-style": "dashed", "border-color": "#b3261e", "border-width": 2 } },
     { selector: "node.container.mode-host", style: { "shape": "round-diamond", "width": 28, "height": 28, "background-color": "#ffe2bf", "border-color": "#e07b00", "border-width": 3 } },
     { selector: "node.container.mode-none", style: { "border-style": "dashed", "background-color": "#f4f6f8", "border-color": "#56606b" } },
     { selector: "node.container.mode-container", style: { "shape": "round-pentagon", "background-color": "#ede3ff", "border-color": "#8a3ffc" } },
@@ -113,6 +114,7 @@
         data.netlabel = (el.label || "") + ((d.subnets && d.subnets.length) ? "\n" + d.subnets.join(" ") : "");
       } else if (el.kind === "container") {
         cls.push("st-" + d.state, "mode-" + d.mode);
+        if (d.missing_networks && d.missing_networks.length) cls.push("net-missing");
         if (d.privileged) cls.push("privileged");
       } else if (el.kind === "volume") {
         cls.push("t-" + (d.type || "volume"));
@@ -676,6 +678,9 @@
     this.cy = this.graph.cy;
     this.queue = [];
     this.hostsShown = [];
+    this.seq = {};     // host → seq of the last patch its graph includes (see `_onPatch`)
+    this.held = {};    // host → patches received while its graph was being fetched
+    this.subSeq = {};  // host → seq the socket said it was at when it subscribed
     this.form = document.getElementById("topo-filters");
     this.details = document.getElementById("topo-details");
     this.stats = document.getElementById("topo-stats");
@@ -709,14 +714,18 @@
 
   Page.prototype.showHosts = function (hosts) {
     var self = this, g = this.graph;
-    this.hostsShown.filter(function (h) { return hosts.indexOf(h) < 0; }).forEach(function (h) { g.unload(h); });
+    this.hostsShown.filter(function (h) { return hosts.indexOf(h) < 0; }).forEach(function (h) {
+      g.unload(h); delete self.seq[h]; delete self.held[h];
+    });
     this.hostsShown = hosts;
+    // While a host's graph is on its way, its patches are held, then only later ones applied.
+    hosts.forEach(function (h) { if (!self.held[h]) self.held[h] = []; });
     var empty = document.getElementById("topo-empty");
     if (empty) empty.hidden = false;
     return Promise.all(hosts.map(function (h) { return self._api(h).then(function (data) { return [h, data]; }); }))
       .then(function (results) {
         var tFetched = performance.now();
-        results.forEach(function (r) { g.load(r[0], r[1]); });
+        results.forEach(function (r) { g.load(r[0], r[1]); self._loaded(r[0], r[1].seq); });
         if (results.length > 1) g.fit();
         var tLoaded = performance.now();
         if (empty) empty.hidden = true;
@@ -809,7 +818,7 @@
     }
     if (kind === "container" && ele.isNode()) {
       row("state", d.status || d.state); row("image", d.image); row("id", d.short_id); row("network mode", d.network_mode);
-      row("networks", d.networks); row("IPs", d.ips); row("exposed", d.exposed); row("privileged", d.privileged || undefined);
+      row("networks", d.networks); row("networks that no longer exist", d.missing_networks); row("IPs", d.ips); row("exposed", d.exposed); row("privileged", d.privileged || undefined);
       row("labels", d.labels);
     } else if (kind === "network" && ele.isNode()) {
       row("driver", d.driver); row("subnets", d.subnets); row("gateways", d.gateways); row("bridge", d.bridge);
@@ -864,9 +873,9 @@
     this.ws.onmessage = function (msg) {
       var m;
       try { m = JSON.parse(msg.data); } catch (e) { return; }
-      if (m.type === "topology.patch") { m.rx = performance.timeOrigin + performance.now(); self._enqueue(m); }
+      if (m.type === "topology.patch") { m.rx = performance.timeOrigin + performance.now(); self._onPatch(m); }
+      else if (m.type === "topology.resync") self._resync(m.host);
       else if (m.type === "subscribed" && m.hosts) self._onSubscribed(m);
-      else if (m.type === "job.progress") self._emitJob(m);
     };
     this.ws.onclose = function (ev) {
       if (ev.code === 4401 || ev.code === 4403) { self._setLive("off", "signed out"); return; }
@@ -884,17 +893,56 @@
     var self = this;
     this._setLive("on", "live");
     this.subscribed = m.hosts;
-    // After a reconnect, changes may have been missed: resync from the API (diffed, places kept).
-    if (this.connects > 1 || this._needResync) {
-      this._needResync = false;
-      this.showHosts(this.hostsShown.slice());
-    }
-    this._needResync = false;
+    // The socket starts at the seq it reports: a graph fetched at another seq (older, or made
+    // before a reconnect or a server restart) is fetched again.
+    Object.keys(m.seq || {}).forEach(function (h) {
+      self.subSeq[h] = m.seq[h];
+      if (self.seq[h] !== undefined && self.seq[h] !== m.seq[h]) self._resync(h);
+    });
     if (m.refused && m.refused.length) this._setLive("on", "live (not allowed: " + m.refused.join(", ") + ")");
     self.liveSince = Date.now();
   };
 
-  Page.prototype._emitJob = function (m) { document.dispatchEvent(new CustomEvent("dockerweb:job", { detail: m })); };
+  /** A host's graph arrived (at `seq`): apply what was held for it that is newer. */
+  Page.prototype._loaded = function (host, seq) {
+    var held = this.held[host] || [];
+    delete this.held[host];
+    this.seq[host] = typeof seq === "number" ? seq : 0;
+    if (this.subSeq[host] !== undefined && this.subSeq[host] > this.seq[host] &&
+        !held.some(function (m) { return m.seq === this.seq[host] + 1; }, this)) {
+      this._resync(host);  // the socket was already further than this graph, and nothing fills the gap
+      return;
+    }
+    held.sort(function (a, b) { return a.seq - b.seq; }).forEach(function (m) { this._onPatch(m); }, this);
+  };
+
+  /** Patches of a host apply in `seq` order, each exactly once; a gap means some were lost. */
+  Page.prototype._onPatch = function (m) {
+    if (this.hostsShown.indexOf(m.host) < 0) return;
+    if (this.held[m.host]) { this.held[m.host].push(m); return; }
+    var have = this.seq[m.host];
+    if (m.seq <= have) return;
+    if (m.seq > have + 1) { this._resync(m.host); return; }
+    this.seq[m.host] = m.seq;
+    this._enqueue(m);
+  };
+
+  /** Fetch a host's graph again (diffed: places kept); patches wait meanwhile. */
+  Page.prototype._resync = function (host) {
+    var self = this;
+    if (this.hostsShown.indexOf(host) < 0 || this.held[host]) return;
+    this.held[host] = [];
+    this.resyncs = (this.resyncs || 0) + 1;
+    this._api(host).then(function (data) {
+      self.graph.load(host, data);
+      self._loaded(host, data.seq);
+      self._refreshNetworks();
+      self._updateStats();
+    }).catch(function () {
+      delete self.held[host];
+      setTimeout(function () { self._resync(host); }, 1000);
+    });
+  };
 
   // Patches are applied once per animation frame, however many arrive in between.
   Page.prototype._enqueue = function (m) {

@@ -59,13 +59,23 @@ def evil_tar(kind: str) -> bytes:
         elif kind == "device":
             bad.type, bad.devmajor, bad.devminor = tarfile.CHRTYPE, 1, 3
             tf.addfile(bad)
-        elif kind == "through-symlink":
-            # each link looks inside the volume, but together they lead to its parent folder
-            for name, link in (("data/d/l", ".."), ("data/d/e/l2", "../l/..")):
+        elif kind in ("through-symlink", "via-link", "chain", "chain-late"):
+            links = {
+                # each text looks inside the volume, but the second leads to its parent folder
+                "through-symlink": (("data/d/l", ".."), ("data/d/e/l2", "../l/..")),
+                # a link inside the volume, then a file written through it
+                "via-link": (("data/d/l", "../sub"),),
+                # door 10 of the trust issue: t's text is `.` lexically, yet resolves outside
+                "chain": (("data/d1/s", ".."), ("data/t", "d1/s/../..")),
+                # the same, the link that makes `t` leave coming after it
+                "chain-late": (("data/t", "d1/s/../.."), ("data/d1/s", "..")),
+            }[kind]
+            for name, link in links:
                 hop = tarfile.TarInfo(name)
                 hop.type, hop.linkname = tarfile.SYMTYPE, link
                 tf.addfile(hop)
-            out = tarfile.TarInfo("data/d/e/l2/escape.txt")
+            out = tarfile.TarInfo({"through-symlink": "data/d/e/l2/escape.txt", "via-link": "data/d/l/escape.txt"}
+                                  .get(kind, "data/after.txt"))
             out.size = 4
             tf.addfile(out, io.BytesIO(b"out\n"))
     return buf.getvalue()
@@ -100,3 +110,16 @@ def wait_job(api, url: str, timeout: float = 90) -> dict:
 @pytest.fixture
 def operator(api_as):
     return api_as("operator")
+
+
+def import_archive(api, data, *, wait: bool = True, **fields) -> dict:
+    """POST an archive (bytes or an open file) to the import API: 202 and the job; with `wait`,
+    the job once it ended (it must have succeeded)."""
+    f = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    r = api.post("/api/backups/import/", {"file": f, **fields}, format="multipart")
+    assert r.status_code == 202, r.content
+    if not wait:
+        return r.json()
+    done = wait_job(api, f"/api/backups/{r.json()['id']}/")
+    assert done["status"] == "succeeded", done
+    return done

@@ -12,7 +12,7 @@ import blake3
 import pytest
 from django.conf import settings
 
-from .conftest import fill_volume, fingerprint, run_in, wait_job
+from .conftest import fill_volume, fingerprint, import_archive, run_in, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,9 +103,7 @@ def test_import_the_walkthroughs_tar_and_restore_it_with_strip(celery_worker_pro
     assert sorted(tarfile.open(tar).getnames()) == ["dbdata", "dbdata/file1.txt"]
 
     with open(tar, "rb") as f:
-        r = operator.post("/api/backups/import/", {"file": f, "volume": "dbdata", "strip_components": 1}, format="multipart")
-    assert r.status_code == 201, r.content
-    imported = r.json()
+        imported = import_archive(operator, f, volume="dbdata", strip_components=1)
     assert imported["status"] == "succeeded" and imported["archive"]["compression"] == "none"
     assert imported["archive"]["sha256"] == hashlib.sha256(tar.read_bytes()).hexdigest()
 

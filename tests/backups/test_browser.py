@@ -38,7 +38,7 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
         const fill = document.querySelector('.jobprog .progress > div');
         new MutationObserver(() => window.recordWidth(fill.style.width)).observe(fill, {attributes: true});
     }""")
-    page.wait_for_function("document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=90000)
+    page.wait_for_function("() => document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=90000)
     assert page.evaluate("document.querySelector('.jobprog').dataset.status") == "succeeded"
     # progress arrived over the websocket (job.progress messages), not only from the page load
     assert page.evaluate("window.dockerwebBackupsLive || 0") >= 1
@@ -51,7 +51,7 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
 
     # the page reloads itself at the end and shows the archive
     # (while the page reloads, the element is briefly not there)
-    page.wait_for_function("(document.querySelector('#backup-sha') || {textContent: ''}).textContent.trim().length === 64",
+    page.wait_for_function("() => (document.querySelector('#backup-sha') || {textContent: ''}).textContent.trim().length === 64",
                            timeout=15000)
     page.wait_for_load_state("networkidle")
     backup.refresh_from_db()
@@ -70,7 +70,7 @@ def test_schedule_form_previews_the_next_runs_as_you_type(asgi_server, page, mak
     login(page, asgi_server, admin)
     page.goto(asgi_server + "/schedules/")
     page.fill("input[name=cron]", "30 4 * * 1")
-    page.wait_for_function("document.querySelector('[data-cron-preview]').textContent.includes('04:30')", timeout=10000)
+    page.wait_for_function("() => document.querySelector('[data-cron-preview]').textContent.includes('04:30')", timeout=10000)
     preview = page.inner_text("[data-cron-preview]")
     assert "Monday" in preview and preview.count("\n") >= 4
     page.fill("input[name=cron]", "99 * * * *")

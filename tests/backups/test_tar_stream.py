@@ -109,11 +109,13 @@ def test_a_damaged_header_is_refused():
             pass
 
 
-@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "hardlink", "device", "through-symlink"])
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "hardlink", "device", "through-symlink",
+                                  "via-link", "chain"])
 def test_unsafe_members_are_refused_before_anything_follows(kind):
     """Each unsafe member stops the stream at that member: the fine file before it is passed
-    on, nothing of the bad one is. (through-symlink: d/l -> .. and d/e/l2 -> ../l/.. each look
-    inside the volume, but d/e/l2/x would land in the volume's parent once both links exist.)"""
+    on, nothing of the bad one is. Links are judged by where they resolve with the archive's
+    other links in place (through-symlink: d/l -> .. and d/e/l2 -> ../l/.. each look inside the
+    volume, but the second resolves to its parent; chain: t -> d1/s/../.. is `.` as text)."""
     passed = []
     with pytest.raises(BadRequest, match="refused|points") as refused:
         for piece in store.member_stream(_chunks(evil_tar(kind), 4096), strip_components=1, stats={}):
@@ -121,4 +123,33 @@ def test_unsafe_members_are_refused_before_anything_follows(kind):
     names = [m[0] for m in _members(b"".join(passed) + bytes(1024))]
     assert names[0] == "fine.txt" and not any("escape" in n or "evil" in n or n == "x" for n in names)
     if kind == "through-symlink":
-        assert names == ["fine.txt", "d/l", "d/e/l2"] and "through a symbolic link" in refused.value.message
+        assert names == ["fine.txt", "d/l"] and "points outside the volume" in refused.value.message
+    if kind == "chain":
+        assert names == ["fine.txt", "d1/s"] and "points outside the volume" in refused.value.message
+    if kind == "via-link":
+        assert names == ["fine.txt", "d/l"] and "through a symbolic link" in refused.value.message
+
+
+def test_a_link_made_to_leave_by_a_later_link_is_refused_at_the_end():
+    """`t -> d1/s/../..` resolves inside while d1/s does not exist; `d1/s -> ..` comes later and
+    each is fine alone. Once both are known, t leaves the volume: the archive is refused before
+    it counts as complete (the restore then throws away what it extracted)."""
+    stats: dict = {}
+    with pytest.raises(BadRequest, match="points outside the volume"):
+        for _ in store.member_stream(_chunks(evil_tar("chain-late"), 4096), strip_components=1, stats=stats):
+            pass
+    assert "complete" not in stats
+
+
+def test_links_that_stay_inside_are_kept():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, link in (("data/a/b/up", "../.."), ("data/a/c", "b/up/a/b"), ("data/x", "a/c/../../a"),
+                           ("data/loop", "loop")):
+            m = tarfile.TarInfo(name)
+            m.type, m.linkname = tarfile.SYMTYPE, link
+            tf.addfile(m)
+    stats: dict = {}
+    out = b"".join(bytes(p) for p in store.member_stream(_chunks(buf.getvalue(), 4096), strip_components=1,
+                                                          stats=stats))
+    assert stats.get("complete") and [m[0] for m in _members(out)] == ["a/b/up", "a/c", "x", "loop"]

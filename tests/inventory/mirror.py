@@ -40,8 +40,15 @@ def api_network(item: dict) -> dict:
     return out
 
 
-def expected_container(attrs: dict) -> dict:
+def engine_networks(client) -> dict[str, str]:
+    """{id: name} of the engine's networks."""
+    return {n["Id"]: n["Name"] for n in client.api.networks()}
+
+
+def expected_container(attrs: dict, networks: dict[str, str] | None = None) -> dict:
+    """`networks`: {id: name} of the engine's networks (to tell entries of removed ones)."""
     ns = attrs["NetworkSettings"]
+    networks = networks or {}
     ports = []
     for key, bindings in (ns.get("Ports") or {}).items():
         port, _, proto = key.partition("/")
@@ -56,7 +63,9 @@ def expected_container(attrs: dict) -> dict:
         "network_mode": attrs["HostConfig"]["NetworkMode"],
         "networks": {name: {"ipv4_address": ep.get("IPAddress", ""), "ipv6_address": ep.get("GlobalIPv6Address", ""),
                             "mac_address": ep.get("MacAddress", ""), "aliases": ep.get("Aliases") or [],
-                            "gateway": ep.get("Gateway", "")}
+                            "gateway": ep.get("Gateway", ""), "network_id": ep.get("NetworkID") or "",
+                            "network_missing": (ep["NetworkID"] not in networks) if ep.get("NetworkID")
+                            else name not in networks.values()}
                      for name, ep in (ns.get("Networks") or {}).items()},
         "ports": sorted(ports, key=lambda p: (p["container_port"], p["protocol"], p["host_ip"])),
         "mounts": sorted(({"type": m["Type"], "name": m.get("Name", ""), "source": m["Source"],
@@ -100,7 +109,7 @@ def differences(api, host_name: str, client) -> list[str]:
     engine_nets = {n["Id"]: expected_network(client.api.inspect_network(n["Id"])) for n in client.api.networks()}
     api_nets = {n["id"]: api_network(n) for n in api_all(api, host_name, "networks")}
     raw_containers = [client.api.inspect_container(c["Id"]) for c in client.api.containers(all=True)]
-    engine_cs = {c["Id"]: expected_container(c) for c in raw_containers}
+    engine_cs = {c["Id"]: expected_container(c, engine_networks(client)) for c in raw_containers}
     api_cs = {c["id"]: api_container(c) for c in api_all(api, host_name, "containers")}
     engine_vs = {v["Name"]: expected_volume(v, raw_containers) for v in client.api.volumes().get("Volumes") or []}
     api_vs = {v["name"]: api_volume(v) for v in api_all(api, host_name, "volumes")}

@@ -10,7 +10,8 @@ import pytest
 from dockerweb.inventory.models import Container, Endpoint, Mount, Network, PortBinding, Volume
 from tests.support.procs import wait_for
 
-from .mirror import IMAGE, api_container, api_network, api_volume, differences, expected_container, expected_network, expected_volume
+from .mirror import (IMAGE, api_container, api_network, api_volume, differences, engine_networks, expected_container,
+                     expected_network, expected_volume)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,12 +34,13 @@ def seen_network(api, client, net_id):
 def seen_container(api, client, cid):
     def check():
         item = _api_item(api, "local", "containers", cid)
-        return item is not None and api_container(item) == expected_container(client.api.inspect_container(cid))
+        return item is not None and api_container(item) == expected_container(client.api.inspect_container(cid),
+                                                                               engine_networks(client))
     try:
         wait_for(check, timeout=WITHIN, message=f"container {cid[:12]} to be mirrored exactly")
     except AssertionError:
         item = _api_item(api, "local", "containers", cid)
-        want = expected_container(client.api.inspect_container(cid))
+        want = expected_container(client.api.inspect_container(cid), engine_networks(client))
         raise AssertionError(f"mirror {item and api_container(item)!r}\n!= engine {want!r}")
     return _api_item(api, "local", "containers", cid)
 
@@ -166,42 +168,50 @@ def test_anonymous_volume_of_docker_run_v_is_mirrored_with_its_mount(live_host, 
     gone(api, "volumes", name)
 
 
-def test_one_message_per_change_names_host_kind_and_id(live_host, engine):
-    """The watcher announces each mirror change on the host's group (the live graph's input)."""
+def test_each_change_becomes_a_numbered_patch_on_the_hosts_group(live_host, engine):
+    """The watcher's mirror change reaches the host's producer, which sends one patch, numbered
+    one more than the last (the live graph's input)."""
     import asyncio
     import threading
 
     from channels.layers import get_channel_layer
 
-    from dockerweb.core.live import host_group
+    from dockerweb.core import live
 
     got: list[dict] = []
+    before: list[int] = []
 
     async def listen():
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        await layer.group_add(host_group("local"), channel)
+        await layer.group_add(live.host_group("local"), channel)
         try:
-            vol = engine.volumes.create("dw-m-announced")
-            deadline = asyncio.get_running_loop().time() + 3
+            await asyncio.sleep(0.3)  # a resync of a producer (re)started for this test's host passes first
+            before.append(live.topology_seq("local"))
+            vol = await asyncio.to_thread(engine.volumes.create, "dw-m-announced")
+            deadline = asyncio.get_running_loop().time() + 5
             while asyncio.get_running_loop().time() < deadline:
                 try:
                     got.append(await asyncio.wait_for(layer.receive(channel), 0.5))
                 except asyncio.TimeoutError:
                     continue
-                if any(m.get("id") == "dw-m-announced" for m in got):
+                if any(o["id"] == "vol:dw-m-announced" for m in got for o in m.get("ops", [])):
                     break
-            vol.remove()
+            await asyncio.to_thread(vol.remove)
         finally:
-            await layer.group_discard(host_group("local"), channel)
+            await layer.group_discard(live.host_group("local"), channel)
 
     # Its own thread and event loop: browser tests leave one running in the main thread.
     t = threading.Thread(target=lambda: asyncio.run(listen()))
     t.start()
-    t.join(10)
-    mine = [m for m in got if m.get("id") == "dw-m-announced"]
-    assert mine, f"no mirror.change message for the volume (got {got!r})"
-    assert mine[0] == {"type": "mirror.change", "host": "local", "kind": "volume", "id": "dw-m-announced", "op": "add"}
+    t.join(15)
+    patches = [m for m in got if m["type"] == "topology.patch"]
+    mine = [m for m in patches if any(o["id"] == "vol:dw-m-announced" for o in m["ops"])]
+    assert mine, f"no patch for the volume (got {got!r})"
+    assert mine[0]["host"] == "local" and mine[0]["seq"] == before[0] + len(patches[: patches.index(mine[0]) + 1])
+    assert [m["seq"] for m in patches] == list(range(before[0] + 1, before[0] + 1 + len(patches)))
+    op = next(o for o in mine[0]["ops"] if o["id"] == "vol:dw-m-announced")
+    assert op["op"] == "add" and op["data"]["kind"] == "volume" and op["data"]["label"] == "dw-m-announced"
 
 
 def test_prunes_remove_every_pruned_object_from_the_mirror(live_host, engine, api_as):

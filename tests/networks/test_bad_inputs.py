@@ -35,7 +35,7 @@ def v4(subnet, **kw):
     return {"ipam": {"config": [{"subnet": subnet, **kw}]}}
 
 
-# (case id, request, status, field or None, words the message must contain)
+# (case id, request, status, field or None, words the message must contain[, role; operator if not given])
 CASES = [
     ("bad-cidr", create({"name": "dw-x", **v4("10.40.300.0/24")}), 400, "ipam.config.0.subnet",
      ["'10.40.300.0/24' is not a valid subnet"]),
@@ -80,16 +80,28 @@ CASES = [
     ("overlay-without-swarm", create({"name": "dw-x", "driver": "overlay"}), 409, "driver", ["not a swarm manager"]),
     ("macvlan-without-parent", create({"name": "dw-x", "driver": "macvlan"}), 400, "options.parent",
      ["needs a parent interface"]),
+    ("macvlan-parent-operator", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "nosuch0"}}), 403,
+     "options.parent", ["admin role (network.host_interface)"]),
     ("macvlan-missing-parent", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "nosuch0"}}), 400,
-     "options.parent", ["no interface 'nosuch0' to use as the parent"]),
+     "options.parent", ["no interface 'nosuch0' to use as the parent"], "admin"),
+    ("macvlan-missing-vlan-parent", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "nosuch0.7"}}),
+     400, "options.parent", ["no interface 'nosuch0' to use as the parent", "needs its interface"], "admin"),
     ("macvlan-loopback-parent", create({"name": "dw-x", "driver": "macvlan", "options": {"parent": "lo"}}), 400,
-     "options.parent", ["loopback"]),
+     "options.parent", ["loopback"], "admin"),
     ("bad-mtu", create({"name": "dw-x", "options": {"com.docker.network.driver.mtu": "big"}}), 400,
      "options.com.docker.network.driver.mtu", ["MTU", "68 to 65535"]),
     ("bad-icc", create({"name": "dw-x", "options": {"com.docker.network.bridge.enable_icc": "maybe"}}), 400,
      "options.com.docker.network.bridge.enable_icc", ["true or false"]),
+    ("bridge-name-operator", create({"name": "dw-x", "options": {"com.docker.network.bridge.name": "dwnew0"}}), 403,
+     "options.com.docker.network.bridge.name", ["admin role (network.host_interface)"]),
     ("bridge-name-taken", create({"name": "dw-x", "options": {"com.docker.network.bridge.name": "docker0"}}), 409,
-     "options.com.docker.network.bridge.name", ["'bridge' already uses the Linux bridge docker0"]),
+     "options.com.docker.network.bridge.name", ["'bridge' already uses the Linux bridge docker0"], "admin"),
+    ("unknown-ipam-driver", create({"name": "dw-x", "ipam": {"driver": "nosuchipam"}}), 400, "ipam.driver",
+     ["no IPAM driver 'nosuchipam'", "default, null"]),
+    ("null-ipam-on-a-bridge", create({"name": "dw-x", "ipam": {"driver": "null"}}), 400, "ipam.driver", ["pool"]),
+    ("aux-is-the-implied-gateway", create({"name": "dw-x", **v4("10.46.0.0/24", ip_range="10.46.0.64/26",
+                                                                 aux_addresses={"r": "10.46.0.64"})}), 400,
+     "ipam.config.0.aux_addresses", ["r=10.46.0.64", "gateway", "IP range"]),
     ("remove-bridge", delete("bridge"), 403, None, ["predefined network"]),
     ("remove-host", delete("host"), 403, None, ["predefined network"]),
     ("remove-none", delete("none"), 403, None, ["predefined network"]),
@@ -103,6 +115,8 @@ CASES = [
      "ipv4_address", ["10.40.0.10 is already taken on 'dw-base' by container 'dw-c1'"]),
     ("fixed-ip-gateway", connect("dw-base", {"container": "dw-c2", "ipv4_address": "10.40.0.1"}), 409,
      "ipv4_address", ["taken", "gateway"]),
+    ("fixed-ip-implied-gateway", connect("dw-nogw", {"container": "dw-c2", "ipv4_address": "10.45.0.1"}), 409,
+     "ipv4_address", ["taken", "gateway", "first address of the subnet"]),
     ("fixed-ip-broadcast", connect("dw-base", {"container": "dw-c2", "ipv4_address": "10.40.0.255"}), 400,
      "ipv4_address", ["broadcast address"]),
     ("fixed-ip-not-an-ip", connect("dw-base", {"container": "dw-c2", "ipv4_address": "10.40.0.999"}), 400,
@@ -139,12 +153,14 @@ CASES = [
 @pytest.fixture
 def scene(host, engine, run_busybox):
     """dw-base 10.40.0.0/24 with dw-c1 on 10.40.0.10; dw-auto (subnet chosen by the engine);
+    dw-nogw 10.45.0.0/24 without a gateway (the engine takes 10.45.0.1 and does not list it);
     dw-c2 on the default bridge only; dw-c3 on dw-auto only."""
     from docker.types import IPAMConfig, IPAMPool
 
     base = engine.networks.create("dw-base", ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="10.40.0.0/24",
                                                                                  gateway="10.40.0.1")]))
     auto = engine.networks.create("dw-auto")
+    engine.networks.create("dw-nogw", ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="10.45.0.0/24")]))
     c1 = run_busybox("dw-c1")
     base.connect(c1, ipv4_address="10.40.0.10")
     run_busybox("dw-c2")
@@ -154,9 +170,10 @@ def scene(host, engine, run_busybox):
     return {"auto_ip": str(ipaddress.ip_network(auto_subnet)[50])}
 
 
-@pytest.mark.parametrize("request_, status, field, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_clearly_and_changes_nothing(api_as, engine, scene, request_, status, field, words):
-    client = api_as("operator")
+@pytest.mark.parametrize("request_, status, field, words, role", [(*c[1:5], c[5] if len(c) > 5 else "operator")
+                                                                  for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_clearly_and_changes_nothing(api_as, engine, scene, request_, status, field, words, role):
+    client = api_as(role)
     before = engine_snapshot(engine)
     method, url, body = request_
     if method == "raw":

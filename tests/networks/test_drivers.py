@@ -33,7 +33,7 @@ def veth_parent():
 
 
 def test_macvlan_on_a_veth_parent(api_as, host, engine, veth_parent, run_busybox):
-    client = api_as("operator")
+    client = api_as("admin")  # a parent names a host interface: network.host_interface is admin-only
     r = client.post(BASE, {"name": "dw-mv", "driver": "macvlan", "options": {"parent": veth_parent},
                            "ipam": {"config": [{"subnet": "10.51.0.0/24", "gateway": "10.51.0.1"}]}}, format="json")
     assert r.status_code == 201, r.json()

@@ -112,6 +112,13 @@ def test_create_page_refuses_bad_input_on_its_field(operator_client, host, engin
     assert "unknown word 'colour=blue'" in " ".join(r.context["form"].errors["extra_ipam"])
     r = operator_client.post("/networks/new/?host=local", {"name": "dw-form", "driver": "macvlan"})
     assert "needs a parent interface" in " ".join(r.context["form"].errors["parent"])
+    r = operator_client.post("/networks/new/?host=local", {"name": "dw-form", "driver": "bridge",
+                                                           "bridge_name": "dwform0"})
+    assert r.status_code == 403
+    assert "admin role (network.host_interface)" in " ".join(r.context["form"].errors["bridge_name"])
+    r = operator_client.post("/networks/new/?host=local", {"name": "dw-form", "driver": "bridge",
+                                                           "ipam_driver": "nosuchipam"})
+    assert "no IPAM driver 'nosuchipam'" in " ".join(r.context["form"].errors["ipam_driver"])
     assert {n.id for n in engine.networks.list()} == before
     r = operator_client.get("/networks/new/?host=local")
     drivers = [c[0] for c in r.context["form"].fields["driver"].choices]

@@ -46,6 +46,16 @@ class Proc:
     def pid(self) -> int:
         return self.popen.pid
 
+    def children(self) -> list[int]:
+        """Pids of the process's children (a gunicorn master's workers)."""
+        out = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                out += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return out
+
     def alive(self) -> bool:
         return self.popen.poll() is None
 
@@ -66,29 +76,44 @@ class Proc:
         self._log.close()
 
 
-def start_asgi() -> tuple[Proc, str]:
-    port = free_port()
-    proc = Proc("daphne", [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "dockerweb.asgi:application"])
+def start_asgi(name: str = "web", *, server: str = "web", workers: int = 1, port: int | None = None,
+               **env) -> tuple[Proc, str]:
+    """dockerweb served on a loopback port (`port`, or a free one), `env` added to the test
+    environment; returns (proc, url). `server="web"` is the production web tier
+    (scripts/web.sh: uvicorn workers under gunicorn, `workers` of them); `server="daphne"` one
+    daphne process (the old web tier, a benchmark's baseline)."""
+    port = port or free_port()
+    if server == "daphne":
+        args = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "dockerweb.asgi:application"]
+    else:
+        args = [str(ROOT / "scripts" / "web.sh")]
+        env = {"DOCKERWEB_WEB_WORKERS": workers, **env}
+    proc = Proc(name, args, env=child_env(DOCKERWEB_BIND="127.0.0.1", DOCKERWEB_PORT=port, **env))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if not proc.alive():
-            raise RuntimeError(f"daphne exited:\n{proc.log_tail()}")
+            raise RuntimeError(f"{name} exited:\n{proc.log_tail()}")
         try:
             requests.get(url + "/healthz", timeout=1)
             return proc, url
         except requests.RequestException:
             time.sleep(0.2)
     proc.stop()
-    raise RuntimeError(f"daphne did not answer:\n{proc.log_tail()}")
+    raise RuntimeError(f"{name} did not answer:\n{proc.log_tail()}")
 
 
-def start_worker(name: str = "worker", concurrency: int = 2, queues: str | None = None) -> Proc:
+def worker_name(name: str = "worker") -> str:
+    """The Celery node name `start_worker(name)` gives its worker."""
+    return f"{name}-{os.getpid()}@{socket.gethostname()}"
+
+
+def start_worker(name: str = "worker", concurrency: int = 2, queues: str | None = None, **env) -> Proc:
     args = [str(VENV_BIN / "celery"), "-A", "dockerweb", "worker", "-l", "info", "--concurrency", str(concurrency),
             "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
     if queues:
         args += ["-Q", queues]
-    proc = Proc(name, args)
+    proc = Proc(name, args, env=child_env(**env))
     from dockerweb.celery import app
 
     deadline = time.monotonic() + 60

@@ -103,7 +103,7 @@ def test_details_search_filters_and_export(asgi_server, page, make_user, host, w
     assert n == 3
 
 
-def test_after_a_reconnect_the_page_resyncs_from_the_api(asgi_server, page, make_user, host, engine):
+def test_after_a_reconnect_the_page_resyncs_from_the_api(asgi_server, page, make_user, host, engine, watcher_proc):
     """A change made while the socket was down (no patch can reach the page) shows after it reconnects."""
     from dockerweb.inventory.services import container_sync
 
@@ -165,3 +165,51 @@ def test_two_hosts_share_one_graph_without_mixing(asgi_server, page, make_user, 
     assert result["local"] == result["other"] == result["nodes"]
     assert result["edges"] == 2 * result["apiEdges"]
     assert result["apart"] and result["hosts"] == ["local", "other"] and result["web"] == "other"
+
+
+def test_the_graph_converges_after_the_web_server_restarts_mid_churn(watcher_proc, page, make_user, host, engine):
+    """Containers come and go while the web tier is stopped and started again: the page
+    reconnects, sees it missed patches (its seq is behind the socket's), refetches, and shows
+    exactly what the API shows."""
+    import threading
+    import time
+
+    from tests.support import procs
+
+    port = procs.free_port()
+    web, base = procs.start_asgi("web-restart", port=port)
+    try:
+        open_graph(page, base, make_user("viewer"))
+        stop = threading.Event()
+
+        def churn():
+            made = []
+            for i in range(24):
+                if stop.is_set():
+                    break
+                made.append(engine.containers.run(IMAGE, ["sleep", "600"], name=f"dw-topo-churn{i}", detach=True))
+                if i % 3 == 2:
+                    made.pop(0).remove(force=True)
+                time.sleep(0.25)
+        t = threading.Thread(target=churn)
+        t.start()
+        time.sleep(1.5)
+        web.stop()  # mid-churn: every socket goes; patches of the meantime reach nobody
+        page.wait_for_function("() => document.getElementById('topo-live').dataset.state === 'off'", timeout=10000)
+        time.sleep(2)
+        web, _ = procs.start_asgi("web-restart", port=port)
+        t.join(60)
+        api = make_user("viewer", "graph-api")
+        from rest_framework.test import APIClient
+        client = APIClient()
+        client.force_authenticate(api)
+
+        def converged():
+            truth = sorted(n["id"] for n in client.get("/api/hosts/local/topology/").json()["nodes"]
+                           if n["kind"] == "container")
+            shown = page.evaluate("window.dwTopologyPage.cy.nodes('.container').map(n => n.data('api_id')).sort()")
+            return truth == shown and len(truth) >= 16
+        procs.wait_for(converged, timeout=20, interval=0.5, message="the page to show what the API shows")
+        assert page.locator("#topo-live").inner_text() == "live"
+    finally:
+        web.stop()

@@ -34,6 +34,11 @@ class AuditProbeInput(serializers.Serializer):
     network = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class AuditCompareParams(serializers.Serializer):
+    a = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The earlier saved audit.")
+    b = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The later saved audit.")
+
+
 class AuditSummarySerializer(serializers.ModelSerializer):
     host = serializers.CharField(source="host.name")
     created_by = serializers.CharField(source="username")

@@ -1,15 +1,15 @@
 """Audit API: the live audit (contract), saved audits, comparisons, probes. Thin: check, call, return."""
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.audit import selectors, services
-from dockerweb.core.errors import BadRequest
+from dockerweb.core.api.params import query_params
 from dockerweb.inventory.api.views import HostMixin
 
-from .serializers import (AuditLiveSerializer, AuditProbeInput, AuditRunInput, AuditSerializer,
+from .serializers import (AuditCompareParams, AuditLiveSerializer, AuditProbeInput, AuditRunInput, AuditSerializer,
                           AuditSummarySerializer)
 
 
@@ -65,13 +65,9 @@ class AuditDetail(HostMixin, APIView):
 class AuditCompare(HostMixin, APIView):
     """`?a=<id>&b=<id>`: what became reachable, what got fixed, from audit a to audit b."""
 
-    @extend_schema(parameters=[OpenApiParameter("a", int, required=True, description="the earlier audit"),
-                               OpenApiParameter("b", int, required=True, description="the later audit")],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[AuditCompareParams], responses=OpenApiTypes.OBJECT)
     def get(self, request, host):
         h = self.get_host()
-        try:
-            a, b = int(request.query_params.get("a", "")), int(request.query_params.get("b", ""))
-        except ValueError:
-            raise BadRequest("Give two saved audits to compare: ?a=<id>&b=<id>.", field="a") from None
-        return Response(selectors.audit_compare(before=selectors.audit_get(host=h, pk=a), after=selectors.audit_get(host=h, pk=b)))
+        p = query_params(AuditCompareParams, request)
+        return Response(selectors.audit_compare(before=selectors.audit_get(host=h, pk=p["a"]),
+                                                after=selectors.audit_get(host=h, pk=p["b"])))

@@ -1,7 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule
+from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule, Status
+from dockerweb.backups.schedules import KEEP_MAX
+from dockerweb.core.api import params
 
 
 class ArchiveSerializer(serializers.Serializer):
@@ -20,7 +22,8 @@ class JobFields(serializers.ModelSerializer):
 
 class BackupSerializer(JobFields):
     archive = serializers.SerializerMethodField()
-    schedule = serializers.PrimaryKeyRelatedField(read_only=True)
+    schedule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                  help_text="The schedule that made it; null if none.")
 
     class Meta:
         model = Backup
@@ -34,8 +37,10 @@ class BackupSerializer(JobFields):
 
 
 class RestoreSerializer(JobFields):
-    backup = serializers.PrimaryKeyRelatedField(read_only=True)
-    safety_backup = serializers.PrimaryKeyRelatedField(read_only=True)
+    backup = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                help_text="Null once the backup has been deleted.")
+    safety_backup = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                       help_text="The copy taken before overwriting, if any.")
 
     class Meta:
         model = Restore
@@ -45,8 +50,8 @@ class RestoreSerializer(JobFields):
 
 
 class BackupInput(serializers.Serializer):
-    compression = serializers.ChoiceField(choices=Compression.values, default="zstd")
-    consistency = serializers.ChoiceField(choices=Consistency.values, default="none")
+    compression = serializers.ChoiceField(choices=Compression.choices, default="zstd")
+    consistency = serializers.ChoiceField(choices=Consistency.choices, default="none")
 
 
 class RestoreInput(serializers.Serializer):
@@ -96,16 +101,37 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 
 class ScheduleInput(serializers.Serializer):
+    """Create (cron required) and PATCH (any subset: the schema's PatchedScheduleInput)."""
+
     host = serializers.CharField(required=False)
     volume = serializers.CharField(required=False, allow_blank=True)
     label = serializers.CharField(required=False, allow_blank=True)
-    cron = serializers.CharField(required=False)
-    keep_last = serializers.IntegerField(required=False, min_value=0)
-    keep_daily = serializers.IntegerField(required=False, min_value=0)
-    keep_weekly = serializers.IntegerField(required=False, min_value=0)
-    compression = serializers.ChoiceField(choices=Compression.values, required=False)
-    consistency = serializers.ChoiceField(choices=Consistency.values, required=False)
+    cron = serializers.CharField(max_length=200)
+    keep_last = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_daily = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_weekly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    compression = serializers.ChoiceField(choices=Compression.choices, required=False)
+    consistency = serializers.ChoiceField(choices=Consistency.choices, required=False)
     enabled = serializers.BooleanField(required=False)
+
+
+class BackupFilters(serializers.Serializer):
+    host = params.text("Exactly this host.", max_length=63)
+    volume = params.text("Exactly this volume.")
+    status = serializers.ChoiceField(choices=Status.choices, required=False, allow_blank=True)
+    origin = serializers.ChoiceField(choices=Backup.Origin.choices, required=False, allow_blank=True)
+
+
+class RestoreFilters(serializers.Serializer):
+    backup = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                      help_text="Restores of this backup.")
+    host = params.text("Exactly this host.", max_length=63)
+
+
+class CronPreviewParams(serializers.Serializer):
+    cron = serializers.CharField(max_length=200, help_text="Five fields: minute hour day-of-month month day-of-week.")
+    count = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100,
+                                     help_text="How many next runs to list.")
 
 
 class CronPreviewSerializer(serializers.Serializer):

@@ -1,27 +1,35 @@
 """Backups API: one view per action; each validates, calls one service, and renders the result."""
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dockerweb.backups import schedules, selectors, services, store
-from dockerweb.core.errors import NotFound, PermissionDenied
-from dockerweb.core.permissions import may
-from dockerweb.inventory.selectors import host_get
+from dockerweb.backups import schedules, selectors, services
+from dockerweb.backups.uploads import upload_refused
+from dockerweb.core.api.params import query_params
+from dockerweb.core.api.schema import errors
+from dockerweb.core.errors import NotFound, TooLarge
+from dockerweb.inventory.selectors import host_get, volume_get
 
-from .serializers import (BackupInput, BackupSerializer, CronPreviewSerializer, ImportInput, RestoreInput,
-                          RestoreSerializer, ScheduleInput, ScheduleSerializer)
+from .serializers import (BackupFilters, BackupInput, BackupSerializer, CronPreviewParams, CronPreviewSerializer,
+                          ImportInput, RestoreFilters, RestoreInput, RestoreSerializer, ScheduleInput,
+                          ScheduleSerializer)
+
+# An archive's media type, by its compression.
+ARCHIVE_TYPES = {"zstd": "application/zstd", "gzip": "application/gzip", "none": "application/x-tar"}
 
 
 class VolumeBackups(APIView):
-    """GET: this volume's backups. POST: start a backup of it (202 and the job)."""
+    """GET: the backups of this volume, which must exist (those of a removed volume are listed by
+    `GET /api/backups/?host=…&volume=…`). POST: start a backup of it (202 and the job)."""
 
     @extend_schema(responses=BackupSerializer(many=True))
     def get(self, request, host, name):
         h = host_get(name=host)
+        volume_get(host=h, name=name)
         return Response(BackupSerializer(selectors.backup_list(filters={"host": h.name, "volume": name}), many=True).data)
 
     @extend_schema(request=BackupInput, responses={202: BackupSerializer})
@@ -32,13 +40,14 @@ class VolumeBackups(APIView):
         return Response(BackupSerializer(backup).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(get=extend_schema(parameters=[BackupFilters]))
 class BackupList(generics.ListAPIView):
     """Every backup, newest first. Filters: host, volume, status, origin."""
 
     serializer_class = BackupSerializer
 
     def get_queryset(self):
-        return selectors.backup_list(filters=self.request.query_params)
+        return selectors.backup_list(filters=query_params(BackupFilters, self.request))
 
 
 class BackupDetail(APIView):
@@ -62,35 +71,34 @@ class BackupDownload(APIView):
     """The archive file, streamed. An archive holds a volume's data (keys, databases): only those
     who may make backups (operators and admins) may take one away."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, media_type): OpenApiTypes.BINARY for media_type in ARCHIVE_TYPES.values()})
     def get(self, request, pk):
         backup = selectors.backup_get(pk=pk)
-        if not may(request.user, "backup.create", backup.host):
-            raise PermissionDenied("You need the operator role to download an archive.")
-        if not backup.path:
-            raise NotFound("This backup has no archive (yet).")
-        path = store.store_path(backup.path)
-        if not path.exists():
-            raise NotFound("The archive file is missing from the archive store.")
-        response = FileResponse(open(path, "rb"), as_attachment=True, filename=path.name)
+        path = services.backup_download(actor=request.user, backup=backup)
+        response = FileResponse(open(path, "rb"), as_attachment=True, filename=path.name,
+                                content_type=ARCHIVE_TYPES.get(backup.compression, "application/x-tar"))
         response["X-Checksum-SHA256"] = backup.sha256
         return response
 
 
 class BackupImport(APIView):
-    """Upload a tar (plain, gzip or zstd), such as one made by `tar cvf backup.tar /dbdata`."""
+    """Upload a tar (plain, gzip or zstd), such as one made by `tar cvf backup.tar /dbdata`: 202
+    and the import job, which a worker runs (read, hashed, its manifest written)."""
 
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": ImportInput}, responses={201: BackupSerializer})
+    @extend_schema(request={"multipart/form-data": ImportInput}, responses={202: BackupSerializer, **errors(413)})
     def post(self, request):
-        data = ImportInput(data=request.data)
+        data = ImportInput(data=request.data)  # reading the body streams the upload to the store
+        refused = upload_refused(request)
+        if refused:
+            raise TooLarge(refused, field="file")
         data.is_valid(raise_exception=True)
         v = data.validated_data
         host = host_get(name=v["host"]) if v.get("host") else None
         backup = services.backup_import(actor=request.user, upload=v["file"], volume=v.get("volume", ""),
                                         strip_components=v["strip_components"], host=host)
-        return Response(BackupSerializer(backup).data, status=status.HTTP_201_CREATED)
+        return Response(BackupSerializer(backup).data, status=status.HTTP_202_ACCEPTED)
 
 
 class BackupRestore(APIView):
@@ -109,11 +117,14 @@ class BackupRestore(APIView):
         return Response(RestoreSerializer(restore).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(get=extend_schema(parameters=[RestoreFilters]))
 class RestoreList(generics.ListAPIView):
+    """Every restore, newest first. Filters: backup, host."""
+
     serializer_class = RestoreSerializer
 
     def get_queryset(self):
-        return selectors.restore_list(filters=self.request.query_params)
+        return selectors.restore_list(filters=query_params(RestoreFilters, self.request))
 
 
 class RestoreDetail(APIView):
@@ -167,9 +178,8 @@ class ScheduleDetail(APIView):
 class CronPreview(APIView):
     """`?cron=0 3 * * *` → {description, next_runs}: the readable preview of a cron expression."""
 
-    @extend_schema(parameters=[OpenApiParameter("cron", str, required=True), OpenApiParameter("count", int)],
-                   responses=CronPreviewSerializer)
+    @extend_schema(parameters=[CronPreviewParams], responses=CronPreviewSerializer)
     def get(self, request):
-        expr = request.query_params.get("cron", "")
-        runs = schedules.cron_next_runs(expr, count=int(request.query_params.get("count", 5) or 5))
-        return Response({"cron": expr, "description": schedules.cron_describe(expr), "next_runs": runs})
+        p = query_params(CronPreviewParams, request)
+        runs = schedules.cron_next_runs(p["cron"], count=p["count"])
+        return Response({"cron": p["cron"], "description": schedules.cron_describe(p["cron"]), "next_runs": runs})

@@ -2,6 +2,8 @@
 with the form, so both refuse the same things with the same sentences."""
 from rest_framework import serializers
 
+from dockerweb.core.api import params
+
 
 class MountInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=["volume", "bind", "tmpfs"], default="volume")
@@ -14,7 +16,10 @@ class MountInput(serializers.Serializer):
 
 
 class ContainerRunInput(serializers.Serializer):
-    name = serializers.CharField(required=False, allow_blank=True)
+    refuses_unknown_fields = True  # as `spec.run_plan` does
+
+    name = serializers.RegexField(r"^(/?[a-zA-Z0-9][a-zA-Z0-9_.-]*)?\Z", required=False, allow_blank=True,
+                                  help_text="Empty: the engine picks one.")
     image = serializers.CharField(help_text="A local image of the host (dockerweb does not pull)")
     command = serializers.CharField(required=False, allow_blank=True, help_text="String (split like a shell) or list")
     network = serializers.CharField(required=False, default="bridge",
@@ -45,7 +50,13 @@ class ContainerRunInput(serializers.Serializer):
 
 class ActionInput(serializers.Serializer):
     timeout = serializers.IntegerField(required=False, default=10, min_value=0, max_value=600,
-                                       help_text="Seconds to wait for a clean stop before killing (stop, restart)")
+                                       help_text="Seconds to wait for a clean stop before killing (stop and restart; "
+                                                 "start takes no options)")
+
+
+class ContainerRemoveParams(serializers.Serializer):
+    force = params.flag("Remove it even if it runs (docker rm -f).")
+    volumes = params.flag("Remove its anonymous volumes too (docker rm -v).")
 
 
 class ImageSerializer(serializers.Serializer):

@@ -1,38 +1,32 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.containers import services
 from dockerweb.engine import images as engine_images
-from dockerweb.core.errors import BadRequest
+from dockerweb.core.api.params import query_params
+from dockerweb.core.api.schema import errors
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.api.serializers import ContainerSerializer
+from dockerweb.inventory.api.serializers import ContainerFilters, ContainerSerializer
 from dockerweb.inventory.api.views import HostMixin
 
-from .serializers import ActionInput, ContainerRunInput, ImageSerializer
-
-
-def _flag(request, name: str) -> bool:
-    value = request.query_params.get(name, "")
-    if value.lower() in ("", "0", "false", "no"):
-        return False
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    raise BadRequest(f"?{name}= must be true or false.", field=name)
+from .serializers import ActionInput, ContainerRemoveParams, ContainerRunInput, ImageSerializer
 
 
 def _body(container):
     return ContainerSerializer(container).data if not isinstance(container, dict) else container
 
 
+@extend_schema_view(get=extend_schema(parameters=[ContainerFilters]))
 class ContainerListCreate(HostMixin, generics.ListAPIView):
     """Containers of a host. Filters: state, name, image, network, label. POST runs one (`docker run -d`)."""
 
     serializer_class = ContainerSerializer
 
     def get_queryset(self):
-        return inventory.container_list(host=self.get_host(), filters=self.request.query_params)
+        return inventory.container_list(host=self.get_host(), filters=query_params(ContainerFilters, self.request),
+                                       as_lists=True)
 
     @extend_schema(request=ContainerRunInput, responses={201: ContainerSerializer})
     def post(self, request, host):
@@ -45,11 +39,11 @@ class ContainerDetail(HostMixin, APIView):
     def get(self, request, host, ident):
         return Response(ContainerSerializer(inventory.container_get(host=self.get_host(), ident=ident)).data)
 
-    @extend_schema(parameters=[OpenApiParameter("force", bool), OpenApiParameter("volumes", bool)],
-                   responses={204: None})
+    @extend_schema(parameters=[ContainerRemoveParams], responses={204: None})
     def delete(self, request, host, ident):
-        services.container_remove(actor=request.user, host=self.get_host(), ident=ident,
-                                  force=_flag(request, "force"), volumes=_flag(request, "volumes"))
+        p = query_params(ContainerRemoveParams, request)
+        services.container_remove(actor=request.user, host=self.get_host(), ident=ident, force=p["force"],
+                                  volumes=p["volumes"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -62,11 +56,10 @@ class ContainerAction(HostMixin, APIView):
 
     @extend_schema(request=ActionInput, responses={200: ContainerSerializer, 204: None})
     def post(self, request, host, ident):
-        kwargs = {}
-        if self.verb != "start":
-            data = ActionInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            kwargs["timeout"] = data.validated_data["timeout"]
+        # The body is read for every verb (start ignores `timeout`), so a malformed one is a 400.
+        data = ActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        kwargs = {} if self.verb == "start" else {"timeout": data.validated_data["timeout"]}
         container = self.calls[self.verb](actor=request.user, host=self.get_host(), ident=ident, **kwargs)
         if container is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -76,6 +69,6 @@ class ContainerAction(HostMixin, APIView):
 class ImageList(HostMixin, APIView):
     """The host's local images, the only ones a container can be run from (no registry here)."""
 
-    @extend_schema(responses={200: ImageSerializer(many=True)})
+    @extend_schema(responses={200: ImageSerializer(many=True), **errors(503)})
     def get(self, request, host):
         return Response(ImageSerializer(engine_images.image_list(self.get_host()), many=True).data)

@@ -3,6 +3,8 @@ from rest_framework import serializers
 
 from dockerweb.core.models import Activity
 
+from . import params
+
 
 class TokenInput(serializers.Serializer):
     username = serializers.CharField()
@@ -18,6 +20,14 @@ class TokenInput(serializers.Serializer):
 
 class TokenOutput(serializers.Serializer):
     token = serializers.CharField()
+
+
+class ActivityFilters(serializers.Serializer):
+    user = params.text("Exactly this user name.", max_length=150)
+    action = params.text("Actions starting with this, e.g. `network.` or `container.run`.", max_length=64)
+    host = params.text("Exactly this host.", max_length=63)
+    outcome = serializers.ChoiceField(choices=Activity.Outcome.values, required=False, allow_blank=True)
+    q = params.text("Text in the target.")
 
 
 class ActivitySerializer(serializers.ModelSerializer):

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -6,22 +6,39 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.core import selectors
+from dockerweb.core.lockout import locked_out, request_locked_out
 
-from .serializers import ActivitySerializer, TokenInput, TokenOutput
+from .params import query_params
+from .schema import ErrorSerializer
+from .serializers import ActivityFilters, ActivitySerializer, TokenInput, TokenOutput
 
 
 class TokenView(APIView):
-    """Exchange a user name and password for an API token."""
+    """Exchange a user name and password for an API token.
+
+    Sign-ins are throttled like the login page's: after `DOCKERWEB_LOGIN_FAILURE_LIMIT` wrong
+    passwords for one account from one address, that account is refused from that address
+    (the right password too) for `DOCKERWEB_LOGIN_COOLOFF_MINUTES`, with 403 and code
+    `locked_out`; an admin can lift the lock on the Users page."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=TokenInput, responses=TokenOutput)
+    @extend_schema(request=TokenInput, responses={
+        200: TokenOutput,
+        403: OpenApiResponse(ErrorSerializer, description=(
+            "Locked out (`code: locked_out`): too many failed sign-ins for this account from this address; "
+            "`retry_after_minutes` says when to try again. Also answered to the right password while locked.")),
+    })
     def post(self, request):
+        # TokenInput checks the password with django.contrib.auth.authenticate(request=...), so the
+        # lockout backend sees this request and counts its failures like the login page's.
         data = TokenInput(data=request.data, context={"request": request})
         if not data.is_valid():
-            errors = data.errors
-            if "non_field_errors" in errors:
+            if request_locked_out(request):
+                raise locked_out(username=str(data.initial_data.get("username", "")),
+                                 ip_address=getattr(request, "axes_ip_address", None))
+            if "non_field_errors" in data.errors:
                 return Response({"detail": "Wrong user name or password.", "code": "authentication_failed"},
                                 status=status.HTTP_400_BAD_REQUEST)
             data.is_valid(raise_exception=True)
@@ -29,10 +46,11 @@ class TokenView(APIView):
         return Response({"token": token.key})
 
 
+@extend_schema_view(get=extend_schema(parameters=[ActivityFilters]))
 class ActivityList(generics.ListAPIView):
     """The activity log, newest first. Filters: user, action (prefix), host, outcome, q."""
 
     serializer_class = ActivitySerializer
 
     def get_queryset(self):
-        return selectors.activity_list(filters=self.request.query_params)
+        return selectors.activity_list(filters=query_params(ActivityFilters, self.request))

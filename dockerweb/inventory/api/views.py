@@ -36,6 +36,7 @@ class HostDetail(HostMixin, APIView):
     def get(self, request, host):
         return Response(HostSerializer(self.get_host()).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, host):
         services.host_remove(actor=request.user, host=self.get_host())
         return Response(status=status.HTTP_204_NO_CONTENT)

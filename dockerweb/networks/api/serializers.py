@@ -10,7 +10,10 @@ class IpamConfigInput(serializers.Serializer):
 
 
 class IpamInput(serializers.Serializer):
-    driver = serializers.CharField(required=False, default="default")
+    driver = serializers.CharField(required=False, default="default", allow_blank=True,
+                                   help_text="--ipam-driver: default, null, or an IPAM plugin installed on the engine.")
+    options = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict,
+                                    help_text="--ipam-opt key=value, passed to the IPAM driver.")
     config = IpamConfigInput(many=True, required=False, default=list)
 
 
@@ -50,7 +53,7 @@ class NetworkPruneOutput(serializers.Serializer):
 
 
 class NetworkRemoveManyInput(serializers.Serializer):
-    networks = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    networks = serializers.ListField(child=serializers.CharField(), allow_empty=False, min_length=1)
 
 
 class NetworkRemoveManyOutput(serializers.Serializer):

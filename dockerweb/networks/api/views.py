@@ -1,36 +1,42 @@
 """The networks API: one view per action; each validates its input, calls one service and
 returns the network or container as the engine now reports it."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dockerweb.core.api.params import query_params
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.api.serializers import ContainerSerializer, NetworkSerializer
+from dockerweb.inventory import services as inventory_services
+from dockerweb.inventory.api.serializers import ContainerSerializer, NetworkFilters, NetworkSerializer
 from dockerweb.inventory.api.views import HostMixin
-from dockerweb.networks import selectors, services
+from dockerweb.networks import services
 
 from .serializers import (NetworkConnectInput, NetworkCreateInput, NetworkDisconnectInput, NetworkPruneInput,
                           NetworkPruneOutput, NetworkRemoveManyInput, NetworkRemoveManyOutput)
 
 
+@extend_schema_view(get=extend_schema(parameters=[NetworkFilters]))
 class NetworkListCreate(HostMixin, generics.ListAPIView):
     """Networks of a host. Filters: driver, name (contains), label (key or key=value)."""
 
     serializer_class = NetworkSerializer
 
     def get_queryset(self):
-        return inventory.network_list(host=self.get_host(), filters=self.request.query_params)
+        return inventory.network_list(host=self.get_host(), filters=query_params(NetworkFilters, self.request),
+                                     as_lists=True)
 
     @extend_schema(request=NetworkCreateInput, responses={201: NetworkSerializer})
     def post(self, request, host):
         data = NetworkCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
+        ipam = d.get("ipam") or {}
         network = services.network_create(
             actor=request.user, host=self.get_host(), name=d["name"], driver=d["driver"], options=d["options"],
-            ipam_config=(d.get("ipam") or {}).get("config") or None, internal=d["internal"],
+            ipam_config=ipam.get("config") or None, internal=d["internal"],
             attachable=d["attachable"], enable_ipv6=d["enable_ipv6"], labels=d["labels"],
+            ipam_driver=ipam.get("driver") or "default", ipam_options=ipam.get("options") or None,
         )
         return Response(NetworkSerializer(network).data, status=status.HTTP_201_CREATED)
 
@@ -40,7 +46,7 @@ class NetworkDetail(HostMixin, APIView):
 
     @extend_schema(responses=NetworkSerializer)
     def get(self, request, host, ident):
-        network, _ = selectors.network_fetch(host=self.get_host(), ident=ident)
+        network, _ = inventory_services.network_fetch(host=self.get_host(), ident=ident)
         return Response(NetworkSerializer(network).data)
 
     @extend_schema(responses={204: None})
@@ -79,7 +85,7 @@ class NetworkPrune(HostMixin, APIView):
         removed = services.network_prune(actor=request.user, host=self.get_host(), **data.validated_data)
         return Response({"removed": removed})
 
-    @extend_schema(exclude=True)
+    @extend_schema(responses=NetworkSerializer, summary='The network named "prune" (as GET …/networks/{ident}/).')
     def get(self, request, host):  # a network named "prune", by name
         return _detail(self, request, host, "prune")
 
@@ -95,11 +101,11 @@ class NetworkRemoveMany(HostMixin, APIView):
                                               idents=data.validated_data["networks"])
         return Response(result, status=status.HTTP_200_OK)
 
-    @extend_schema(exclude=True)
+    @extend_schema(responses=NetworkSerializer, summary='The network named "remove" (as GET …/networks/{ident}/).')
     def get(self, request, host):  # a network named "remove", by name
         return _detail(self, request, host, "remove")
 
 
 def _detail(view, request, host, ident):
-    network, _ = selectors.network_fetch(host=view.get_host(), ident=ident)
+    network, _ = inventory_services.network_fetch(host=view.get_host(), ident=ident)
     return Response(NetworkSerializer(network).data)

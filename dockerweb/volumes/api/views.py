@@ -1,38 +1,32 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dockerweb.core.errors import BadRequest
+from dockerweb.core.api.params import query_params
+from dockerweb.core.api.schema import errors
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.api.serializers import VolumeSerializer
+from dockerweb.inventory.api.serializers import VolumeFilters, VolumeSerializer
 from dockerweb.inventory.api.views import HostMixin
 from dockerweb.volumes import selectors, services
 
-from .serializers import VolumeCreateInput, VolumePruneInput, VolumePruneResult
-
-
-def _flag(request, name: str) -> bool:
-    value = request.query_params.get(name, "").lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise BadRequest(f"?{name}= must be true or false.", field=name)
+from .serializers import VolumeCreateInput, VolumeGetParams, VolumePruneInput, VolumePruneResult, VolumeRemoveParams
 
 
 class VolumeListCreate(HostMixin, generics.ListAPIView):
     """Volumes of a host. Filters: driver, name, label, dangling; `?sizes=1` asks the engine for sizes."""
 
     serializer_class = VolumeSerializer
+    filters: dict = {}  # the validated query of the request being answered (set in `get`)
 
     def get_queryset(self):
-        return inventory.volume_list(host=self.get_host(), filters=self.request.query_params)
+        return inventory.volume_list(host=self.get_host(), filters=self.filters, as_lists=True)
 
-    @extend_schema(parameters=[OpenApiParameter("sizes", bool, description="ask the engine for sizes (slow)")])
+    @extend_schema(parameters=[VolumeFilters], responses={200: VolumeSerializer(many=True), **errors(503)})
     def get(self, request, *args, **kwargs):
+        self.filters = query_params(VolumeFilters, request)
         rows = self.filter_queryset(self.get_queryset())
-        if _flag(request, "sizes"):
+        if self.filters["sizes"]:
             rows = selectors.with_sizes(self.get_host(), rows)
         page = self.paginate_queryset(rows)
         if page is not None:
@@ -48,16 +42,18 @@ class VolumeListCreate(HostMixin, generics.ListAPIView):
 
 
 class VolumeDetail(HostMixin, APIView):
-    @extend_schema(responses=VolumeSerializer)
+    @extend_schema(parameters=[VolumeGetParams], responses={200: VolumeSerializer, **errors(503)})
     def get(self, request, host, name):
+        p = query_params(VolumeGetParams, request)
         volume = inventory.volume_get(host=self.get_host(), name=name)
-        if _flag(request, "sizes"):
+        if p["sizes"]:
             volume = selectors.with_sizes(self.get_host(), [volume])[0]
         return Response(VolumeSerializer(volume).data)
 
-    @extend_schema(parameters=[OpenApiParameter("force", bool, description="admins only")], responses={204: None})
+    @extend_schema(parameters=[VolumeRemoveParams], responses={204: None})
     def delete(self, request, host, name):
-        services.volume_remove(actor=request.user, host=self.get_host(), name=name, force=_flag(request, "force"))
+        p = query_params(VolumeRemoveParams, request)
+        services.volume_remove(actor=request.user, host=self.get_host(), name=name, force=p["force"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
