@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 
 from dockerweb.core.bodylimit import BodyLimit  # noqa: E402
 from dockerweb.core.origins import SameOriginValidator  # noqa: E402
+from dockerweb.core.synclimit import SyncLimit  # noqa: E402
 from dockerweb.routing import websocket_urlpatterns  # noqa: E402
 
 # Django spools every request body to a temporary file before a view runs: keep those beside
@@ -49,7 +50,10 @@ _django_parses_uploads()
 
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimit(django_asgi_app),
+        # At most two requests per process run Django's code at once (the GIL would otherwise starve
+        # the loop that serves the websockets: see core/synclimit.py); bodies over the upload limit
+        # are refused before they are read.
+        "http": SyncLimit(BodyLimit(django_asgi_app)),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -294,6 +294,10 @@ RECONCILE_EVERY = float(os.environ.get("DOCKERWEB_RECONCILE_EVERY", "300"))
 LIGHT_POLL = float(os.environ.get("DOCKERWEB_LIGHT_POLL", "2"))
 # The topology producer diffs a whole host this often, whatever the change notes said.
 TOPOLOGY_FULL_EVERY = float(os.environ.get("DOCKERWEB_TOPOLOGY_FULL_EVERY", "10"))
+# Inside containers: a console session that gets no keystroke for this long is ended; a
+# one-off command's output is kept up to this many bytes (the rest is read and dropped).
+CONSOLE_IDLE_SECONDS = float(os.environ.get("DOCKERWEB_CONSOLE_IDLE_SECONDS", "900"))
+EXEC_MAX_OUTPUT = int(os.environ.get("DOCKERWEB_EXEC_MAX_OUTPUT", str(1 << 20)))
 # Bind mounts: admins may bind only paths under these prefixes (colon-separated).
 BIND_ALLOWLIST = [
     p for p in os.environ.get("DOCKERWEB_BIND_ALLOWLIST", str(DATA_DIR / "binds")).split(":") if p
@@ -305,5 +309,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DOCKERWEB_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -46,6 +46,7 @@ class TopologyProducer(threading.Thread):
                     self._serve(loop)
                 except Exception:
                     log.exception("topology producer of host %s failed; starting again", self.host_id)
+                    connection.close()
                     self.stop_event.wait(1.0)
         finally:
             loop.close()
@@ -78,7 +79,8 @@ class TopologyProducer(threading.Thread):
                 last_full = now
             if not changes:
                 continue
-            close_old_connections()
+            # One database connection for good (a new one per patch cost milliseconds of every
+            # patch's latency); a broken one raises here and `run` starts over with a fresh one.
             ops = services.topology_patch(state=state, changes=changes)
             if ops:
                 self._send(loop, name, ops)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from dockerweb.asgi import application
+from tests.inventory.conftest import wait_watched
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,6 +66,8 @@ def op_of(msg: dict, op: str, ident: str) -> dict | None:
 
 def test_a_change_made_behind_dockerwebs_back_arrives_as_a_patch(host, engine, make_user, watcher_proc):
     _, session = signed_in(make_user)
+    # The host was registered anew for this test: its watcher (and patch producer) starts first.
+    wait_watched(host)
 
     async def main():
         ws = socket(session)
@@ -224,6 +227,7 @@ class GraphClient:
 def test_patches_are_numbered_and_the_api_says_which_it_includes(host, engine, make_user, api_as, watcher_proc):
     _, session = signed_in(make_user)
     api = api_as("viewer", username="graph-reader")
+    wait_watched(host)
 
     async def main():
         ws = socket(session)
@@ -272,6 +276,7 @@ def test_a_socket_that_misses_patches_is_told_to_resync_and_converges(host, engi
     monkeypatch.setattr(consumers.TopologyConsumer, "topology_patch", lossy)
     _, session = signed_in(make_user)
     api = api_as("viewer", username="graph-reader")
+    wait_watched(host)
 
     async def main():
         ws = socket(session)
