@@ -1,14 +1,19 @@
 # dockerweb — two commands: `make run` starts everything, `make test` passes the tests.
-.PHONY: run test bench setup clean
+.PHONY: run test bench setup clean agent
 
 run:
 	@scripts/run.sh
 
 test:
-	@scripts/test.sh $(ARGS)
+	@DB=$(DB) scripts/test.sh $(ARGS)
 
 bench:
-	@scripts/bench.sh $(ARGS)
+	@DB=$(DB) scripts/bench.sh $(ARGS)
+
+# A worker beside the engine of host HOST (see docs/deploy.md): `make agent HOST=name`.
+agent:
+	@scripts/setup.sh
+	@scripts/serve.sh agent $(HOST)
 
 setup:
 	@scripts/setup.sh test

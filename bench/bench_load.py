@@ -110,12 +110,13 @@ def picture_diff(mine: tuple[dict, dict], api: tuple[dict, dict]) -> str:
 
 
 class LiveClient:
-    """One client of /ws/topology/ keeping host `local`'s graph exactly as topology.js's Page
+    """One client of /ws/topology/ keeping one host's graph (`local`) exactly as topology.js's Page
     does (`showHosts`, `_connect`, `_onSubscribed`, `_loaded`, `_onPatch`, `_resync`), plus the
     times at which each container node entered and left its picture."""
 
-    def __init__(self, n: int, base: str, cookie: str, session):
+    def __init__(self, n: int, base: str, cookie: str, session, host: str = HOST):
         self.n, self.base, self.cookie, self.http = n, base, cookie, session
+        self.host = host  # the host whose graph it keeps (bench_scale: one per host, one socket)
         self.model: dict[str, tuple[str, dict]] = {}
         self.seq: int | None = None      # seq of the last patch the graph includes
         self.held: list | None = None    # patches received while the graph is being fetched
@@ -164,10 +165,10 @@ class LiveClient:
         self.model = new
 
     async def fetch(self) -> dict:
-        async with self.http.get(f"{self.base}/api/hosts/{HOST}/topology/",
+        async with self.http.get(f"{self.base}/api/hosts/{self.host}/topology/",
                                  headers={"Cookie": self.cookie, "Accept": "application/json"}) as r:
             if r.status != 200:
-                raise RuntimeError(f"topology of {HOST}: HTTP {r.status}")
+                raise RuntimeError(f"topology of {self.host}: HTTP {r.status}")
             return await r.json()
 
     # the page's protocol
@@ -189,7 +190,7 @@ class LiveClient:
             self._on_patch(m)
 
     def _on_patch(self, m: dict) -> None:
-        if m.get("host") != HOST:
+        if m.get("host") != self.host:
             return
         if self.held is not None:
             self.held.append(m)
@@ -226,7 +227,7 @@ class LiveClient:
         self._loaded(data.get("seq"))
 
     def _on_subscribed(self, m: dict) -> None:
-        s = (m.get("seq") or {}).get(HOST)
+        s = (m.get("seq") or {}).get(self.host)
         if s is not None:
             self.sub_seq = s
             if self.seq is not None and self.seq != s:
@@ -246,7 +247,7 @@ class LiveClient:
                                                 autoping=True, max_msg_size=0) as ws:
                     self.counts["connects"] += 1
                     backoff = 0.25
-                    await ws.send_str(json.dumps({"type": "subscribe", "hosts": [HOST]}))
+                    await ws.send_str(json.dumps({"type": "subscribe", "hosts": [self.host]}))
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             continue

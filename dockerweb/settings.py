@@ -27,6 +27,10 @@ BACKUP_DIR = Path(os.environ.get("DOCKERWEB_BACKUP_DIR", DATA_DIR / "backups")).
 # Uploads are archives to import: streamed to a file beside the archive store (renamed into it,
 # never copied), up to this many bytes.
 IMPORT_MAX_BYTES = int(os.environ.get("DOCKERWEB_IMPORT_MAX_BYTES", str(20 * 1024 ** 3)))
+# The files of volumes and backups: a folder lists at most this many entries (then says it was
+# cut), and a file is shown in the page up to this many bytes (bigger ones are downloaded).
+FILES_LIST_MAX = int(os.environ.get("DOCKERWEB_FILES_LIST_MAX", "5000"))
+FILES_VIEW_MAX_BYTES = int(os.environ.get("DOCKERWEB_FILES_VIEW_MAX_BYTES", str(10 * 1024 ** 2)))
 FILE_UPLOAD_HANDLERS = ["dockerweb.backups.uploads.ArchiveUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(BACKUP_DIR / ".uploads")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
@@ -292,6 +296,13 @@ DOCKER_TIMEOUT = int(os.environ.get("DOCKERWEB_DOCKER_TIMEOUT", "30"))
 # catch changes no event announces (0: off).
 RECONCILE_EVERY = float(os.environ.get("DOCKERWEB_RECONCILE_EVERY", "300"))
 LIGHT_POLL = float(os.environ.get("DOCKERWEB_LIGHT_POLL", "2"))
+# In an agent (a worker beside one host's engine: scripts/serve.sh agent HOST): the host, and the
+# engine's socket as this machine reaches it.
+AGENT_HOST = os.environ.get("DOCKERWEB_AGENT_HOST", "")
+AGENT_ENGINE = os.environ.get("DOCKERWEB_AGENT_ENGINE", "") or (
+    os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock") if AGENT_HOST else "")
+# Watch processes share the hosts by leases in Redis: a dead one's hosts are taken over this soon.
+WATCHER_LEASE_SECONDS = float(os.environ.get("DOCKERWEB_WATCHER_LEASE_SECONDS", "6"))
 # The topology producer diffs a whole host this often, whatever the change notes said.
 TOPOLOGY_FULL_EVERY = float(os.environ.get("DOCKERWEB_TOPOLOGY_FULL_EVERY", "10"))
 # Inside containers: a console session that gets no keystroke for this long is ended; a

@@ -18,7 +18,8 @@ SANDBOX_DIR=${SANDBOX_DIR:-$ROOT/var/sandbox}
 IMAGE=dockerweb-test/busybox:latest
 APPLETS="sh ash sleep ping ping6 tar httpd ip nslookup wget cat ls ln readlink echo env mkdir rm cp mv dd head tail
  wc sha256sum md5sum find xargs touch chmod stat id hostname ifconfig route nc true false sync du df
- seq printf test grep sed awk sort uniq gzip gunzip date ps kill mount umount netstat arp traceroute"
+ seq printf test grep sed awk sort uniq gzip gunzip date ps kill mount umount netstat arp traceroute
+ top vi stty clear reset tty yes less"
 
 log() { echo "sandbox: $*" >&2; }
 

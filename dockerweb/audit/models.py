@@ -28,6 +28,8 @@ class Audit(models.Model):
     progress = models.FloatField(default=1.0, help_text="0..1 while probes run in a worker.")
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=128, blank=True, help_text="The Celery worker that ran it (the host's agent "
+                                                                    "when one runs); empty when run in the request")
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.core import live
+from dockerweb.inventory.agents import agent_queue_for
 from dockerweb.core.errors import AppError, BadRequest, Unavailable
 from dockerweb.core.services import change, permission_check
 from dockerweb.inventory.models import Host
@@ -71,7 +72,8 @@ def _enqueue(audit: Audit) -> None:
 
     def send():
         try:
-            result = audit_run_task.apply_async(args=[audit.pk])
+            # Beside the host's engine when its agent runs (its probes start containers there).
+            result = audit_run_task.apply_async(args=[audit.pk], queue=agent_queue_for(audit.host))
             Audit.objects.filter(pk=audit.pk).update(task_id=result.id)
         except Exception as exc:
             _finish(audit, status=Audit.Status.FAILED, error=f"The task queue cannot be reached: {exc}")
@@ -101,7 +103,10 @@ def audit_execute(*, audit_id: int) -> Audit:
         return audit  # a redelivered task
     host, opts = audit.host, dict(audit.probes or {})
     audit.status = Audit.Status.RUNNING
-    Audit.objects.filter(pk=audit.pk).update(status=audit.status)
+    from celery import current_task
+
+    audit.worker = getattr(getattr(current_task, "request", None), "hostname", None) or ""
+    Audit.objects.filter(pk=audit.pk).update(status=audit.status, worker=audit.worker)
     _publish(audit)
     try:
         if opts.get("refresh", True):

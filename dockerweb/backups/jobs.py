@@ -35,6 +35,14 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def worker_name() -> str:
+    """The Celery node running the current task (`worker-…@machine`, `agent-<host>@machine`)."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    return getattr(request, "hostname", None) or worker_id()
+
+
 def _pid_alive(pid: int) -> bool:
     """Whether a process of this machine runs (a zombie nobody reaped yet counts as dead)."""
     try:
@@ -70,7 +78,8 @@ def job_claim(model, pk: int):
     me = worker_id()
     now = timezone.now()
     won = model.objects.filter(pk=pk, status=Status.QUEUED, cancel_requested=False).update(
-        status=Status.RUNNING, claimed_by=me, heartbeat=now, started=now, attempts=F("attempts") + 1)
+        status=Status.RUNNING, claimed_by=me, worker=worker_name(), heartbeat=now, started=now,
+        attempts=F("attempts") + 1)
     job = model.objects.filter(pk=pk).first()
     if job is None:
         return None, "gone"
@@ -82,7 +91,7 @@ def job_claim(model, pk: int):
     if job.status == Status.RUNNING and job.claimed_by != me and claimer_dead(job):
         previous = job.claimed_by
         took = model.objects.filter(pk=pk, status=Status.RUNNING, claimed_by=previous).update(
-            claimed_by=me, heartbeat=now, attempts=F("attempts") + 1)
+            claimed_by=me, worker=worker_name(), heartbeat=now, attempts=F("attempts") + 1)
         if took:
             job.refresh_from_db()
             return job, previous

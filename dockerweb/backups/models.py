@@ -51,6 +51,10 @@ class Job(models.Model):
                                    related_name="+")
     task_id = models.CharField(max_length=64, blank=True)
     claimed_by = models.CharField(max_length=128, blank=True, help_text="host:pid of the worker running it")
+    worker = models.CharField(max_length=128, blank=True, help_text="The Celery worker that ran it (an agent's name "
+                                                                    "when the host's agent did)")
+    queue = models.CharField(max_length=100, blank=True, help_text="The host's agent queue it was sent to; empty: "
+                                                                   "the central workers'")
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
@@ -143,6 +147,9 @@ class Restore(Job):
     created_volume = models.BooleanField(default=False, help_text="This job created the target volume.")
     safety_backup = models.ForeignKey(to=Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     file_count = models.IntegerField(null=True, blank=True)
+    paths = models.JSONField(default=list, blank=True,
+                             help_text="The chosen paths (as shown, e.g. /sub/file.txt) to restore, each replaced "
+                                       "alone while the rest of the volume stays; empty: the whole archive.")
 
     class Meta:
         ordering = ("-created", "-id")

@@ -29,6 +29,15 @@ def backup_get(*, pk) -> Backup:
     return b
 
 
+def backup_files_visible(*, user, backup: Backup) -> bool:
+    """Whether `user` may see the files of `backup`'s archive: what downloading it needs, the
+    operator role and every door the volume had (`Backup.doors`)."""
+    from dockerweb.core.permissions import may
+
+    return may(user, "backup.browse", backup.host) and all(may(user, action, backup.host)
+                                                             for action, _reason in backup.doors or [])
+
+
 def restore_list(*, filters: dict | None = None) -> QuerySet[Restore]:
     f = filters or {}
     qs = Restore.objects.select_related("backup")

@@ -17,13 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.containers import safety
-from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, TooLarge, Unavailable
-from dockerweb.core.services import activity_record, change
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, TooLarge, Unavailable
+from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import archives as engine
 from dockerweb.engine import inventory as engine_inventory
+from dockerweb.inventory.agents import agent_queue_for, agent_status
 from dockerweb.inventory.models import Host
 from dockerweb.volumes.services import VOLUME_NAME
 
+from . import paths as paths_of
 from . import store
 from .extract import tree_extract
 from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
@@ -35,9 +37,11 @@ log = logging.getLogger(__name__)
 def _enqueue(job, task) -> None:
     """Send the job's task once the row is committed; a broker that is down fails the job (503)."""
     def send():
+        # Beside the host's engine when its agent runs (in place, at the volume), else the central workers.
+        queue = agent_queue_for(job.host) or ""
         try:
-            result = task.apply_async(args=[job.pk])
-            type(job).objects.filter(pk=job.pk).update(task_id=result.id)
+            result = task.apply_async(args=[job.pk], queue=queue or None)
+            type(job).objects.filter(pk=job.pk).update(task_id=result.id, queue=queue)
         except Exception as exc:
             log.warning("cannot enqueue %s: %s", job.job_key, exc)
             job_finish(job, status=Status.FAILED, error=f"The task queue cannot be reached: {exc}")
@@ -453,12 +457,16 @@ def import_run(*, backup_id: int) -> str:
 # --- restores -----------------------------------------------------------------------------------
 
 def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: bool = False, overwrite: bool = False,
-                  strip_components: int | None = None) -> Restore:
-    """Queue the restore of `backup` into `volume` on `host` (another host: a migration)."""
+                  strip_components: int | None = None, paths: list[str] | None = None) -> Restore:
+    """Queue the restore of `backup` into `volume` on `host` (another host: a migration). With
+    `paths` (as the backup's file list shows them), only those are restored, each replacing
+    what the volume holds there and nothing else (`backups.paths`); each must be in the archive
+    (400 on `paths`, checked against its manifest before the job starts)."""
     from .tasks import restore_run_task
 
     with change(user=actor, action="restore.create", host=host, target=volume,
-                detail={"backup": backup.pk, "create": create, "overwrite": overwrite}) as ch:
+                detail={"backup": backup.pk, "create": create, "overwrite": overwrite,
+                        **({"paths": list(paths)[:20]} if paths else {})}) as ch:
         if backup.status != Status.SUCCEEDED or not backup.path:
             raise Conflict(f"Backup {backup.pk} has no complete archive to restore ({backup.status}).")
         if not volume:
@@ -470,6 +478,7 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
         strip = backup.strip_components if strip_components is None else strip_components
         if strip < 0 or strip > 20:
             raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
+        selection = paths_of.selection_check(backup, paths, strip=strip) if paths else None
         exists = engine.volume_exists(host, volume)
         if not exists and not create:
             raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
@@ -477,6 +486,7 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
             _target_check(user=actor, host=host, volume=volume)
         restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
                                          overwrite=overwrite, strip_components=strip,
+                                         paths=selection.shown if selection else [],
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["restore"] = restore.pk
         _enqueue(restore, restore_run_task)
@@ -497,10 +507,12 @@ def _hash_mismatch(backup: Backup) -> BadRequest:
                       "changed. Nothing was restored.")
 
 
-def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | None, progress: Progress) -> dict:
+def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | None, progress: Progress,
+                     select=None) -> dict:
     """Extract the archive, every member checked, into volume `into` (in place by descriptor
     when the worker reaches its `folder`, else through a helper container), hashing the archive
-    on the way. Raises BadRequest unless the whole archive was read, matched its SHA-256 and was
+    on the way; with `select`, only the members it keeps (all are checked, the whole archive is
+    read). Raises BadRequest unless the whole archive was read, matched its SHA-256 and was
     extracted."""
     host, backup = restore.host, restore.backup
     log.info("%s: into volume %r on %s %s", restore.job_key, into, host.name,
@@ -518,13 +530,15 @@ def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | Non
     try:
         try:
             if folder is not None:
-                members = store.member_check(counted(), strip_components=restore.strip_components, stats=stats)
+                members = store.member_check(counted(), strip_components=restore.strip_components, stats=stats,
+                                             select=select)
                 try:
                     tree_extract(members, folder)
                 finally:
                     members.close()
             else:
-                clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats)
+                clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats,
+                                            select=select)
                 helper = engine.helper_create(host, job_key=restore.job_key, mounts={into: ("/restore", False)})
                 pre = store.prefetch(store.coalesce(clean))
                 try:
@@ -569,6 +583,10 @@ def restore_execute(restore: Restore) -> Restore:
             raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
         with Progress(restore, total=backup.size) as progress:
             progress.flush()
+            if restore.paths:
+                _restore_paths(restore, path, progress)
+                job_finish(restore, status=Status.SUCCEEDED)
+                return restore
             # 1. the target: new (it becomes the staging volume) or existing (needs staging)
             exists = engine.volume_exists(host, restore.volume)
             if not exists:
@@ -635,6 +653,63 @@ def restore_execute(restore: Restore) -> Restore:
     return restore
 
 
+def _restore_paths(restore: Restore, archive: Path, progress: Progress) -> None:
+    """Restore only `restore.paths`: the chosen members (and their parent folders) are extracted
+    into a staging volume, the whole archive checked and its hash verified; then each path
+    replaces what the target holds there, all or nothing, the rest of the target untouched
+    (`backups.paths`). Replacing anything the target already holds needs `overwrite` and takes a
+    safety backup of the volume first. A new target gets the archive root's owner and mode."""
+    host, backup, key = restore.host, restore.backup, restore.job_key
+    selection = paths_of.selection_check(backup, restore.paths, strip=restore.strip_components)
+    if selection is None:
+        raise BadRequest("The restore's paths are not a selection of the archive.", field="paths")
+    if engine.volume_exists(host, restore.volume):
+        _target_check(user=restore.created_by, host=host, volume=restore.volume)
+    elif restore.create:
+        engine.volume_create_exclusive(host, name=restore.volume, labels={
+            engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
+        Restore.objects.filter(pk=restore.pk).update(created_volume=True)
+        restore.created_volume = True
+    else:
+        raise NotFound(f"Host {host.name!r} has no volume {restore.volume!r}.")
+    staging = engine.staging_volume_name()
+    engine.volume_create_exclusive(host, name=staging, labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
+    staging_dir = engine.volume_local_dir(host, staging)
+    stats = _restore_extract(restore, archive, staging, staging_dir, progress, select=selection.keeps)
+    target_dir = engine.volume_local_dir(host, restore.volume)
+    in_place = target_dir is not None and staging_dir is not None and \
+        target_dir.stat().st_dev == staging_dir.stat().st_dev
+    log.info("%s: paths %s into volume %r %s", key, ", ".join(selection.shown[:5]), restore.volume,
+             "in place" if in_place else "through a helper container")
+    if in_place:
+        replaced = paths_of.existing(target_dir, selection.paths)
+    else:
+        replaced = engine.volume_paths_any_exist(host, job_key=key, name=restore.volume, paths=selection.relative)
+    if replaced and not restore.overwrite:
+        what = ", ".join(replaced[:5]) if isinstance(replaced, list) else "some of the chosen paths"
+        raise Conflict(f"Volume {restore.volume!r} on {host.name!r} already holds {what}; ask to overwrite "
+                       "(a safety backup of the volume is kept first).", field="overwrite")
+    if replaced:
+        safety_copy = _safety_backup(restore)
+        restore.safety_backup = safety_copy
+        Restore.objects.filter(pk=restore.pk).update(safety_backup=safety_copy)
+    if in_place:
+        paths_of.paths_swap(target_dir, staging_dir, selection.paths)
+    else:
+        engine.volume_paths_replace(host, job_key=key, source=staging, target=restore.volume,
+                                    paths=selection.relative)
+    if restore.created_volume and stats.get("root"):
+        mode, uid, gid = stats["root"]
+        if target_dir is not None:
+            os.chown(target_dir, uid, gid)
+            os.chmod(target_dir, mode)
+        else:
+            engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
+    progress.flush()
+    restore.file_count = stats.get("files", 0)
+    restore.bytes_done = restore.bytes_total = progress.done
+
+
 def _restore_undo(restore: Restore) -> None:
     """A failed restore into a volume it created removes that volume again."""
     if restore.created_volume and restore.host is not None:
@@ -691,11 +766,29 @@ def job_cleanup(job, *, reason: str) -> dict:
     return done
 
 
+def _agent_leftovers_resend() -> list[str]:
+    """Jobs sent to a host's agent that is gone while they waited: the central workers take
+    them (through the engine's API). A second delivery cannot run a job twice (its claim)."""
+    from .tasks import backup_run_task, import_run_task, restore_run_task
+
+    sent = []
+    for model in (Backup, Restore):
+        for job in model.objects.filter(status=Status.QUEUED).exclude(queue="").select_related("host"):
+            if job.host is not None and agent_status(job.host.name) is None:
+                if model.objects.filter(pk=job.pk, status=Status.QUEUED, queue=job.queue).update(queue=""):
+                    task = (restore_run_task if model is Restore else
+                            import_run_task if job.origin == Backup.Origin.IMPORT else backup_run_task)
+                    task.apply_async(args=[job.pk])
+                    sent.append(job.job_key)
+    return sent
+
+
 def job_reap(*, stale_seconds: int | None = None) -> list[str]:
     """Mark failed every running job whose worker is gone, and clean up after it."""
     from .jobs import STALE_SECONDS
 
     reaped = []
+    _agent_leftovers_resend()
     for model in (Backup, Restore):
         for job in model.objects.filter(status=Status.RUNNING):
             if claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):
@@ -705,7 +798,43 @@ def job_reap(*, stale_seconds: int | None = None) -> list[str]:
                     job_cleanup(job, reason=f"The worker running this {job.KIND} stopped ({job.claimed_by}) before "
                                             "it finished; what it left was cleaned up. Start it again if needed.")
                     reaped.append(job.job_key)
+    _files_helpers_sweep()
     return reaped
+
+
+def _files_helpers_sweep() -> None:
+    """Remove helpers of file downloads whose web process died before removing them (a helper
+    holds its volume "in use"); engines that do not answer are skipped until the next round."""
+    for host in Host.objects.all():
+        try:
+            removed = engine.files_helpers_stale_remove(host)
+        except AppError as exc:
+            log.info("files helpers of %s: %s", host.name, exc.message)
+            continue
+        if removed:
+            log.warning("removed %d stale files helper(s) on %s: %s", len(removed), host.name, ", ".join(removed))
+
+
+def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
+    """`{path, entries, truncated}` of folder `path` of the backup's archive, from its manifest,
+    paths as they will be restored. Browsing an archive is browsing the volume it holds: the
+    operator role and every door the volume had (`Backup.doors`). A refusal is logged."""
+    from django.conf import settings
+
+    permission_check(user=actor, action="backup.browse", host=backup.host_name or None, target=f"backup {backup.pk}",
+                     detail={"path": path})
+    try:
+        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
+                           how=f"Browsing backup {backup.pk} of volume {backup.volume!r}")
+    except PermissionDenied as exc:
+        activity_record(user=actor, action="backup.browse", outcome="refused", host=backup.host_name or None,
+                        target=f"backup {backup.pk}", detail={"path": path, "message": exc.message})
+        raise
+    parts = paths_of.path_parts(path)
+    if backup.status != Status.SUCCEEDED:
+        raise Conflict(f"Backup {backup.pk} has no complete archive ({backup.status}).")
+    entries, truncated = paths_of.backup_folder_list(backup, parts, limit=settings.FILES_LIST_MAX)
+    return {"path": paths_of.shown(parts), "entries": entries, "truncated": truncated}
 
 
 def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:

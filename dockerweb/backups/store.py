@@ -282,6 +282,126 @@ def coalesce(chunks, size: int = CHUNK):
         yield bytes(buf)
 
 
+class _Stopped(Exception):
+    """The reader of `pull` went away: the producer stops where it is."""
+
+
+def pull(produce, depth: int = 4):
+    """The bytes that `produce(write)` writes, as chunks of about 1 MiB to iterate: the producer
+    runs in a thread of its own, at most `depth` chunks ahead (what it writes is copied: it may
+    reuse its buffers). Closing the iterator stops the producer at its next write; its errors
+    are raised here."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped()
+
+    def run():
+        buf = bytearray()
+
+        def write(data) -> None:
+            buf.extend(data)
+            if len(buf) >= CHUNK:
+                put((None, bytes(buf)))
+                buf.clear()
+        try:
+            produce(write)
+            if buf:
+                put((None, bytes(buf)))
+            put((_END, None))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the reader, which raises it in its own thread
+            try:
+                put((exc, None))
+            except _Stopped:
+                pass
+        finally:
+            from django.db import connection
+            connection.close()
+
+    t = threading.Thread(target=run, daemon=True, name="pull")
+    t.start()
+    try:
+        while True:
+            kind, c = q.get()
+            if kind is _END:
+                return
+            if kind is not None:
+                raise kind
+            yield c
+    finally:
+        stop.set()
+        t.join(10)
+
+
+class AsyncChunks:
+    """A blocking iterator of byte chunks (a file, an engine stream) served as an async one, for
+    a StreamingHttpResponse under ASGI: Django reads a synchronous iterator whole into memory
+    before sending any of it. Every step runs in one worker thread of its own (the event loop
+    never waits on a disk or a socket), so a download costs a chunk or two of memory whatever
+    its size. At the end, or on `close()` (Django calls it when the response ends, fails or the
+    client goes away), the iterator is closed and `on_close` called, once, after any step still
+    running; `close()` returns when that is done (within CLOSE_WAIT seconds)."""
+
+    CLOSE_WAIT = 60
+
+    def __init__(self, chunks, on_close=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._it = iter(chunks)
+        self._on_close = on_close
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="download")
+        self._closed = False
+        self._finished = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        import asyncio
+
+        if self._closed:
+            raise StopAsyncIteration
+        chunk = await asyncio.wrap_future(self._pool.submit(next, self._it, _END))
+        if chunk is _END:
+            await asyncio.wrap_future(self._pool.submit(self._finish))
+            raise StopAsyncIteration
+        return chunk
+
+    def _finish(self) -> None:
+        """In the worker thread, after every step: close the iterator, then `on_close`."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            close = getattr(self._it, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._pool.submit(self._finish).result(timeout=self.CLOSE_WAIT)
+        except Exception as exc:  # the answer is over; a failed clean-up is only worth a line in the log
+            import logging
+            logging.getLogger(__name__).warning("closing a download stream: %s", exc)
+        finally:
+            self._pool.shutdown(wait=False)
+
+
 def _member_type(m: tarfile.TarInfo) -> str:
     if m.isreg():
         return "file"
@@ -408,10 +528,11 @@ def tree_size(root: Path) -> int:
     return total
 
 
-def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
-    """Write a tar (PAX) of folder `root` to `write`, its members named `arcname/…` like the
-    engine's archive of a folder, and one manifest line per member (as `tar_manifest`). Returns the
-    member count.
+def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
+    """Write a tar (PAX) of folder `root` (a path, or a descriptor of an open folder, which is
+    left open) to `write`, its members named `arcname/…` like the engine's archive of a folder,
+    and one manifest line per member (as `tar_manifest`; with `manifest` None, neither lines nor
+    per-file hashes are made). Returns the member count.
 
     The walk never follows a symbolic link, even one that replaces a folder or file while it
     runs (containers may be writing the volume): folders and files are opened relative to their
@@ -430,10 +551,12 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
 
     def entry(name, st, kind, **extra) -> None:
         nonlocal count
+        count += 1
+        if manifest is None:
+            return
         row = {"path": name, "type": kind, "mode": stat.S_IMODE(st.st_mode), "size": extra.pop("size", 0),
                "uid": st.st_uid, "gid": st.st_gid, "mtime": int(st.st_mtime), **extra}
         manifest.write(json.dumps(row, separators=(",", ":")) + "\n")
-        count += 1
 
     def regular(dir_fd: int, base: str, name: str) -> None:
         try:
@@ -453,13 +576,14 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
                 links[key] = name
             size = st.st_size
             emit(_tar_header(name, st, tarfile.REGTYPE, size=size, pax=_capability(fd)))
-            h = blake3.blake3()
+            h = blake3.blake3() if manifest is not None else None
             left = size
             while left > 0:
                 n = os.readv(fd, [view[: min(left, CHUNK)]])
                 if n == 0:
                     break
-                h.update(view[:n])
+                if h is not None:
+                    h.update(view[:n])
                 emit(view[:n])
                 left -= n
             extra = {}
@@ -467,12 +591,15 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
                 extra["changed"] = "shrank while read; padded with zeros"
                 while left > 0:
                     z = _ZEROS[: min(left, CHUNK)]
-                    h.update(z)
+                    if h is not None:
+                        h.update(z)
                     emit(z)
                     left -= len(z)
             if size % 512:
                 emit(_ZEROS[: 512 - size % 512])
-            entry(name, st, "file", size=size, **{FILE_HASH: h.hexdigest()}, **extra)
+            if h is not None:
+                extra[FILE_HASH] = h.hexdigest()
+            entry(name, st, "file", size=size, **extra)
         finally:
             os.close(fd)
 
@@ -480,7 +607,7 @@ def tree_tar(root: Path, arcname: str, write, manifest, on_bytes) -> int:
         with os.scandir(fd) as it:
             return iter(sorted(((e.name, e) for e in it), key=lambda pair: pair[0]))
 
-    top_fd = os.open(root, _DIR_FLAGS)
+    top_fd = os.dup(root) if isinstance(root, int) else os.open(root, _DIR_FLAGS)
     top = os.fstat(top_fd)
     emit(_tar_header(arcname, top, tarfile.DIRTYPE))
     entry(arcname + "/", top, "dir")
@@ -794,10 +921,12 @@ def _data(blocks: _Blocks, n: int):
         raise BadRequest(f"The archive is corrupt or truncated: {exc}") from exc
 
 
-def member_check(chunks, *, strip_components: int, stats: dict):
+def member_check(chunks, *, strip_components: int, stats: dict, select=None):
     """The members of the archive in `chunks` (its decompressed bytes), checked and stripped:
     yields `(TarInfo, pieces)` per member to restore, `pieces` being views of exactly the
-    member's data (read them, or not, before asking for the next member).
+    member's data (read them, or not, before asking for the next member). With `select` (a
+    function of the stripped name), only the members it keeps are yielded; every member is
+    checked all the same.
 
     Refused (BadRequest, on the first bad member): absolute paths, `..`, devices, sparse and
     unknown types, hard links out of what is restored, paths through a symbolic link of the
@@ -864,6 +993,10 @@ def member_check(chunks, *, strip_components: int, stats: dict):
                 out.linkname = source
             if m.pax_headers:
                 out.pax_headers = m.pax_headers
+            if select is not None and not select(name):
+                for _ in _data(blocks, _padded(size)):
+                    pass
+                continue
             pieces = _data(blocks, size)
             yield out, pieces
             for _ in pieces:  # whatever the caller did not read
@@ -885,10 +1018,27 @@ def member_check(chunks, *, strip_components: int, stats: dict):
     stats["complete"] = True
 
 
-def member_stream(chunks, *, strip_components: int, stats: dict):
+def tar_single_file(chunks):
+    """The data of the regular file that the tar stream `chunks` holds (the engine's archive of
+    one file), as views of the stream's chunks; BadRequest when its first member is no regular
+    file, or the stream is cut or malformed."""
+    blocks = _Blocks(chunks)
+    try:
+        for m in _members(blocks):
+            if not m.isreg():
+                raise BadRequest(f"{m.name!r} is not a regular file.", field="path")
+            yield from blocks.pieces(m.size)
+            return
+    except EOFError as exc:
+        raise BadRequest(f"The engine's archive was cut short: {exc}.") from exc
+    except (tarfile.TarError, ValueError) as exc:
+        raise BadRequest(f"The engine's archive is malformed: {exc}") from exc
+
+
+def member_stream(chunks, *, strip_components: int, stats: dict, select=None):
     """The members of `member_check` as a clean tar stream (PAX headers written anew, file data
     passed on as views), for the engine's archive endpoint to extract."""
-    for out, pieces in member_check(chunks, strip_components=strip_components, stats=stats):
+    for out, pieces in member_check(chunks, strip_components=strip_components, stats=stats, select=select):
         yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         yield from pieces
         if out.size % 512:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from dockerweb.core.errors import AppError
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.models import Host, Volume
+from dockerweb.volumes import files
 
 from . import schedules, selectors, services
 from .forms import BackupStartForm, ImportForm, RestoreForm, ScheduleForm
@@ -75,10 +76,16 @@ def backup_start(request):
 
 @login_required
 def backup_detail(request, pk: int):
+    """A backup's page. `?tab=files` lists its archive (`&path=` a folder) and, with
+    `&restore=<path>`, offers to restore that path alone (the form posts `paths`)."""
     backup = selectors.backup_get(pk=pk)
     hosts = [h.name for h in Host.objects.all()]
+    files_tab = request.GET.get("tab") == "files"
+    restore_path = request.POST.get("paths") if request.method == "POST" else request.GET.get("restore")
     initial = {"host": backup.host_name or (hosts[0] if hosts else ""), "volume": f"{backup.volume}-restored",
                "create": True, "strip_components": backup.strip_components}
+    if restore_path:  # one path back where it came from, by default
+        initial["volume"] = backup.volume
     form = RestoreForm(request.POST or None, hosts=hosts, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -86,15 +93,27 @@ def backup_detail(request, pk: int):
         try:
             r = services.restore_start(actor=request.user, backup=backup, host=inventory.host_get(name=d["host"]),
                                        volume=d["volume"], create=d["create"], overwrite=d["overwrite"],
-                                       strip_components=d["strip_components"])
+                                       strip_components=d["strip_components"],
+                                       paths=request.POST.getlist("paths") or None)
             return redirect("backups:restore", pk=r.pk)
         except AppError as exc:
             _form_error(form, exc)
             status = exc.status
-    return render(request, "backups/detail.html", {
-        "backup": backup, "form": form, "restores": backup.restores.all()[:20],
-        "manifest": services.manifest_entries(backup, limit=50),
-    }, status=status)
+    ctx = {"backup": backup, "form": form, "restores": backup.restores.all()[:20],
+           "can_browse": selectors.backup_files_visible(user=request.user, backup=backup),
+           "tab": "files" if files_tab else "overview"}
+    if not files_tab:
+        ctx["manifest"] = services.manifest_entries(backup, limit=50) if ctx["can_browse"] else []
+        return render(request, "backups/detail.html", ctx, status=status)
+    ctx["restore_path"] = restore_path
+    if ctx["can_browse"]:
+        try:
+            listing = services.backup_files_list(actor=request.user, backup=backup, path=request.GET.get("path") or "/")
+            ctx.update({"listing": listing, "rows": files.listing_rows(listing), "crumbs": files.crumbs(listing["path"])})
+        except AppError as exc:
+            ctx.update({"files_error": exc.message, "crumbs": files.crumbs("/")})
+            status = status if status != 200 else exc.status
+    return render(request, "backups/files.html", ctx, status=status)
 
 
 @login_required

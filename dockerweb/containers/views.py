@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
+from dockerweb.inventory.services import container_fetch
 from dockerweb.inventory.views import host_list_page, host_page
 
 from . import services
@@ -66,6 +67,31 @@ def container_detail(request, ctx, ident: str):
                 "can_change": may(request.user, "container.start", ctx["host"])})
     return render(request, "containers/detail.html", ctx)
 
+
+@login_required
+@host_page
+def container_console(request, ctx, ident: str):
+    """A terminal in the container (`docker exec -it`), over the `/ws/exec/` socket."""
+    container = inventory.container_get(host=ctx["host"], ident=ident)
+    ctx.update({"container": container, "can_console": may(request.user, "container.console", ctx["host"]),
+                "console": {"host": ctx["host"].name, "container": container.name, "socket": "/ws/exec/",
+                            "running": container.state == "running"}})
+    return render(request, "containers/console.html", ctx)
+
+
+
+@login_required
+@host_page
+def container_logs(request, ctx, ident: str):
+    """The container's log: tail, since, streams, search, download, and live follow (`/ws/logs/`)."""
+    # The engine decides what exists: a container started a moment ago may not be mirrored yet.
+    container = container_fetch(host=ctx["host"], ident=ident)[0]
+    ctx.update({"container": container,
+                "logs": {"host": ctx["host"].name, "container": container.name, "socket": "/ws/logs/",
+                         "api": reverse("api-container-logs", args=[ctx["host"].name, container.name]),
+                         "download": reverse("api-container-logs-download", args=[ctx["host"].name, container.name]),
+                         "running": container.state == "running"}})
+    return render(request, "containers/logs.html", ctx)
 
 ACTIONS = {
     "start": lambda actor, host, ident, post: services.container_start(actor=actor, host=host, ident=ident),

@@ -41,12 +41,13 @@ SESSION_LOGOUT = "session.logout"
 MIRROR_LIST_MAX = 10000
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A name usable in group names and Redis keys (letters, digits, `_.-`; at most 90)."""
     return _unsafe.sub("_", str(name))[:90]
 
 
 def host_group(host_name: str) -> str:
-    return "host." + _safe(host_name)
+    return "host." + safe_name(host_name)
 
 
 def job_group(job_id) -> str:
@@ -55,7 +56,7 @@ def job_group(job_id) -> str:
 
 def session_group(session_key: str) -> str:
     """Every socket opened with one browser session, so signing out can close them."""
-    return "session." + _safe(session_key)
+    return "session." + safe_name(session_key)
 
 
 def patch_message(host: str, seq: int, ops: list[dict]) -> dict:
@@ -109,11 +110,11 @@ def redis_client() -> redis.Redis:
 
 
 def _changes_key(host: str) -> str:
-    return "dockerweb:mirror:" + _safe(host)
+    return "dockerweb:mirror:" + safe_name(host)
 
 
 def _seq_key(host: str) -> str:
-    return "dockerweb:topology-seq:" + _safe(host)
+    return "dockerweb:topology-seq:" + safe_name(host)
 
 
 def mirror_changed(host: str, kind: str, ident: str) -> None:

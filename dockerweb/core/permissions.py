@@ -35,17 +35,29 @@ ACTION_ROLES: dict[str, Role] = {
     "container.stop": Role.OPERATOR,
     "container.restart": Role.OPERATOR,
     "container.remove": Role.OPERATOR,
+    # Commands inside a container (one-off, and console sessions); into a container with a
+    # door to the host, the door's own (admin) action is needed too (containers.safety.doors_check).
+    "container.exec": Role.OPERATOR,
+    "container.console": Role.OPERATOR,
     "volume.create": Role.OPERATOR,
     "volume.remove": Role.OPERATOR,
     "volume.prune": Role.OPERATOR,
+    # A volume's files hold secrets: browsing and downloading them is no mere read.
+    "volume.browse": Role.OPERATOR,
+    "volume.download": Role.OPERATOR,
     "backup.create": Role.OPERATOR,
     "backup.cancel": Role.OPERATOR,
     "backup.delete": Role.OPERATOR,
     "backup.import": Role.OPERATOR,
     "backup.download": Role.OPERATOR,
+    "backup.browse": Role.OPERATOR,
     "restore.create": Role.OPERATOR,
     "audit.run": Role.OPERATOR,
     "audit.probe": Role.OPERATOR,
+    # Reads of what a container prints and uses, of every container (also one with doors to
+    # the host: reading its output opens none of them). Listed so the choice is visible.
+    "container.logs": Role.VIEWER,
+    "container.stats": Role.VIEWER,
     # Admin-only: they control the machine itself or other people.
     "container.bind_mount": Role.ADMIN,
     "container.privileged": Role.ADMIN,

@@ -22,7 +22,7 @@ import docker.errors
 
 from dockerweb.core.errors import Conflict, NotFound, Unavailable
 
-from .client import api, stream_client
+from .client import api, engine_url, stream_client
 from .errors import engine_errors
 from .images import image_first_present
 from .local import engine_pid
@@ -121,7 +121,7 @@ def volume_local_dir(host, name: str) -> Path | None:
     container, a rootless engine, or a worker without the rights all fall back to the engine."""
     if os.environ.get("DOCKERWEB_BACKUP_DIRECT", "auto").lower() in ("off", "0", "no", "false"):
         return None
-    url = getattr(host, "url", "") or ""
+    url = engine_url(host) or ""
     if not url.startswith("unix://"):
         return None
     from .inventory import volume_inspect
@@ -291,3 +291,256 @@ def container_stop(host, container_id: str, timeout: int = 10) -> None:
 def container_start(host, container_id: str) -> None:
     with engine_errors(host):
         api(host).start(container_id)
+
+
+# --- files of a volume, through the engine (issue 13) ---------------------------------------------
+# For volumes this process cannot read in place: a helper mounts the volume read-only; folders
+# are listed by a small script (find, stat, readlink: in every busybox and GNU image), and file
+# bytes and folder tars come from the archive endpoint.
+
+FILES_JOB_PREFIX = "files-"
+# Go's os.FileMode bits, as the engine's archive stat reports them.
+GO_MODE_DIR, GO_MODE_SYMLINK, GO_MODE_DEVICE = 1 << 31, 1 << 27, 1 << 26
+GO_MODE_PIPE, GO_MODE_SOCKET, GO_MODE_CHAR, GO_MODE_IRREGULAR = 1 << 25, 1 << 24, 1 << 21, 1 << 19
+
+
+def files_job_key() -> str:
+    """The label value of a helper that serves a files request (found and removed by
+    `files_helpers_stale_remove` if the process that made it died)."""
+    return FILES_JOB_PREFIX + secrets.token_hex(8)
+
+
+def archive_stat(host, container_id: str, path: str) -> dict | None:
+    """`HEAD /containers/{id}/archive?path=`: the engine's stat of `path` in the container's file
+    system (`{name, size, mode, mtime, linkTarget}`, `mode` in Go's FileMode bits), its last
+    component not followed; None when nothing is there."""
+    import base64
+    import json
+
+    client = api(host)
+    with engine_errors(host):
+        res = client.head(client._url("/containers/{0}/archive", container_id), params={"path": path})
+        if res.status_code == 404:
+            return None
+        client._raise_for_status(res)
+    header = res.headers.get("X-Docker-Container-Path-Stat", "")
+    try:
+        return json.loads(base64.b64decode(header))
+    except ValueError as exc:
+        raise Unavailable(f"The engine of host {getattr(host, 'name', '?')!r} answered a stat without its "
+                          "X-Docker-Container-Path-Stat header.") from exc
+
+
+def helper_collect(host, *, job_key: str, mounts: dict[str, tuple[str, bool]], command: list[str], out_dir: str,
+                   timeout: int = 60, limit: int = 16 << 20) -> tuple[int, dict[str, bytes]]:
+    """Run a helper to completion and collect the files its command wrote into `out_dir` (a
+    folder of the helper's own file system), read through the archive endpoint: the bytes as
+    written, whatever the engine's log driver keeps or mangles. At most `limit` bytes in all
+    (Conflict beyond); a command still running after `timeout` seconds is killed (Conflict).
+    Returns (exit code, {file name: bytes}). The helper is always removed."""
+    import io
+    import tarfile
+
+    import requests
+
+    cid = helper_create(host, job_key=job_key, mounts=mounts, command=command)
+    client = stream_client(host)
+    try:
+        with engine_errors(host):
+            client.api.start(cid)
+            try:
+                code = client.api.wait(cid, timeout=timeout).get("StatusCode", -1)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+                if isinstance(exc, requests.exceptions.ConnectionError) and "timed out" not in str(exc).lower():
+                    raise
+                raise Conflict(f"The helper container did not finish within {timeout} s; it was stopped.") from exc
+        try:
+            chunks, close = archive_read(host, cid, out_dir)
+        except NotFound:
+            return code, {}
+        buf = bytearray()
+        try:
+            for chunk in chunks:
+                buf += chunk
+                if len(buf) > limit:
+                    raise Conflict(f"The helper container's answer is larger than {limit} bytes.")
+        finally:
+            close()
+        files = {}
+        with tarfile.open(fileobj=io.BytesIO(bytes(buf)), mode="r:") as tf:
+            for m in tf:
+                if m.isreg():
+                    files[m.name.rsplit("/", 1)[-1]] = tf.extractfile(m).read()
+        return code, files
+    finally:
+        helper_remove(host, cid)
+        client.close()
+
+
+# Lists folder "$1" (under the volume mounted at "$2"), at most "$3" entries, into /dockerweb-out:
+# `stat` (one line per entry: raw mode, size, uid, gid, mtime, device major and minor, then the
+# path), `links` (NUL-separated pairs: a link's name, its text with readlink's newline), and
+# `truncated` when there were more entries. Exit 3: no such path; 4: a component is a symbolic
+# link (never followed; `at` names it); 5: not a folder.
+LIST_SCRIPT = r"""
+set -f
+o=/dockerweb-out; mkdir -p "$o" || exit 9
+d="$2"; limit="$3"
+if [ -n "$1" ]; then
+  IFS=/
+  for c in $1; do
+    d="$d/$c"
+    if [ -L "$d" ]; then printf '%s' "$d" > "$o/at"; exit 4; fi
+    if [ ! -e "$d" ]; then exit 3; fi
+  done
+  unset IFS
+fi
+[ -d "$d" ] || exit 5
+: > "$o/stat"; : > "$o/links"
+batch() {  # stat lines and link pairs of the paths "$@" (one that vanished since is left out)
+  stat -c '%f %s %u %g %Y %t %T %n' "$@" >> "$o/stat" 2>/dev/null
+  for f; do
+    if [ -L "$f" ]; then { printf '%s\0' "${f##*/}"; readlink "$f"; printf '\0'; } >> "$o/links"; fi
+  done
+}
+# (busybox's xargs -0 splits names at its buffer's edges: batches are made here instead)
+find "$d" -mindepth 1 -maxdepth 1 -print0 | {
+  n=0; set --
+  while IFS= read -r -d '' f; do
+    n=$((n+1))
+    if [ "$n" -gt "$limit" ]; then : > "$o/truncated"; break; fi
+    set -- "$@" "$f"
+    if [ "$#" -ge 256 ]; then batch "$@"; set --; fi
+  done
+  if [ "$#" -gt 0 ]; then batch "$@"; fi
+}
+exit 0
+"""
+
+
+def volume_folder_list(host, *, volume: str, relative: str, limit: int, timeout: int = 60) -> dict:
+    """The entries of folder `relative` ("" for the root, "a/b" below it, already checked to hold
+    no `..`) of `volume`, listed by a helper that mounts it read-only. Returns `{code, root, stat,
+    links, truncated, at}` as the helper wrote them (see LIST_SCRIPT); the caller parses."""
+    root = "/dockerweb-files/" + volume
+    code, files = helper_collect(host, job_key=files_job_key(), mounts={volume: (root, True)},
+                                 command=["sh", "-c", LIST_SCRIPT, "sh", relative, root, str(int(limit))],
+                                 out_dir="/dockerweb-out", timeout=timeout)
+    return {"code": code, "root": root, "stat": files.get("stat", b""),
+            "links": files.get("links", b""), "truncated": "truncated" in files,
+            "at": files.get("at", b"").decode("utf-8", "replace")}
+
+
+def files_helpers_stale_remove(host, *, older_than: float = 3600) -> list[str]:
+    """Remove the helpers of files requests older than `older_than` seconds (their process died
+    before removing them; a helper holds its volume "in use"). Returns their short ids."""
+    import time
+
+    removed = []
+    client = api(host)
+    with engine_errors(host):
+        rows = client.containers(all=True, filters={"label": JOB_LABEL})
+    for c in rows:
+        key = (c.get("Labels") or {}).get(JOB_LABEL, "")
+        if key.startswith(FILES_JOB_PREFIX) and time.time() - (c.get("Created") or 0) > older_than:
+            helper_remove(host, c["Id"])
+            removed.append(c["Id"][:12])
+    return removed
+
+
+# Whether any of the paths "$@" (relative to /v) exists: exit 1 if one does, 0 if none does.
+PATHS_EXIST_SCRIPT = r"""
+for p in "$@"; do
+  if [ -e "/v/$p" ] || [ -L "/v/$p" ]; then exit 1; fi
+done
+exit 0
+"""
+
+
+def volume_paths_any_exist(host, *, job_key: str, name: str, paths: list[str]) -> bool:
+    """Whether volume `name` already holds any of `paths` (relative, checked to hold no `..`)."""
+    code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", True)},
+                           command=["sh", "-c", PATHS_EXIST_SCRIPT, "sh", *paths])
+    if code not in (0, 1):
+        raise Conflict(f"Looking for the chosen paths in volume {name!r} failed (exit {code}): {out.strip()[-300:]}")
+    return code == 1
+
+
+# Put the paths "$2…" of /from into /to, one by one: a path's missing parent folders are made with
+# the owner and mode of their restored copies; what /to held at the path is moved aside into a
+# folder of the same volume (a rename) and the restored copy is copied in. Any failure puts
+# back everything done so far, so the target is as it was. Exit 21: a parent in the target is a
+# symbolic link or not a folder (never followed); 22-24: making a folder, moving aside or copying failed.
+PATHS_REPLACE_SCRIPT = r"""
+key=$1; shift
+T="/to/.dockerweb-restore-$key"
+rm -rf "$T" && mkdir "$T" || exit 20
+set -f
+n=0
+prefix() {  # the first $2 components of path $1
+  r=""; i=0; IFS=/
+  for c in $1; do i=$((i+1)); [ "$i" -gt "$2" ] && break; r="$r/$c"; done
+  unset IFS; printf '%s' "$r"
+}
+# Path k is in p_k (a function has positional parameters of its own); st_k=1 once its restored
+# copy is being placed, mv_k=1 once what the target held there was moved aside into $T/k.
+undo() {
+  j=$n
+  while [ "$j" -gt 0 ]; do
+    eval "p=\$p_$j; st=\$st_$j; moved=\$mv_$j"
+    if [ -n "$p" ]; then
+      if [ "$st" = 1 ]; then rm -rf "/to/$p"; fi
+      if [ "$moved" = 1 ]; then mv "$T/$j" "/to/$p"; fi
+      if [ -f "$T/$j.made" ]; then
+        m=$(prefix "$p" "$(cat "$T/$j.made")")
+        if [ -n "$m" ]; then rm -rf "/to$m"; fi
+      fi
+    fi
+    j=$((j-1))
+  done
+  rm -rf "$T"
+}
+for p in "$@"; do
+  n=$((n+1))
+  eval "p_$n=\$p; st_$n=0; mv_$n=0"
+  parent=""; case "$p" in */*) parent="${p%/*}";; esac
+  d=/to; s=/from; depth=0
+  IFS=/
+  for c in $parent; do
+    unset IFS
+    depth=$((depth+1)); d="$d/$c"; s="$s/$c"
+    if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then
+      echo "The target's ${d#/to} is a symbolic link or not a folder; nothing is written through it." >&2; undo; exit 21
+    fi
+    if [ ! -e "$d" ]; then
+      mkdir "$d" || { undo; exit 22; }
+      [ -f "$T/$n.made" ] || echo "$depth" > "$T/$n.made"
+      chown "$(stat -c %u:%g "$s")" "$d" && chmod "$(stat -c %a "$s")" "$d" || { undo; exit 22; }
+    fi
+    IFS=/
+  done
+  unset IFS
+  if [ -e "/to/$p" ] || [ -L "/to/$p" ]; then
+    mv "/to/$p" "$T/$n" || { undo; exit 23; }
+    eval "mv_$n=1"
+  fi
+  eval "st_$n=1"
+  cp -a "/from/$p" "/to/$p" || { echo "Copying ${p} failed." >&2; undo; exit 24; }
+done
+rm -rf "$T"
+sync
+exit 0
+"""
+
+
+def volume_paths_replace(host, *, job_key: str, source: str, target: str, paths: list[str]) -> None:
+    """Make each of `paths` (relative, checked to hold no `..`; none inside another) in volume
+    `target` what it is in volume `source` (a restore's staging volume), keeping everything else
+    of `target`; all or nothing (see PATHS_REPLACE_SCRIPT)."""
+    key = "".join(ch for ch in job_key if ch.isalnum() or ch in "-_") or "job"
+    code, out = helper_run(host, job_key=job_key, mounts={source: ("/from", True), target: ("/to", False)},
+                           command=["sh", "-c", PATHS_REPLACE_SCRIPT, "sh", key, *paths])
+    if code != 0:
+        why = out.strip()[-300:] or f"exit {code}"
+        raise Conflict(f"Putting the restored paths into volume {target!r} failed ({why}); the volume was left as "
+                       "it was.")

@@ -74,10 +74,19 @@ def _tls_config(host):
     )
 
 
+def engine_url(host) -> str:
+    """Where this process reaches the host's engine: its registered URL — or, in an agent beside
+    that engine (settings.AGENT_HOST), the local socket the agent was started with."""
+    if settings.AGENT_HOST and settings.AGENT_ENGINE and getattr(host, "name", None) == settings.AGENT_HOST:
+        return settings.AGENT_ENGINE
+    return host.url
+
+
 def _new_client(host, timeout) -> docker.DockerClient:
-    tls = _tls_config(host)
-    client = docker.DockerClient(base_url=host.url, tls=tls, timeout=timeout, version=API_VERSION, use_ssh_client=False)
-    if tls is not None or host.url.startswith("unix://"):
+    url = engine_url(host)
+    tls = _tls_config(host) if url == host.url else None  # an agent's own socket needs no TLS
+    client = docker.DockerClient(base_url=url, tls=tls, timeout=timeout, version=API_VERSION, use_ssh_client=False)
+    if tls is not None or url.startswith("unix://"):
         # Not from the environment: with TLS, requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
         # override the engine's own CA; on a unix socket no proxy applies, and looking for one in
         # the environment costs more than the engine takes to answer an inspect. Plain tcp://
@@ -87,7 +96,7 @@ def _new_client(host, timeout) -> docker.DockerClient:
 
 
 def _key(host, timeout) -> tuple:
-    return (host.url, getattr(host, "tls_ca", ""), getattr(host, "tls_cert", ""), getattr(host, "tls_key", ""),
+    return (engine_url(host), getattr(host, "tls_ca", ""), getattr(host, "tls_cert", ""), getattr(host, "tls_key", ""),
             getattr(host, "tls_verify", True), timeout)
 
 
@@ -117,5 +126,5 @@ def stream_client(host) -> docker.DockerClient:
 def forget(host) -> None:
     """Drop cached clients of `host` (after its URL or TLS material changed)."""
     with _lock:
-        for key in [k for k in _clients if k[0] == host.url]:
+        for key in [k for k in _clients if k[0] == engine_url(host)]:
             _clients.pop(key).close()

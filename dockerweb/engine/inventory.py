@@ -11,7 +11,7 @@ from django.conf import settings
 
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound
 
-from .client import API_VERSION, api
+from .client import API_VERSION, api, engine_url
 from .errors import engine_errors, unreachable
 
 
@@ -88,7 +88,8 @@ def container_inspect_many(host, container_ids: list[str]) -> list[dict]:
     On a unix socket this speaks HTTP itself over one kept-alive connection: a few hundred
     inspects are what a reconcile spends most of its time on, and the SDK's request machinery
     costs several times what the engine takes to answer each one. Other hosts use the SDK."""
-    if not host.url.startswith("unix://"):
+    url = engine_url(host)
+    if not url.startswith("unix://"):
         found = []
         for cid in container_ids:
             try:
@@ -96,7 +97,7 @@ def container_inspect_many(host, container_ids: list[str]) -> list[dict]:
             except NotFound:
                 continue
         return found
-    conn = _UnixConnection(host.url[len("unix://"):], timeout=settings.DOCKER_TIMEOUT)
+    conn = _UnixConnection(url[len("unix://"):], timeout=settings.DOCKER_TIMEOUT)
     found = []
     try:
         for cid in container_ids:

@@ -13,7 +13,9 @@ import struct
 
 def unix_socket_path(host) -> str | None:
     """The path of the engine's socket when `host` is reached over a unix socket, else None."""
-    url = getattr(host, "url", "") or ""
+    from .client import engine_url
+
+    url = engine_url(host) or ""
     return url[len("unix://"):] if url.startswith("unix://") else None
 
 

@@ -31,6 +31,8 @@ class Host(models.Model):
     watching_since = models.DateTimeField(
         null=True, blank=True,
         help_text="When the watcher last subscribed to the engine's events; empty while it is not following them.")
+    watcher = models.CharField(max_length=128, blank=True,
+                               help_text="The watch process that follows the host (machine:pid:tag), by its lease.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -114,10 +114,14 @@ def host_mark(*, host: Host, reachable: bool, error: str = "", facts: dict | Non
             announce(host, "host", host.name)
 
 
-def host_watching(*, host: Host, since) -> None:
-    """Record that the watcher follows (`since` a time) or no longer follows (None) the host's events."""
+def host_watching(*, host: Host, since, watcher: str | None = None) -> None:
+    """Record that a watcher process (`watcher`) follows (`since` a time) or no longer follows
+    (None) the host's events."""
     host.watching_since = since
-    Host.objects.filter(pk=host.pk).update(watching_since=since)
+    updates = {"watching_since": since}
+    if watcher is not None or since is None:
+        host.watcher = updates["watcher"] = watcher or ""
+    Host.objects.filter(pk=host.pk).update(**updates)
 
 
 def host_check(*, host: Host) -> bool:
@@ -238,7 +242,12 @@ def network_forget(*, host: Host, network_id: str) -> None:
 
 def _row_put(model, host: Host, key: dict, fields: dict):
     """Create or update one mirror row; returns (row, "add" | "update" | None when unchanged).
-    The row is locked first so two processes syncing the same object queue up."""
+
+    Two processes may sync the same object at once (the watcher from the event, a service from
+    the engine's answer): the host's row is locked first — as `host_reconcile` does — so every
+    write to one host's mirror queues up (on PostgreSQL both would otherwise insert the same new
+    object, and one would fail on the unique key; SQLite's writes queue up by themselves)."""
+    list(Host.objects.select_for_update().filter(pk=host.pk).values_list("pk", flat=True))
     row = model.objects.select_for_update().filter(host=host, **key).first()
     if row is None:
         return model.objects.create(host=host, **key, **fields), "add"

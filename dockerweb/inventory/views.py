@@ -6,6 +6,7 @@ from dockerweb.core.errors import AppError
 from dockerweb.core.permissions import may
 
 from . import selectors, services
+from .agents import agent_status
 from .forms import HostForm
 
 
@@ -20,8 +21,11 @@ def hosts(request):
         except AppError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
+    hosts = list(selectors.host_list())
+    for h in hosts:
+        h.agent = agent_status(h.name)
     return render(request, "inventory/hosts.html", {
-        "hosts": selectors.host_list(), "form": form, "can_create": may(request.user, "host.create"),
+        "hosts": hosts, "form": form, "can_create": may(request.user, "host.create"),
     }, status=status)
 
 

@@ -31,6 +31,7 @@ from dockerweb.core.errors import AppError
 from dockerweb.engine.events import engine_ping
 
 from . import services
+from .leases import Leases
 from .models import Host
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,12 @@ def host_key(host: Host) -> tuple:
 
 
 class HostWatcher(threading.Thread):
-    def __init__(self, host_id: int, stop: threading.Event | None = None, key: tuple | None = None):
+    def __init__(self, host_id: int, stop: threading.Event | None = None, key: tuple | None = None,
+                 watcher: str = ""):
         super().__init__(name=f"watch-{host_id}", daemon=True)
         self.host_id = host_id
         self.key = key
+        self.watcher = watcher  # this process's name, shown on the host
         self.stop_event = stop or threading.Event()
         self.stream = None
         self.needs_reconcile = False
@@ -174,7 +177,7 @@ class HostWatcher(threading.Thread):
                 poll.look()
                 services.host_reconcile(host=host)
                 services.host_check(host=host)  # the engine may have been upgraded while away
-                services.host_watching(host=host, since=timezone.now())
+                services.host_watching(host=host, since=timezone.now(), watcher=self.watcher)
                 log.info("watching %s (%s)", host.name, host.url)
                 backoff = RETRY_EVERY
                 self._follow(host, events, poll)
@@ -299,25 +302,42 @@ class HostWatcher(threading.Thread):
         self._close_stream()
 
 
-def watch_all(stop: threading.Event, poll: float = HOSTS_POLL) -> None:
-    """Run a watcher (and its topology producer) per host until `stop` is set; hosts added,
-    removed or re-pointed are picked up within `poll` seconds."""
+def watch_all(stop: threading.Event, poll: float = HOSTS_POLL, leases: Leases | None = None) -> None:
+    """Follow (with a watcher thread and a patch producer each) every host whose lease this
+    process holds or can take (`leases`: several watch processes share the hosts, one each),
+    until `stop` is set. Leases are renewed every `poll` seconds; hosts added, removed or
+    re-pointed, and hosts whose holder died, are picked up within that time (plus the lease's
+    time to live)."""
+    leases = leases or Leases()
+    log.info("watcher %s: sharing hosts by leases of %.0f s", leases.me, settings.WATCHER_LEASE_SECONDS)
     watchers: dict[tuple, HostWatcher] = {}
+    names: dict[tuple, str] = {}
     try:
         while not stop.is_set():
             close_old_connections()
             try:
-                keys = {host_key(h) for h in Host.objects.all()}
+                hosts = {host_key(h): h.name for h in Host.objects.all()}
             except Exception:
                 log.exception("could not read the hosts; trying again")
                 stop.wait(poll)
                 continue
-            for key in set(watchers) - keys:
+            held = set()
+            for key, name in hosts.items():
+                try:
+                    if leases.hold(name):
+                        held.add(key)
+                except Exception as exc:  # Redis away: keep what runs, take nothing new
+                    log.warning("lease of %s: %s", name, exc)
+                    if key in watchers:
+                        held.add(key)
+            for key in set(watchers) - held:
+                log.info("no longer following %s", names.get(key))
                 watchers.pop(key).halt()
-            for key in keys:
+            for key in held:
                 w = watchers.get(key)
                 if w is None or not w.is_alive():
-                    watchers[key] = HostWatcher(key[0], key=key)
+                    names[key] = hosts[key]
+                    watchers[key] = HostWatcher(key[0], key=key, watcher=leases.me)
                     watchers[key].start()
             stop.wait(poll)
     finally:
@@ -325,3 +345,8 @@ def watch_all(stop: threading.Event, poll: float = HOSTS_POLL) -> None:
             w.halt()
         for w in watchers.values():
             w.join(timeout=5)
+        for key in watchers:
+            try:
+                leases.release(names[key])
+            except Exception:
+                pass

@@ -1,4 +1,5 @@
-"""Pages of the volumes app: list (with sizes on demand), create, a volume's page, remove, prune."""
+"""Pages of the volumes app: list (with sizes on demand), create, a volume's page (and its files),
+remove, prune."""
 import json
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.views import host_context, host_page, host_list_page
 
-from . import selectors, services
+from . import files, selectors, services
 from .forms import VolumeCreateForm
 
 
@@ -54,11 +55,39 @@ def volume_create(request, ctx):
     return render(request, "volumes/create.html", ctx, status=status)
 
 
+def _files_context(request, host, name: str) -> tuple[dict, int]:
+    """The Files tab: the folder `?path=` (and the file `?view=`, shown) of the volume."""
+    ctx = {"can_browse": may(request.user, "volume.browse", host)}
+    if not ctx["can_browse"]:
+        return ctx, 200
+    status = 200
+    path = request.GET.get("path") or "/"
+    try:
+        listing = files.volume_files_list(actor=request.user, host=host, name=name, path=path)
+        ctx.update({"listing": listing, "rows": files.listing_rows(listing),
+                    "crumbs": files.crumbs(listing["path"])})
+    except AppError as exc:
+        ctx.update({"files_error": exc.message, "crumbs": files.crumbs("/")})
+        status = exc.status
+    view = request.GET.get("view")
+    if view:
+        try:
+            ctx["file_view"] = files.volume_file_view(actor=request.user, host=host, name=name, path=view)
+        except AppError as exc:
+            ctx.update({"view_error": exc.message, "view_path": view})
+            status = exc.status
+    return ctx, status
+
+
 @login_required
 @host_page
 def volume_detail(request, ctx, name: str):
     host = ctx["host"]
     volume = inventory.volume_get(host=host, name=name)
+    if request.GET.get("tab") == "files":
+        files_ctx, status = _files_context(request, host, name)
+        ctx.update({"volume": volume, "tab": "files", **files_ctx})
+        return render(request, "volumes/files.html", ctx, status=status)
     volume = selectors.with_sizes(host, [volume])[0]
     mounts = list(volume.mounts.select_related("container"))
     ctx.update({"volume": volume, "mounts": mounts, "raw": json.dumps(volume.raw, indent=2, sort_keys=True),

@@ -242,6 +242,26 @@
       btn.addEventListener("click", function () { probePair(S, T, btn); });
       info.appendChild(btn);
     }
+    pingButtons(info, S, T, cell);
+  }
+
+  // "Ping <peer> from here": a one-off `ping -c 1` in the source container (static/js/quickexec.js),
+  // by name (resolves only on user-defined networks) and by the address the model would try.
+  function pingButtons(info, S, T, cell) {
+    if (info.getAttribute("data-can-exec") !== "True" || S.state !== "running" || !window.dockerweb.execRun) return;
+    var addrs = Object.keys((cell && cell.addresses) || {}).concat(Object.keys(T.addresses || {}).map(function (n) { return T.addresses[n]; }));
+    var targets = [[T.name, "by name"]];
+    if (addrs.length) targets.push([addrs[0], "by IP " + addrs[0]]);
+    var bar = el("div", { "class": "exec-actions" });
+    var pre = el("pre", { "class": "exec-out", id: "ping-out", hidden: "" });
+    targets.forEach(function (t) {
+      var b = el("button", { type: "button", "class": "small ping-pair", "data-exec-host": D.host, "data-exec-container": S.name,
+        "data-exec-cmd": JSON.stringify(["ping", "-c", "1", "-W", "2", t[0]]), "data-exec-out": "ping-out", "data-exec-timeout": "15",
+        title: "docker exec " + S.name + " ping -c 1 " + t[0] }, "Ping " + T.name + " from " + S.name + " (" + t[1] + ")");
+      bar.appendChild(b);
+    });
+    info.appendChild(bar);
+    info.appendChild(pre);
   }
 
   function api(method, url, body) {

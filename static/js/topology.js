@@ -841,6 +841,18 @@
       Object.keys(d).forEach(function (k) { row(k.replace("_", " "), d[k]); });
     }
     box.appendChild(dl);
+    // CPU and memory of a running container: one reading of the stats API (it takes about a second).
+    if (kind === "container" && ele.isNode() && d.state === "running") {
+      var hint = el("dd", { "class": "stats-hint" }, "…");
+      dl.appendChild(el("dt", {}, "CPU / memory")); dl.appendChild(hint);
+      fetch("/api/hosts/" + encodeURIComponent(host) + "/containers/" + encodeURIComponent(d.name) + "/stats/",
+        { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          function size(n) { return n >= 1073741824 ? (n / 1073741824).toFixed(1) + " GiB" : (n / 1048576).toFixed(1) + " MiB"; }
+          hint.textContent = s ? s.cpu_percent.toFixed(1) + " % · " + size(s.memory_usage) + " of " + size(s.memory_limit) : "—";
+        }).catch(function () { hint.textContent = "—"; });
+    }
     var links = el("div", { "class": "topo-links" });
     function link(label, page, name) {
       links.appendChild(el("a", { href: page + "?host=" + encodeURIComponent(host) + "&name=" + encodeURIComponent(name) }, label));
@@ -856,6 +868,49 @@
       });
     }
     if (links.childNodes.length) box.appendChild(links);
+    // "Ping <peer> from here": a one-off `ping -c 1` in the container (POST …/exec/), to each
+    // container it shares a network with — by name on user-defined networks, by IP on the
+    // default bridge (no names there) — or to the other end of a selected link. For the roles
+    // that may run commands (the top bar shows the role; the server judges again).
+    var role = (document.querySelector(".topbar .role") || {}).textContent, peers = [], seen = {};
+    function peer(from, to, target, how) {
+      if (seen[from + ">" + target] || peers.length >= 8) return;
+      seen[from + ">" + target] = true; peers.push([from, to, target, how]);
+    }
+    var ends = ele.isNode() ? [ele] : [ele.source(), ele.target()];
+    if (ele.isNode() && kind === "container") {
+      ele.connectedEdges(".attached").forEach(function (a) {
+        a.target().connectedEdges(".attached").forEach(function (b) {
+          var o = b.source();
+          if (o.id() === ele.id() || o.data("kind") !== "container") return;
+          var net = (b.data("d") || {}).network, ip = (b.data("d") || {}).ip;
+          if (net === "bridge") { if (ip) peer(d.name, o.data("d").name, ip, "by IP on bridge"); }
+          else peer(d.name, o.data("d").name, o.data("d").name, "by name on " + net);
+        });
+      });
+    } else if (!ele.isNode() && ends[0].data("kind") === "container" && ends[1].data("kind") === "container") {
+      peer(ends[0].data("d").name, ends[1].data("d").name, (d.alias || ends[1].data("d").name), "by " + (d.alias ? "link alias" : "name"));
+    }
+    var src = ends[0].data("d") || {};
+    if (peers.length && (role === "operator" || role === "admin") && src.state === "running") {
+      var bar = el("div", { "class": "topo-links" }), out = el("pre", { "class": "cli", id: "topo-ping-out", hidden: "" });
+      peers.forEach(function (p) {
+        var b = el("button", { type: "button", "class": "small topo-ping", title: "docker exec " + p[0] + " ping -c 1 " + p[2] }, "Ping " + p[1] + " from here (" + p[3] + ")");
+        b.addEventListener("click", function () {
+          b.disabled = true; out.hidden = false; out.textContent = "ping -c 1 " + p[2] + " …";
+          fetch("/api/hosts/" + encodeURIComponent(host) + "/containers/" + encodeURIComponent(p[0]) + "/exec/", {
+            method: "POST", credentials: "same-origin", body: JSON.stringify({ cmd: ["ping", "-c", "1", "-W", "2", p[2]], timeout: 15 }),
+            headers: { "Content-Type": "application/json", "X-CSRFToken": window.dockerweb.csrf() }
+          }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.detail || "HTTP " + r.status); return j; }); })
+            .then(function (j) { out.textContent = j.output + "— " + (j.timed_out ? "stopped at the time limit" : "exit code " + j.exit_code); })
+            .catch(function (e) { out.textContent = e.message; })
+            .then(function () { b.disabled = false; });
+        });
+        bar.appendChild(b);
+      });
+      box.appendChild(bar);
+      box.appendChild(out);
+    }
   };
 
   // ---- live -----------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ SEMANTIC_400 = (
     "POST /api/backups/{id}/restore/",  # target volume name and state
     "POST /api/hosts/{host}/audit/probe/",  # a source and a target, or a network
     "POST /api/hosts/{host}/containers/",  # local image, -p/-v/--mount syntax, safety rules
+    "POST /api/hosts/{host}/containers/{ident}/exec/",  # the command, user and workdir must exist in the container
     "POST /api/hosts/{host}/networks/",  # subnets, drivers, driver options
     "POST /api/hosts/{host}/networks/{ident}/connect/",  # addresses inside the network's subnets
     "POST /api/hosts/{host}/volumes/",  # the host's volume drivers and their options

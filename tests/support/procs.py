@@ -38,8 +38,17 @@ class Proc:
         log_dir = Path(os.environ.get("DOCKERWEB_DATA_DIR", ROOT / "var")) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}.log"
+        self.args, self.env = args, env or child_env()
         self._log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env or child_env(), stdout=self._log,
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def restart(self) -> None:
+        """Start the same command again (after `stop`, or after it died)."""
+        if self.alive():
+            self.stop()
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
 
     @property
@@ -127,8 +136,8 @@ def start_worker(name: str = "worker", concurrency: int = 2, queues: str | None 
     raise RuntimeError(f"celery worker did not answer:\n{proc.log_tail()}")
 
 
-def start_watcher() -> Proc:
-    return Proc("watcher", [sys.executable, "manage.py", "watch"])
+def start_watcher(name: str = "watcher", **env) -> Proc:
+    return Proc(name, [sys.executable, "manage.py", "watch"], env=child_env(**env))
 
 
 def sandbox(cmd: str, name: str) -> str:

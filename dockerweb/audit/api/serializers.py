@@ -46,11 +46,11 @@ class AuditSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Audit
-        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary")
+        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary", "worker")
 
 
 class AuditSerializer(AuditSummarySerializer):
     class Meta:
         model = Audit
-        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary",
+        fields = ("id", "host", "created", "created_by", "status", "progress", "error", "finished", "probed", "summary", "worker",
                   "findings", "matrix", "probes")

@@ -28,7 +28,7 @@ class BackupSerializer(JobFields):
     class Meta:
         model = Backup
         fields = ["id", "job", "host", "volume", "status", "progress", "bytes_done", "bytes_total", "throughput", "eta",
-                  "archive", "consistency", "origin", "schedule", "created", "started", "finished", "error"]
+                  "archive", "consistency", "origin", "schedule", "created", "started", "finished", "error", "worker"]
 
     @extend_schema_field(ArchiveSerializer)
     def get_archive(self, b):
@@ -44,9 +44,13 @@ class RestoreSerializer(JobFields):
 
     class Meta:
         model = Restore
-        fields = ["id", "job", "backup", "host", "volume", "create", "overwrite", "strip_components", "status",
+        fields = ["id", "job", "backup", "host", "volume", "create", "overwrite", "strip_components", "paths", "status",
                   "progress", "bytes_done", "bytes_total", "throughput", "eta", "safety_backup", "file_count",
-                  "created", "started", "finished", "error"]
+                  "created", "started", "finished", "error", "worker"]
+
+    paths = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                  help_text="The chosen paths restored (as the backup's file list shows them); empty: "
+                                            "the whole archive.")
 
 
 class BackupInput(serializers.Serializer):
@@ -60,6 +64,11 @@ class RestoreInput(serializers.Serializer):
     create = serializers.BooleanField(default=False)
     overwrite = serializers.BooleanField(default=False)
     strip_components = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=20)
+    paths = serializers.ListField(
+        child=serializers.CharField(max_length=4096, trim_whitespace=False), required=False, max_length=1000,
+        help_text="Restore only these files or folders, as `GET /api/backups/{id}/files/` shows them (/sub/file.txt); "
+                  "each replaces what the volume holds there, the rest of the volume stays (replacing needs "
+                  "`overwrite`). Each must be in the archive. Empty: the whole archive.")
 
 
 class ImportInput(serializers.Serializer):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("backups/<id:pk>/cancel/", views.BackupCancel.as_view(), name="api-backup-cancel"),
     path("backups/<id:pk>/download/", views.BackupDownload.as_view(), name="api-backup-download"),
     path("backups/<id:pk>/restore/", views.BackupRestore.as_view(), name="api-backup-restore"),
+    path("backups/<id:pk>/files/", views.BackupFiles.as_view(), name="api-backup-files"),
     path("restores/", views.RestoreList.as_view(), name="api-restores"),
     path("restores/<id:pk>/", views.RestoreDetail.as_view(), name="api-restore"),
     path("restores/<id:pk>/cancel/", views.RestoreCancel.as_view(), name="api-restore-cancel"),

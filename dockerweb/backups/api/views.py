@@ -13,6 +13,7 @@ from dockerweb.core.api.params import query_params
 from dockerweb.core.api.schema import errors
 from dockerweb.core.errors import NotFound, TooLarge
 from dockerweb.inventory.selectors import host_get, volume_get
+from dockerweb.volumes.api.serializers import FilesListingSerializer, FilesParams
 
 from .serializers import (BackupFilters, BackupInput, BackupSerializer, CronPreviewParams, CronPreviewSerializer,
                           ImportInput, RestoreFilters, RestoreInput, RestoreSerializer, ScheduleInput,
@@ -113,8 +114,21 @@ class BackupRestore(APIView):
             raise NotFound("Name the host to restore into.", field="host")
         restore = services.restore_start(actor=request.user, backup=backup, host=host_get(name=host_name),
                                          volume=v.get("volume") or backup.volume, create=v["create"],
-                                         overwrite=v["overwrite"], strip_components=v.get("strip_components"))
+                                         overwrite=v["overwrite"], strip_components=v.get("strip_components"),
+                                         paths=v.get("paths") or None)
         return Response(RestoreSerializer(restore).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BackupFiles(APIView):
+    """The entries of one folder of the archive, from its manifest, paths as a restore with the
+    backup's strip_components writes them (the same shape as a volume's files). Browsing needs
+    what downloading needs: the operator role and every door the volume had."""
+
+    @extend_schema(parameters=[FilesParams], responses={200: FilesListingSerializer, **errors(409)})
+    def get(self, request, pk):
+        p = query_params(FilesParams, request)
+        listing = services.backup_files_list(actor=request.user, backup=selectors.backup_get(pk=pk), path=p["path"])
+        return Response(FilesListingSerializer(listing).data)
 
 
 @extend_schema_view(get=extend_schema(parameters=[RestoreFilters]))

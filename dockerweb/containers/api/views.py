@@ -1,9 +1,14 @@
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dockerweb.containers import exec as exec_services
+from dockerweb.containers import logs as logs_services
 from dockerweb.containers import services
+from dockerweb.containers import stats as stats_services
 from dockerweb.engine import images as engine_images
 from dockerweb.core.api.params import query_params
 from dockerweb.core.api.schema import errors
@@ -11,7 +16,9 @@ from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.api.serializers import ContainerFilters, ContainerSerializer
 from dockerweb.inventory.api.views import HostMixin
 
-from .serializers import ActionInput, ContainerRemoveParams, ContainerRunInput, ImageSerializer
+from .serializers import (ActionInput, ContainerRemoveParams, ContainerRunInput, ExecInput, ExecResultSerializer,
+                          ImageSerializer)
+from .serializers import LogsDownloadParams, LogsParams, LogsSerializer, StatsSerializer
 
 
 def _body(container):
@@ -72,3 +79,58 @@ class ImageList(HostMixin, APIView):
     @extend_schema(responses={200: ImageSerializer(many=True), **errors(503)})
     def get(self, request, host):
         return Response(ImageSerializer(engine_images.image_list(self.get_host()), many=True).data)
+
+
+class ContainerExec(HostMixin, APIView):
+    """`docker exec` without a TTY: run a command once in a running container, get its exit code
+    and its output (stdout and stderr in order, at most 1 MiB). After `timeout` seconds the
+    command is killed and the answer says `timed_out: true, exit_code: null`. Operators; into a
+    container that reaches the host (privileged, host namespaces, binds, capabilities,
+    devices), admins only. A stopped container is a 409."""
+
+    @extend_schema(request=ExecInput, responses={200: ExecResultSerializer})
+    def post(self, request, host, ident):
+        data = ExecInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(exec_services.container_exec(actor=request.user, host=self.get_host(), ident=ident,
+                                                     **data.validated_data))
+
+
+class ContainerLogs(HostMixin, APIView):
+    """The container's log: its last `tail` lines (at most 10000), within `since`/`until`, of
+    stdout, stderr or both, each with its stream and (with `timestamps`) its time. A read: the
+    viewer role is enough. A stopped container's log is there too; a container whose logging
+    driver keeps nothing to read (`none`, `syslog`, …) is a 409."""
+
+    @extend_schema(parameters=[LogsParams], responses={200: LogsSerializer, **errors(409, 503)})
+    def get(self, request, host, ident):
+        p = query_params(LogsParams, request)
+        return Response(LogsSerializer(logs_services.container_logs(
+            user=request.user, host=self.get_host(), ident=ident, tail=p["tail"], since=p.get("since"),
+            until=p.get("until"), timestamps=p["timestamps"], stream=p["stream"])).data)
+
+
+class ContainerLogsDownload(HostMixin, APIView):
+    """The container's whole log (within `since`/`until`) as a text file, as `docker logs` prints
+    it (with `timestamps`, each line starts with its time), streamed."""
+
+    @extend_schema(parameters=[LogsDownloadParams],
+                   responses={(200, "text/plain"): OpenApiTypes.STR, **errors(409, 503)})
+    def get(self, request, host, ident):
+        p = query_params(LogsDownloadParams, request)
+        filename, chunks = logs_services.container_logs_download(
+            user=request.user, host=self.get_host(), ident=ident, since=p.get("since"), until=p.get("until"),
+            timestamps=p["timestamps"], stream=p["stream"])
+        response = StreamingHttpResponse(chunks, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ContainerStats(HostMixin, APIView):
+    """One reading of the container's resource use, as `docker stats` reckons it (takes about a
+    second: the engine samples twice for the CPU figure). A container that is not running: 409."""
+
+    @extend_schema(responses={200: StatsSerializer, **errors(409, 503)})
+    def get(self, request, host, ident):
+        return Response(StatsSerializer(stats_services.container_stats(
+            user=request.user, host=self.get_host(), ident=ident)).data)

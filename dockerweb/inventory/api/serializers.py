@@ -7,11 +7,33 @@ from dockerweb.core.api import params
 from dockerweb.inventory.models import Container, Host, Network, Volume
 
 
+class AgentSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, help_text="The agent's Celery node name.")
+    alive = serializers.BooleanField()
+    last_seen = serializers.DateTimeField(allow_null=True)
+
+
 class HostSerializer(serializers.ModelSerializer):
+    agent = serializers.SerializerMethodField(help_text="The worker beside this host's engine (scripts/serve.sh "
+                                                        "agent), while one runs; its jobs run there.")
+
     class Meta:
         model = Host
-        fields = ["name", "url", "status", "last_seen", "last_error", "engine_version", "info", "watching_since",
-                  "created"]
+        fields = ["name", "url", "status", "last_seen", "last_error", "engine_version", "info", "watching_since", "watcher",
+                  "agent", "created"]
+
+    @extend_schema_field(AgentSerializer)
+    def get_agent(self, obj) -> dict:
+        from datetime import datetime, timezone
+
+        from dockerweb.inventory.agents import agent_status
+
+        status = agent_status(obj.name)
+        if status is None:
+            return {"name": "", "alive": False, "last_seen": None}
+        seen = status.get("last_seen")
+        return {"name": status.get("name", ""), "alive": True,
+                "last_seen": datetime.fromtimestamp(seen, tz=timezone.utc) if seen else None}
 
 
 class HostCreateInput(serializers.Serializer):

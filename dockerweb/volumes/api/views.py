@@ -1,3 +1,6 @@
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -8,9 +11,10 @@ from dockerweb.core.api.schema import errors
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.api.serializers import VolumeFilters, VolumeSerializer
 from dockerweb.inventory.api.views import HostMixin
-from dockerweb.volumes import selectors, services
+from dockerweb.volumes import files, selectors, services
 
-from .serializers import VolumeCreateInput, VolumeGetParams, VolumePruneInput, VolumePruneResult, VolumeRemoveParams
+from .serializers import (FileContentParams, FilesListingSerializer, FilesParams, VolumeCreateInput, VolumeGetParams,
+                          VolumePruneInput, VolumePruneResult, VolumeRemoveParams)
 
 
 class VolumeListCreate(HostMixin, generics.ListAPIView):
@@ -66,3 +70,55 @@ class VolumePrune(HostMixin, APIView):
         data.is_valid(raise_exception=True)
         return Response(services.volume_prune(actor=request.user, host=self.get_host(),
                                               dry_run=data.validated_data["dry_run"]))
+
+
+def streamed(download: files.Download) -> StreamingHttpResponse:
+    """A download as a streamed attachment (see `volumes.files`: constant memory under ASGI)."""
+    response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, download.filename)
+    if download.size is not None:
+        response["Content-Length"] = str(download.size)
+    return response
+
+
+class VolumeFiles(HostMixin, APIView):
+    """The entries of one folder of the volume: name, type, size, mode, owner, mtime and a link's
+    target (links are shown, never followed). Operators; admins for a volume that reaches the
+    host (its bind options, or a privileged, host-namespace or bind-holding container mounting it)."""
+
+    @extend_schema(parameters=[FilesParams], responses={200: FilesListingSerializer, **errors(409, 503)})
+    def get(self, request, host, name):
+        p = query_params(FilesParams, request)
+        listing = files.volume_files_list(actor=request.user, host=self.get_host(), name=name, path=p["path"])
+        return Response(FilesListingSerializer(listing).data)
+
+
+class VolumeFileContent(HostMixin, APIView):
+    """The bytes of one regular file: to show (text/plain when it is UTF-8 text, else
+    application/octet-stream; up to DOCKERWEB_FILES_VIEW_MAX_BYTES, 413 beyond), or with
+    `download=true` the whole file as an attachment. Every read is in the activity log."""
+
+    @extend_schema(parameters=[FileContentParams],
+                   responses={(200, "text/plain"): OpenApiTypes.STR, (200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              **errors(409, 413, 503)})
+    def get(self, request, host, name):
+        p = query_params(FileContentParams, request)
+        if p["download"]:
+            return streamed(files.volume_file_download(actor=request.user, host=self.get_host(), name=name,
+                                                       path=p["path"]))
+        view = files.volume_file_view(actor=request.user, host=self.get_host(), name=name, path=p["path"])
+        response = HttpResponse(view.data, content_type=view.content_type)
+        response["Content-Disposition"] = content_disposition_header(False, view.name)
+        return response
+
+
+class VolumeFilesArchive(HostMixin, APIView):
+    """A folder of the volume as a tar, streamed (members named after the folder; the root after
+    the volume); links stored as links. In the activity log."""
+
+    @extend_schema(parameters=[FilesParams], responses={(200, "application/x-tar"): OpenApiTypes.BINARY,
+                                                        **errors(409, 503)})
+    def get(self, request, host, name):
+        p = query_params(FilesParams, request)
+        return streamed(files.volume_folder_archive(actor=request.user, host=self.get_host(), name=name,
+                                                    path=p["path"]))
