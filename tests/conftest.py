@@ -23,6 +23,35 @@ def django_db_setup(django_db_blocker):
     ASGI server and the watcher started by the tests share it."""
     with django_db_blocker.unblock():
         call_command("migrate", "--noinput", verbosity=0)
+    _flush_retries_deadlocks()
+
+
+def _flush_retries_deadlocks() -> None:
+    """On PostgreSQL, a transactional test's teardown empties every table with one TRUNCATE
+    while the session's watcher (another process) may be writing the mirror of what the
+    engine fixture just removed: each holds a lock the other wants, and PostgreSQL ends one of
+    them as a deadlock. The watcher reconciles after such a failure by design; the flush is
+    simply tried again."""
+    import time
+
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    if connection.vendor != "postgresql":
+        return
+    ops = type(connection.ops)
+    plain = ops.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(5):
+            try:
+                return plain(self, sql_list)
+            except OperationalError as exc:
+                if "deadlock" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    ops.execute_sql_flush = execute_sql_flush
 
 
 @pytest.fixture(scope="session")

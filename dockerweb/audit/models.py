@@ -30,6 +30,8 @@ class Audit(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=128, blank=True, help_text="The Celery worker that ran it (the host's agent "
                                                                     "when one runs); empty when run in the request")
+    queue = models.CharField(max_length=255, blank=True, help_text="The host agent's queue it was sent to; empty: "
+                                                                   "the central workers'")
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:

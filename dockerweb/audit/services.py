@@ -73,12 +73,29 @@ def _enqueue(audit: Audit) -> None:
     def send():
         try:
             # Beside the host's engine when its agent runs (its probes start containers there).
-            result = audit_run_task.apply_async(args=[audit.pk], queue=agent_queue_for(audit.host))
-            Audit.objects.filter(pk=audit.pk).update(task_id=result.id)
+            queue = agent_queue_for(audit.host)
+            result = audit_run_task.apply_async(args=[audit.pk], queue=queue)
+            Audit.objects.filter(pk=audit.pk).update(task_id=result.id, queue=queue or "")
         except Exception as exc:
             _finish(audit, status=Audit.Status.FAILED, error=f"The task queue cannot be reached: {exc}")
             raise Unavailable("The task queue (Redis) cannot be reached right now; the audit was not started.") from exc
     transaction.on_commit(send)
+
+
+def audit_leftovers_resend() -> list[int]:
+    """Audits sent to a host's agent that is gone while they waited: the central workers take
+    them (their claim keeps a second delivery from running one twice)."""
+    from dockerweb.inventory.agents import agent_status
+
+    from .tasks import audit_run_task
+
+    sent = []
+    for audit in Audit.objects.filter(status=Audit.Status.QUEUED).exclude(queue="").select_related("host"):
+        if agent_status(audit.host.name) is None and Audit.objects.filter(
+                pk=audit.pk, status=Audit.Status.QUEUED, queue=audit.queue).update(queue=""):
+            audit_run_task.apply_async(args=[audit.pk])
+            sent.append(audit.pk)
+    return sent
 
 
 def _publish(audit: Audit) -> None:
@@ -98,15 +115,16 @@ def _finish(audit: Audit, *, status: str, error: str = "") -> None:
 
 def audit_execute(*, audit_id: int) -> Audit:
     """Do the work of a queued audit (in a worker, or inline): model, findings, probes, save."""
-    audit = Audit.objects.select_related("host").get(pk=audit_id)
-    if audit.done:
-        return audit  # a redelivered task
-    host, opts = audit.host, dict(audit.probes or {})
-    audit.status = Audit.Status.RUNNING
     from celery import current_task
 
-    audit.worker = getattr(getattr(current_task, "request", None), "hostname", None) or ""
-    Audit.objects.filter(pk=audit.pk).update(status=audit.status, worker=audit.worker)
+    worker = getattr(getattr(current_task, "request", None), "hostname", None) or ""
+    # The claim: only one delivery of the task (a redelivery, or a resend from a gone agent's
+    # queue) runs it.
+    if not Audit.objects.filter(pk=audit_id, status=Audit.Status.QUEUED).update(status=Audit.Status.RUNNING,
+                                                                                 worker=worker):
+        return Audit.objects.select_related("host").get(pk=audit_id)
+    audit = Audit.objects.select_related("host").get(pk=audit_id)
+    host, opts = audit.host, dict(audit.probes or {})
     _publish(audit)
     try:
         if opts.get("refresh", True):

@@ -176,7 +176,11 @@ def selection_check(backup: Backup, paths: list[str] | None, *, strip: int) -> S
     selection = Selection(kept)
     found: set[tuple[str, ...]] = set()
     extras: set[tuple[str, ...]] = set()
-    for e in manifest_lines(backup):
+    try:
+        entries = list(manifest_lines(backup))
+    except NotFound as exc:  # the backup exists; what is missing is the list its paths are chosen from
+        raise Conflict(f"{exc.message} Restore the whole archive instead.", field="paths") from None
+    for e in entries:
         sp = member_parts(str(e.get("path", "")), strip)
         if not sp:
             continue

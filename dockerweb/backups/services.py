@@ -787,8 +787,11 @@ def job_reap(*, stale_seconds: int | None = None) -> list[str]:
     """Mark failed every running job whose worker is gone, and clean up after it."""
     from .jobs import STALE_SECONDS
 
+    from dockerweb.audit.services import audit_leftovers_resend
+
     reaped = []
     _agent_leftovers_resend()
+    audit_leftovers_resend()
     for model in (Backup, Restore):
         for job in model.objects.filter(status=Status.RUNNING):
             if claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):

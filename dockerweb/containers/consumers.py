@@ -30,6 +30,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from dockerweb.core.consumers import SignedInConsumer
+from dockerweb.core.permissions import Role
 from dockerweb.core.errors import AppError, BadRequest
 from dockerweb.engine.exec import exec_pipe
 
@@ -80,6 +81,8 @@ def _command(content: dict) -> list[str]:
 
 
 class ExecConsumer(SignedInConsumer):
+    keep_role = Role.OPERATOR  # a console is an operator's: demoted, the session ends
+
     async def opened(self) -> None:
         self.session: services.ConsoleSession | None = None
         self.pipe = None

@@ -23,6 +23,7 @@ from dockerweb.core.errors import AppError, BadRequest, Conflict, PermissionDeni
 from dockerweb.core.models import Activity
 from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import exec as engine_exec
+from dockerweb.engine.archives import JOB_LABEL
 from dockerweb.inventory.models import Host
 from dockerweb.inventory.services import container_fetch
 
@@ -43,10 +44,24 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
+def exec_doors(host: Host, raw: dict) -> list[tuple[str, str]]:
+    """Every door to the host a command in container `raw` reaches: the container's own (and
+    those of the namespaces it joins), and those of each volume it mounts — the volume's own
+    options (a volume with `o=bind` is a host folder) and what its other users hold (whoever
+    writes a volume changes what a privileged container sharing it runs)."""
+    doors = list(safety.container_doors(host, raw))
+    for m in raw.get("Mounts") or []:
+        if m.get("Type") == "volume" and m.get("Name"):
+            doors += safety.volume_doors(host, m["Name"])
+    return doors
+
+
 def _judge(*, actor, host: Host, name: str, raw: dict, what: str) -> None:
-    """Refuse a command in a container with doors `actor` may not open (403), or in one that
-    does not run (409: there is no process to join)."""
-    safety.doors_check(user=actor, host=host, doors=safety.container_doors(host, raw),
+    """Refuse a command in dockerweb's own helper containers or in a container with doors
+    `actor` may not open (403), or in one that does not run (409: there is no process to join)."""
+    if ((raw.get("Config") or {}).get("Labels") or {}).get(JOB_LABEL):
+        raise PermissionDenied(f"Container {name!r} is a helper of a dockerweb job: nobody runs commands in it.")
+    safety.doors_check(user=actor, host=host, doors=exec_doors(host, raw),
                        how=f"{what} in container {name!r} reaches the host")
     state = raw.get("State") or {}
     if state.get("Paused"):
@@ -70,8 +85,10 @@ def container_exec(*, actor, host: Host, ident: str, cmd: list[str], user: str =
     timeout = int(timeout)
     if not 1 <= timeout <= MAX_TIMEOUT:
         raise BadRequest(f"The time limit is 1 to {MAX_TIMEOUT} seconds.", field="timeout")
-    container, raw = container_fetch(host=host, ident=ident)
     detail = {"command": command_text(cmd), "user": user, "workdir": workdir, "timeout": timeout}
+    # The role first: a viewer is told 403 whether or not the container exists.
+    permission_check(user=actor, action="container.exec", host=host, target=ident, detail=detail)
+    container, raw = container_fetch(host=host, ident=ident)
     with change(user=actor, action="container.exec", host=host, target=container.name, detail=detail) as ch:
         _judge(actor=actor, host=host, name=container.name, raw=raw, what="A command")
         started = time.time()
@@ -113,6 +130,7 @@ class ConsoleSession:
     started: float = field(default_factory=time.time)
     first_output: bytearray = field(default_factory=bytearray)
     ended: bool = False
+    activity: Activity | None = None
 
     def seen(self, data: bytes) -> None:
         """Keep the first bytes of output (the engine's reason, if it could not start it)."""
@@ -134,9 +152,9 @@ def console_open(*, actor, host_name: str, ident: str, cmd: list[str], user: str
     if not cmd:
         raise BadRequest("Name the command to run, e.g. [\"sh\"].", field="cmd")
     host = host_get(name=host_name)
-    container, raw = container_fetch(host=host, ident=ident)
     detail = {"command": command_text(cmd), "user": user, "workdir": workdir, "tty": tty}
-    permission_check(user=actor, action="container.console", host=host, target=container.name, detail=detail)
+    permission_check(user=actor, action="container.console", host=host, target=ident, detail=detail)
+    container, raw = container_fetch(host=host, ident=ident)
     exec_id = None
     try:
         _judge(actor=actor, host=host, name=container.name, raw=raw, what="A console")
@@ -151,6 +169,10 @@ def console_open(*, actor, host_name: str, ident: str, cmd: list[str], user: str
     session = ConsoleSession(actor=actor, host=host, container_name=container.name, container_id=raw["Id"],
                              exec_id=exec_id, token=token, stream=stream, cmd=list(cmd), user=user, workdir=workdir,
                              tty=tty)
+    # In the log from its start (a process that dies mid-session leaves this row behind, saying
+    # the session began and never ended); `console_end` completes the same row.
+    session.activity = activity_record(user=actor, action="container.console", outcome=Activity.Outcome.OK,
+                                       host=host, target=container.name, detail={**session.detail(), "ended": None})
     # Before the first keystroke, so that the first command sees the page's size (engines
     # before API 1.42 take no size at start).
     console_resize(session, cols=cols, rows=rows)
@@ -205,7 +227,12 @@ def console_end(session: ConsoleSession, *, reason: str) -> dict:
         detail["message"] = failure[1]
     if info.get("error"):
         detail["message"] = info["error"]
-    activity_record(user=session.actor, action="container.console",
-                    outcome=Activity.Outcome.FAILED if failure else Activity.Outcome.OK, host=host,
-                    target=session.container_name, detail=detail)
+    row = session.activity
+    if row is None:
+        activity_record(user=session.actor, action="container.console",
+                        outcome=Activity.Outcome.FAILED if failure else Activity.Outcome.OK, host=host,
+                        target=session.container_name, detail=detail)
+    else:
+        row.outcome, row.detail = (Activity.Outcome.FAILED if failure else Activity.Outcome.OK), detail
+        row.save(update_fields=["outcome", "detail"])
     return answer

@@ -26,6 +26,9 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
     `self.tasks` (cancelled when it closes)."""
 
     session_check_every = 30.0
+    # The role the socket needs to stay open: checked every `session_check_every` seconds, so
+    # an account demoted below it loses the socket as a signed-out one does.
+    keep_role = Role.VIEWER
     close_reason: str | None = None  # "signed out" when the session ended it
 
     async def connect(self):
@@ -78,7 +81,7 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
 
         user = self.scope.get("user")
         fresh = get_user_model().objects.filter(pk=getattr(user, "pk", None)).first()
-        if fresh is None or user_role(fresh) < Role.VIEWER:
+        if fresh is None or user_role(fresh) < self.keep_role:
             return False
         if not self.session_key:
             return True

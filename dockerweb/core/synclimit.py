@@ -12,10 +12,28 @@ HTTP throughput was lower than with one request at a time. Requests gain nothing
 side by side in one process (the GIL runs one at a time); the loop must not starve.
 
 A slot is taken once the request body has been read (a slow upload holds none) and given back
-when the response starts (a long download holds none): it covers the view's own work."""
+when the response starts (a long download holds none): it covers the view's own work.
+
+Requests that wait on something else than this process's CPU — a command in a container (up
+to its 300 s limit), the engine's stats (a second between two readings), a volume's files
+through a helper container — take no slot (`waits_elsewhere`): their threads sleep in a socket
+read without the GIL, and holding a slot would stall every other request of the process behind
+one `sleep 300`."""
 from __future__ import annotations
 
 import asyncio
+import re
+
+_WAITS = re.compile(r"^/api/hosts/[^/]+/(containers/[^/]+/(exec|stats)|volumes/[^/]+/files(/content|/archive)?)/$")
+_FILES_PAGE = re.compile(r"^/volumes/[^/]+/$")
+
+
+def waits_elsewhere(scope) -> bool:
+    """Whether this request's view mostly waits on the engine or a container (see above)."""
+    path = scope.get("path", "")
+    if _WAITS.match(path):
+        return True
+    return bool(_FILES_PAGE.match(path)) and b"tab=files" in scope.get("query_string", b"")
 
 SLOTS = 2  # per process: one runs while the next one's thread starts; more only share the GIL
 
@@ -27,7 +45,7 @@ class SyncLimit:
         self._semaphore: asyncio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] != "http" or waits_elsewhere(scope):
             return await self.app(scope, receive, send)
         if self._semaphore is None:  # made in the server's loop
             self._semaphore = asyncio.Semaphore(self.slots)

@@ -124,6 +124,12 @@ def host_watching(*, host: Host, since, watcher: str | None = None) -> None:
     Host.objects.filter(pk=host.pk).update(**updates)
 
 
+def host_unwatched(*, host_id: int, watcher: str) -> None:
+    """Record that watcher process `watcher` stopped following the host — only if the host
+    still names it (a successor that took the host over keeps its own name)."""
+    Host.objects.filter(pk=host_id, watcher=watcher).update(watching_since=None, watcher="")
+
+
 def host_check(*, host: Host) -> bool:
     """Ping the engine and record the result."""
     try:
@@ -230,14 +236,25 @@ def network_sync(*, host: Host, network_id: str) -> Network | None:
 def network_forget(*, host: Host, network_id: str) -> None:
     """Drop a network the engine no longer has. Containers that keep an entry for it (stopped
     ones may) keep the entry, now pointing nowhere, and change with it: they are announced too."""
-    rows = Network.objects.filter(host=host, engine_id=network_id)
-    if not rows.exists():
-        rows = Network.objects.filter(host=host, name=network_id)
-    users = list(Endpoint.objects.filter(network__in=rows).values_list("container__engine_id", flat=True))
-    if rows.delete()[0]:
+    with transaction.atomic():
+        _host_lock(host)
+        rows = Network.objects.filter(host=host, engine_id=network_id)
+        if not rows.exists():
+            rows = Network.objects.filter(host=host, name=network_id)
+        users = list(Endpoint.objects.filter(network__in=rows).values_list("container__engine_id", flat=True))
+        deleted = rows.delete()[0]
+    if deleted:
         announce(host, "network", network_id)
         for cid in users:
             announce(host, "container", cid)
+
+
+def _host_lock(host: Host) -> None:
+    """Lock the host's row until the transaction ends: every write to one host's mirror takes
+    it first (`_row_put`, the forgets, `host_reconcile`), so they queue up. On PostgreSQL a
+    delete that cascades (a container and its mounts) would otherwise race an insert of a child
+    row for it and fail its foreign key at commit."""
+    list(Host.objects.select_for_update().filter(pk=host.pk).values_list("pk", flat=True))
 
 
 def _row_put(model, host: Host, key: dict, fields: dict):
@@ -247,7 +264,7 @@ def _row_put(model, host: Host, key: dict, fields: dict):
     the engine's answer): the host's row is locked first — as `host_reconcile` does — so every
     write to one host's mirror queues up (on PostgreSQL both would otherwise insert the same new
     object, and one would fail on the unique key; SQLite's writes queue up by themselves)."""
-    list(Host.objects.select_for_update().filter(pk=host.pk).values_list("pk", flat=True))
+    _host_lock(host)
     row = model.objects.select_for_update().filter(host=host, **key).first()
     if row is None:
         return model.objects.create(host=host, **key, **fields), "add"
@@ -370,7 +387,9 @@ def container_sync(*, host: Host, container_id: str) -> Container | None:
 
 
 def container_forget(*, host: Host, container_id: str) -> None:
-    deleted = Container.objects.filter(host=host, engine_id=container_id).delete()[0]
+    with transaction.atomic():
+        _host_lock(host)
+        deleted = Container.objects.filter(host=host, engine_id=container_id).delete()[0]
     if deleted:
         announce(host, "container", container_id)
 
@@ -392,7 +411,9 @@ def volume_sync(*, host: Host, name: str) -> Volume | None:
 
 
 def volume_forget(*, host: Host, name: str) -> None:
-    deleted = Volume.objects.filter(host=host, name=name).delete()[0]
+    with transaction.atomic():
+        _host_lock(host)
+        deleted = Volume.objects.filter(host=host, name=name).delete()[0]
     if deleted:
         announce(host, "volume", name)
 
@@ -410,7 +431,9 @@ def mirror_forget_missing(*, host: Host, kind: str) -> int:
         raise ValueError(kind)
     gone = [k for k in model.objects.filter(host=host).values_list(key, flat=True) if k not in listed]
     if gone:
-        model.objects.filter(host=host, **{f"{key}__in": gone}).delete()
+        with transaction.atomic():
+            _host_lock(host)
+            model.objects.filter(host=host, **{f"{key}__in": gone}).delete()
         for k in gone:
             announce(host, kind, k)
     return len(gone)

@@ -146,9 +146,9 @@ class HostWatcher(threading.Thread):
             self.stop_event.set()
             producer.join(timeout=5)
             try:
-                host = self.host()
-                if host is not None:
-                    services.host_watching(host=host, since=None)
+                # Only while the row still names this process: a successor (this watcher lost the
+                # lease, or stopped slowly) has written its own name and must keep it.
+                services.host_unwatched(host_id=self.host_id, watcher=self.watcher)
             except Exception:
                 pass
             connection.close()
@@ -194,7 +194,7 @@ class HostWatcher(threading.Thread):
                     close_old_connections()
                     if self.host() is None:
                         break
-                    services.host_watching(host=host, since=None)
+                    services.host_watching(host=host, since=None, watcher=self.watcher)
                     if engine_gone:
                         services.host_mark(host=host, reachable=False, error=message)
                 except Exception:
@@ -311,6 +311,7 @@ def watch_all(stop: threading.Event, poll: float = HOSTS_POLL, leases: Leases | 
     leases = leases or Leases()
     log.info("watcher %s: sharing hosts by leases of %.0f s", leases.me, settings.WATCHER_LEASE_SECONDS)
     watchers: dict[tuple, HostWatcher] = {}
+    stopping: dict[tuple, HostWatcher] = {}  # halted, maybe not yet ended: no second thread meanwhile
     names: dict[tuple, str] = {}
     try:
         while not stop.is_set():
@@ -318,9 +319,10 @@ def watch_all(stop: threading.Event, poll: float = HOSTS_POLL, leases: Leases | 
             try:
                 hosts = {host_key(h): h.name for h in Host.objects.all()}
             except Exception:
-                log.exception("could not read the hosts; trying again")
-                stop.wait(poll)
-                continue
+                # The database away: the leases of what runs are still renewed (else another
+                # watcher would take them while these threads go on), nothing new is taken.
+                log.exception("could not read the hosts; keeping the hosts followed")
+                hosts = {key: names[key] for key in watchers}
             held = set()
             for key, name in hosts.items():
                 try:
@@ -332,9 +334,14 @@ def watch_all(stop: threading.Event, poll: float = HOSTS_POLL, leases: Leases | 
                         held.add(key)
             for key in set(watchers) - held:
                 log.info("no longer following %s", names.get(key))
-                watchers.pop(key).halt()
+                stopping[key] = watchers.pop(key)
+                stopping[key].halt()
+            for key in [k for k, w in stopping.items() if not w.is_alive()]:
+                del stopping[key]
             for key in held:
                 w = watchers.get(key)
+                if key in stopping:
+                    continue  # its previous thread is still ending
                 if w is None or not w.is_alive():
                     names[key] = hosts[key]
                     watchers[key] = HostWatcher(key[0], key=key, watcher=leases.me)

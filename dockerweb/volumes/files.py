@@ -279,6 +279,8 @@ class InPlace:
                 before = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
             except FileNotFoundError:
                 raise _missing(self.volume, at) from None
+            except OSError as exc:
+                raise Conflict(f"{at} cannot be read here: {exc.strerror}.") from None
             if stat.S_ISLNK(before.st_mode):
                 raise _through_link(at)
             if stat.S_ISDIR(before.st_mode):

@@ -81,6 +81,8 @@ def test_viewers_are_refused_and_nothing_runs(api_as, box, engine):
     assert exec_out(engine, "ex-box", ["ls", "/tmp"])[1].split() == []
     row = Activity.objects.filter(action="container.exec").latest("at")
     assert (row.username, row.outcome) == (viewer.user.username, "refused")
+    # The role is judged first: whether a container exists is not told to a viewer.
+    assert _post(viewer, "ex-no-such-box", cmd=["true"]).status_code == 403
 
 
 def test_containers_that_reach_the_host_are_for_admins(api_as, engine, host):
@@ -103,6 +105,38 @@ def test_containers_that_reach_the_host_are_for_admins(api_as, engine, host):
         r = _post(admin, name, cmd=["echo", "admin-ok"])
         assert r.status_code == 200 and r.json()["output"] == "admin-ok\n", (name, r.json())
     assert not any(bind_dir.iterdir())
+
+
+def test_volumes_that_reach_the_host_make_their_containers_the_admins(api_as, engine, host):
+    """The doors of a container's volumes count too: a volume whose options bind a host folder
+    (mounted as a `volume`, not a `bind`), and a volume shared with a container that binds a
+    host path (whoever writes the volume changes what that container reads and runs). Also:
+    dockerweb's own job helpers take no commands from anyone."""
+    from dockerweb.engine.archives import JOB_LABEL
+
+    data = Path(os.environ.get("DOCKERWEB_DATA_DIR", "var")).resolve() / "binds"
+    folder, other = data / "ex-optbind", data / "ex-sharebind"
+    for f in (folder, other):
+        f.mkdir(parents=True, exist_ok=True)
+    engine.volumes.create("ex-optbind-vol", driver_opts={"type": "none", "o": "bind", "device": str(folder)})
+    engine.containers.run(IMAGE, INIT, name="ex-optbind", detach=True, volumes={"ex-optbind-vol": {"bind": "/v"}})
+    engine.volumes.create("ex-shared-vol")
+    engine.containers.run(IMAGE, INIT, name="ex-binder", detach=True,
+                          volumes={str(other): {"bind": "/hostdir"}, "ex-shared-vol": {"bind": "/v"}})
+    engine.containers.run(IMAGE, INIT, name="ex-sharer", detach=True, volumes={"ex-shared-vol": {"bind": "/v"}})
+    engine.containers.run(IMAGE, INIT, name="ex-helper", detach=True, labels={JOB_LABEL: "backup-0"})
+    op, admin = api_as("operator"), api_as("admin")
+    for name in ("ex-optbind", "ex-sharer"):
+        r = _post(op, name, cmd=["touch", "/v/operator-was-here"])
+        assert r.status_code == 403, (name, r.json())
+        assert "container.bind_mount" in r.json()["detail"] and "admin" in r.json()["detail"], r.json()
+        r = _post(admin, name, cmd=["echo", "admin-ok"])
+        assert r.status_code == 200 and r.json()["output"] == "admin-ok\n", (name, r.json())
+    assert list(folder.iterdir()) == []
+    assert "operator-was-here" not in exec_out(engine, "ex-binder", ["ls", "/v"])[1]
+    for client in (op, admin):
+        r = _post(client, "ex-helper", cmd=["true"])
+        assert r.status_code == 403 and "helper of a dockerweb job" in r.json()["detail"], r.json()
 
 
 def test_a_container_that_does_not_run_is_a_conflict(api_as, engine, host):
@@ -180,3 +214,40 @@ def test_the_kill_also_works_from_inside_the_container(box, engine, host):
         stream.close()
     assert result.gone and result.how == "container", result
     assert [c for c in live_commands(engine, "ex-box") if "234" in c] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_commands_leave_the_web_process_free(asgi_server, box, engine, make_user):
+    """Commands wait in the container, not on this process's CPU: three of them running at once
+    in the one web worker (more than its request slots, core/synclimit.py) do not keep another
+    request waiting until they end."""
+    import threading
+
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=make_user("operator")).key
+    answers: list = []
+
+    def run_one():
+        answers.append(requests.post(asgi_server + URL.format("ex-box"), timeout=60,
+                                     json={"cmd": ["sleep", "40"], "timeout": 8},
+                                     headers={"Authorization": f"Token {token}"}))
+
+    threads = [threading.Thread(target=run_one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 30
+        while live_commands(engine, "ex-box").count("sleep 40") < 3:
+            assert time.monotonic() < deadline, live_commands(engine, "ex-box")
+            time.sleep(0.2)
+        health = requests.get(asgi_server + "/healthz", timeout=60)
+        still_running = [t.is_alive() for t in threads]
+    finally:
+        for t in threads:
+            t.join(60)
+    assert health.status_code == 200
+    assert still_running == [True] * 3  # answered while all three commands still ran
+    assert [a.status_code for a in answers] == [200] * 3
+    assert all(a.json()["timed_out"] for a in answers)

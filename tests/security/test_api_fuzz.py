@@ -72,6 +72,12 @@ SEMANTIC_400 = (
     "POST /api/schedules/",  # cron syntax; a volume or a label
     "PATCH /api/schedules/{id}/",
     "GET /api/schedules/preview/",  # cron syntax
+    # A path must name a folder (listing, archive) or a file (content) of the volume, and never
+    # pass through one of its links: the volume's content decides.
+    "GET /api/hosts/{host}/volumes/{name}/files/",
+    "GET /api/hosts/{host}/volumes/{name}/files/content/",
+    "GET /api/hosts/{host}/volumes/{name}/files/archive/",
+    "GET /api/backups/{id}/files/",  # likewise, the archive's members
 )
 
 

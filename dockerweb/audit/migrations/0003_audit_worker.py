@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='worker',
             field=models.CharField(blank=True, help_text="The Celery worker that ran it (the host's agent when one runs); empty when run in the request", max_length=128),
         ),
+        migrations.AddField(
+            model_name='audit',
+            name='queue',
+            field=models.CharField(blank=True, help_text="The host agent's queue it was sent to; empty: the central workers'", max_length=255),
+        ),
     ]

@@ -53,7 +53,9 @@ class NetworkPruneOutput(serializers.Serializer):
 
 
 class NetworkRemoveManyInput(serializers.Serializer):
-    networks = serializers.ListField(child=serializers.CharField(), allow_empty=False, min_length=1)
+    # Names as given (not trimmed: a name of blanks is a name to look up, not an empty field).
+    networks = serializers.ListField(child=serializers.CharField(trim_whitespace=False), allow_empty=False,
+                                     min_length=1)
 
 
 class NetworkRemoveManyOutput(serializers.Serializer):
