@@ -40,7 +40,9 @@ def container_run(request, ctx):
             try:
                 container = services.container_run(actor=request.user, host=host, data=form.run_data())
             except AppError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                for field, sentences in (exc.errors or {None: [exc.message]}).items():
+                    for sentence in sentences:
+                        form.add_error(field if field in form.fields else None, sentence)
                 status = exc.status
             else:
                 if isinstance(container, dict):
