@@ -1,6 +1,9 @@
 """Reads for the containers pages: what the run form offers to choose from."""
 from __future__ import annotations
 
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Substr
+
 from dockerweb.core.errors import AppError
 from dockerweb.engine import images as engine_images
 from dockerweb.inventory.models import Container, Host, Network, Volume
@@ -30,3 +33,10 @@ def container_names(host: Host, *, running: bool = False) -> list[str]:
 
 def volume_names(host: Host) -> list[str]:
     return list(Volume.objects.filter(host=host, anonymous=False).values_list("name", flat=True))
+
+
+def with_netns_names(qs: QuerySet) -> QuerySet:
+    """Each container carries `netns_name`: the name of the container whose network namespace
+    it shares (`container:<id>` mode), so that pages show `container:<name>` (one subquery)."""
+    source = Container.objects.filter(host=OuterRef("host"), engine_id=Substr(OuterRef("network_mode"), 11))
+    return qs.annotate(netns_name=Subquery(source.values("name")[:1]))

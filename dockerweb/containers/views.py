@@ -12,7 +12,7 @@ from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.services import container_fetch
 from dockerweb.inventory.views import host_list_page, host_page
 
-from . import services
+from . import selectors, services
 from .forms import ContainerRunForm
 
 STATES = ["created", "running", "paused", "restarting", "exited", "dead"]
@@ -25,7 +25,7 @@ def _url(name: str, host, *args) -> str:
 @login_required
 def container_list(request):
     return host_list_page(request, template="containers/list.html",
-                          rows=lambda host, f: inventory.container_list(host=host, filters=f)
+                          rows=lambda host, f: selectors.with_netns_names(inventory.container_list(host=host, filters=f))
                           .prefetch_related("mounts__volume"), extra={"states": STATES})
 
 

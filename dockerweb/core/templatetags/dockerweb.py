@@ -51,3 +51,11 @@ def form_problems(form):
     hidden = [e for name in form.fields if name in form.errors and form[name].is_hidden for e in form.errors[name]]
     count = sum(len(form.errors[name]) for name in form.fields if name in form.errors) + len(general)
     return {"count": count, "fields": fields, "general": general + hidden}
+
+
+@register.filter
+def without_id(aliases, engine_id):
+    """A container's network aliases without the one the engine adds by itself (its id's first 12
+    digits, or the whole id): pages show names."""
+    engine_id = str(engine_id or "")
+    return [a for a in (aliases or []) if not (engine_id and a in (engine_id, engine_id[:12]))]
