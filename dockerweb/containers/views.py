@@ -63,7 +63,8 @@ def container_detail(request, ctx, ident: str):
     container = inventory.container_get(host=ctx["host"], ident=ident)
     netns_source = None
     if container.netns_source_id:
-        netns_source = inventory.container_list(host=ctx["host"]).filter(engine_id=container.netns_source_id).first()
+        netns_source = (inventory.container_list(host=ctx["host"], filters={"internal": True})
+                        .filter(engine_id=container.netns_source_id).first())
     config = (container.raw or {}).get("Config") or {}
     ctx.update({"container": container, "netns_source": netns_source, "env": config.get("Env") or [],
                 "can_change": may(request.user, "container.start", ctx["host"])})
