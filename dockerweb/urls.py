@@ -1,6 +1,8 @@
 """Root URLs: each app brings its pages (`<app>/urls.py`) and its API (`<app>/api/urls.py`)."""
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from dockerweb.core import views as core_views
@@ -22,6 +24,8 @@ api_patterns = [
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers and tools ask for /favicon.ico on their own; the icon is a static file.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("", include("dockerweb.core.urls")),

@@ -25,7 +25,9 @@ def _form_error(form, exc: AppError):
 @login_required
 def backup_list(request):
     host = inventory.host_current(request)
-    volumes = list(Volume.objects.filter(host=host).values_list("name", flat=True)) if host else []
+    # The volumes to offer: not restores' staging volumes (dockerweb's own, by their label).
+    volumes = list(inventory.without_internal(Volume.objects.filter(host=host), inventory.INTERNAL_VOLUME_LABELS)
+                   .values_list("name", flat=True)) if host else []
     start_form = BackupStartForm(initial={"host": host.name if host else ""}, volumes=volumes)
     import_form = ImportForm()
     status = 200

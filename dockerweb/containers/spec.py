@@ -309,49 +309,108 @@ def _name(value: str, key: str) -> str:
     return value.lstrip("/")
 
 
+class _Collect:
+    """Gathers the `BadRequest`s of a run request, one per field at most, so that a person sees
+    every mistake at once (`with errs.check():` around each independent step)."""
+
+    def __init__(self):
+        self.found: list[BadRequest] = []
+
+    def check(self):
+        return _Check(self)
+
+    def raise_any(self) -> None:
+        if not self.found:
+            return
+        order = {f: i for i, f in enumerate(FIELDS)}
+        self.found.sort(key=lambda e: order.get(e.field, len(order)))  # stable: in the form's order
+        first = self.found[0]
+        errors: dict[str, list[str]] = {}
+        for e in self.found:
+            errors.setdefault(e.field or "non_field_errors", []).append(e.message)
+        if len(self.found) > 1:
+            raise BadRequest(first.message, field=first.field, errors=errors,
+                             detail={"count": len(self.found)})
+        raise first
+
+
+class _Check:
+    def __init__(self, collect: _Collect):
+        self.collect = collect
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, BadRequest):
+            fields = {e.field for e in self.collect.found}
+            if exc.field not in fields or exc.field is None:
+                self.collect.found.append(exc)
+            return True
+        return False
+
+
 def run_plan(data: dict) -> RunPlan:
-    """Validate a run request and build the engine's create body."""
+    """Validate a run request and build the engine's create body. Every field is judged, and
+    all mistakes are reported together (`BadRequest.errors`), the first one as the message."""
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise BadRequest(f"Unknown field {unknown[0]!r}: dockerweb passes only the fields it knows to the engine "
                          f"({', '.join(FIELDS)}).", field=unknown[0])
-    name = _text(data, "name")
-    if name:
-        name = _name(name, "name")
-    image = _text(data, "image")
-    if not image:
-        raise BadRequest("Choose an image (one of the host's local images).", field="image")
+    errs = _Collect()
+    name = ""
+    with errs.check():
+        name = _text(data, "name")
+        if name:
+            name = _name(name, "name")
+    image = ""
+    with errs.check():
+        image = _text(data, "image")
+        if not image:
+            raise BadRequest("Choose an image (one of the host's local images).", field="image")
 
-    command = data.get("command")
-    if isinstance(command, str):
-        try:
-            command = shlex.split(command)
-        except ValueError as exc:
-            raise BadRequest(f"The command cannot be split into words: {exc}.", field="command") from None
-    elif command is not None and not (isinstance(command, list) and all(isinstance(c, str) for c in command)):
-        raise BadRequest("The command must be a string or a list of strings.", field="command")
+    command = None
+    with errs.check():
+        command = data.get("command")
+        if isinstance(command, str):
+            try:
+                command = shlex.split(command)
+            except ValueError as exc:
+                raise BadRequest(f"The command cannot be split into words: {exc}.", field="command") from None
+        elif command is not None and not (isinstance(command, list) and all(isinstance(c, str) for c in command)):
+            raise BadRequest("The command must be a string or a list of strings.", field="command")
 
-    network = _text(data, "network") or "bridge"
+    network = "bridge"
     netns_container = ""
-    if network.startswith("container:"):
-        netns_container = _name(network.split(":", 1)[1], "network")
-    elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z", network):
-        raise BadRequest(f"{network!r} is not a network mode or network name.", field="network")
+    with errs.check():
+        network = _text(data, "network") or "bridge"
+        if network.startswith("container:"):
+            netns_container = _name(network.split(":", 1)[1], "network")
+        elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z", network):
+            raise BadRequest(f"{network!r} is not a network mode or network name.", field="network")
     special = network in ("host", "none") or bool(netns_container)
 
-    ipv4, ipv6 = _text(data, "ipv4_address"), _text(data, "ipv6_address")
-    for key, value, version in (("ipv4_address", ipv4, 4), ("ipv6_address", ipv6, 6)):
-        if value:
-            try:
-                if ipaddress.ip_address(value).version != version:
-                    raise ValueError
-            except ValueError:
-                raise BadRequest(f"{value!r} is not an IPv{version} address.", field=key) from None
-    aliases = _strings(data, "aliases")
-    if len(aliases) == 1 and "," in aliases[0]:
-        aliases = [a.strip() for a in aliases[0].split(",") if a.strip()]
+    ipv4 = ipv6 = ""
+    for key, version in (("ipv4_address", 4), ("ipv6_address", 6)):
+        with errs.check():
+            value = _text(data, key)
+            if value:
+                try:
+                    if ipaddress.ip_address(value).version != version:
+                        raise ValueError
+                except ValueError:
+                    raise BadRequest(f"{value!r} is not an IPv{version} address.", field=key) from None
+            if version == 4:
+                ipv4 = value
+            else:
+                ipv6 = value
+    aliases: list[str] = []
+    with errs.check():
+        aliases = _strings(data, "aliases")
+        if len(aliases) == 1 and "," in aliases[0]:
+            aliases = [a.strip() for a in aliases[0].split(",") if a.strip()]
 
     host_config: dict = {"NetworkMode": network}
     config: dict = {"Image": image, "HostConfig": host_config}
@@ -362,21 +421,26 @@ def run_plan(data: dict) -> RunPlan:
     bindings: dict[str, list] = {}
     exposed: dict[str, dict] = {}
     published = []
-    for spec in _strings(data, "ports"):
-        for cp, proto, ip, hp in port_parse(spec):
-            key = f"{cp}/{proto}"
-            bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": hp})
-            exposed[key] = {}
-            if hp:
-                published.append((ip, int(hp), proto))
-    for spec in _strings(data, "expose"):
-        port, _, proto = spec.partition("/")
-        for p in _port(port, spec):
-            exposed[f"{p}/{(proto or 'tcp').lower()}"] = {}
-    publish_all = _bool(data, "publish_all")
-    if special and (bindings or publish_all):
-        raise BadRequest(f"Ports cannot be published in network mode {network!r}: the container has no "
-                         "interface of its own to forward to.", field="ports")
+    with errs.check():
+        for spec in _strings(data, "ports"):
+            for cp, proto, ip, hp in port_parse(spec):
+                key = f"{cp}/{proto}"
+                bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": hp})
+                exposed[key] = {}
+                if hp:
+                    published.append((ip, int(hp), proto))
+    with errs.check():
+        for spec in _strings(data, "expose"):
+            port, _, proto = spec.partition("/")
+            for p in _port(port, spec):
+                exposed[f"{p}/{(proto or 'tcp').lower()}"] = {}
+    publish_all = False
+    with errs.check():
+        publish_all = _bool(data, "publish_all")
+    with errs.check():
+        if special and (bindings or publish_all):
+            raise BadRequest(f"Ports cannot be published in network mode {network!r}: the container has no "
+                             "interface of its own to forward to.", field="ports")
     if bindings:
         host_config["PortBindings"] = bindings
     if publish_all:
@@ -386,18 +450,21 @@ def run_plan(data: dict) -> RunPlan:
 
     # Volumes (-v) and mounts (--mount, --tmpfs)
     binds, anonymous, targets = [], {}, []
-    for spec in _strings(data, "volumes"):
-        v = volume_string_parse(spec)
-        targets.append(v["target"])
-        if v["kind"] == "anonymous":
-            anonymous[v["target"]] = {}
-        else:
-            binds.append(":".join([v["source"], v["target"]] + ([",".join(v["options"])] if v["options"] else [])))
-    mounts = [_mount(m, i) for i, m in enumerate(_list(data, "mounts"))]
-    targets += [m["Target"] for m in mounts]
-    dup = sorted({t for t in targets if targets.count(t) > 1})
-    if dup:
-        raise BadRequest(f"Two mounts have the same target {dup[0]!r}.", field="mounts")
+    with errs.check():
+        for spec in _strings(data, "volumes"):
+            v = volume_string_parse(spec)
+            targets.append(v["target"])
+            if v["kind"] == "anonymous":
+                anonymous[v["target"]] = {}
+            else:
+                binds.append(":".join([v["source"], v["target"]] + ([",".join(v["options"])] if v["options"] else [])))
+    mounts: list[dict] = []
+    with errs.check():
+        mounts = [_mount(m, i) for i, m in enumerate(_list(data, "mounts"))]
+        targets += [m["Target"] for m in mounts]
+        dup = sorted({t for t in targets if targets.count(t) > 1})
+        if dup:
+            raise BadRequest(f"Two mounts have the same target {dup[0]!r}.", field="mounts")
     if binds:
         host_config["Binds"] = binds
     if mounts:
@@ -406,79 +473,92 @@ def run_plan(data: dict) -> RunPlan:
         config["Volumes"] = anonymous
 
     volumes_from, vf_names = [], []
-    for spec in _strings(data, "volumes_from"):
-        src, _, mode = spec.partition(":")
-        if mode not in ("", "ro", "rw"):
-            raise BadRequest(f"{spec!r}: --volumes-from takes name[:ro|rw].", field="volumes_from")
-        vf_names.append(_name(src, "volumes_from"))
-        volumes_from.append(spec.lstrip("/"))
+    with errs.check():
+        for spec in _strings(data, "volumes_from"):
+            src, _, mode = spec.partition(":")
+            if mode not in ("", "ro", "rw"):
+                raise BadRequest(f"{spec!r}: --volumes-from takes name[:ro|rw].", field="volumes_from")
+            vf_names.append(_name(src, "volumes_from"))
+            volumes_from.append(spec.lstrip("/"))
     if volumes_from:
         host_config["VolumesFrom"] = volumes_from
 
     links, link_targets = [], []
-    for spec in _strings(data, "links"):
-        target, _, alias = spec.partition(":")
-        target = _name(target, "links")
-        alias = alias.strip() or target
-        if not CONTAINER_NAME.match(alias):
-            raise BadRequest(f"{alias!r} is not a valid link alias.", field="links")
-        links.append(f"{target}:{alias}")
-        link_targets.append(target)
-    if links:
-        if special:
-            raise BadRequest(f"Links cannot be used in network mode {network!r}.", field="links")
-        host_config["Links"] = links
+    with errs.check():
+        for spec in _strings(data, "links"):
+            target, _, alias = spec.partition(":")
+            target = _name(target, "links")
+            alias = alias.strip() or target
+            if not CONTAINER_NAME.match(alias):
+                raise BadRequest(f"{alias!r} is not a valid link alias.", field="links")
+            links.append(f"{target}:{alias}")
+            link_targets.append(target)
+        if links:
+            if special:
+                raise BadRequest(f"Links cannot be used in network mode {network!r}.", field="links")
+            host_config["Links"] = links
 
     if ipv4 or ipv6 or aliases:
-        if special or network == "bridge":
-            field_ = "ipv4_address" if ipv4 else "ipv6_address" if ipv6 else "aliases"
-            raise BadRequest(f"Fixed addresses and aliases need a user-defined network; {network!r} cannot take "
-                             "them (create a network with a subnet and choose it).", field=field_)
-        ipam = {k: v for k, v in (("IPv4Address", ipv4), ("IPv6Address", ipv6)) if v}
-        ep: dict = {}
-        if ipam:
-            ep["IPAMConfig"] = ipam
-        if aliases:
-            ep["Aliases"] = aliases
-        config["NetworkingConfig"] = {"EndpointsConfig": {network: ep}}
+        with errs.check():
+            if special or network == "bridge":
+                field_ = "ipv4_address" if ipv4 else "ipv6_address" if ipv6 else "aliases"
+                raise BadRequest(f"Fixed addresses and aliases need a user-defined network; {network!r} cannot take "
+                                 "them (create a network with a subnet and choose it).", field=field_)
+            ipam = {k: v for k, v in (("IPv4Address", ipv4), ("IPv6Address", ipv6)) if v}
+            ep: dict = {}
+            if ipam:
+                ep["IPAMConfig"] = ipam
+            if aliases:
+                ep["Aliases"] = aliases
+            config["NetworkingConfig"] = {"EndpointsConfig": {network: ep}}
 
-    env = _pairs(data, "environment")
-    if env:
-        config["Env"] = [f"{k}={v}" for k, v in env.items()]
-    labels = _pairs(data, "labels")
-    if labels:
-        config["Labels"] = labels
-    policy = restart_policy_parse(data.get("restart_policy"))
-    auto_remove = _bool(data, "auto_remove")
-    if auto_remove and policy["Name"] != "no":
-        raise BadRequest("Auto-remove (--rm) and a restart policy exclude each other.", field="restart_policy")
-    if policy["Name"] != "no":
-        host_config["RestartPolicy"] = policy
-    if auto_remove:
-        host_config["AutoRemove"] = True
-    if _bool(data, "tty"):
-        config["Tty"] = config["OpenStdin"] = True
+    with errs.check():
+        env = _pairs(data, "environment")
+        if env:
+            config["Env"] = [f"{k}={v}" for k, v in env.items()]
+    with errs.check():
+        labels = _pairs(data, "labels")
+        if labels:
+            config["Labels"] = labels
+    with errs.check():
+        policy = restart_policy_parse(data.get("restart_policy"))
+        auto_remove = _bool(data, "auto_remove")
+        if auto_remove and policy["Name"] != "no":
+            raise BadRequest("Auto-remove (--rm) and a restart policy exclude each other.", field="restart_policy")
+        if policy["Name"] != "no":
+            host_config["RestartPolicy"] = policy
+        if auto_remove:
+            host_config["AutoRemove"] = True
+    with errs.check():
+        if _bool(data, "tty"):
+            config["Tty"] = config["OpenStdin"] = True
 
     # Fields that need the admin role: built here, judged by safety.py.
-    if _bool(data, "privileged"):
-        host_config["Privileged"] = True
-    pid_mode = _text(data, "pid_mode")
-    if pid_mode:
-        if pid_mode != "host" and not pid_mode.startswith("container:"):
-            raise BadRequest("pid_mode must be host or container:<name>.", field="pid_mode")
-        host_config["PidMode"] = pid_mode
-    ipc_mode = _text(data, "ipc_mode")
-    if ipc_mode:
-        if ipc_mode not in IPC_MODES and not ipc_mode.startswith("container:"):
-            raise BadRequest(f"ipc_mode must be one of {', '.join(m for m in IPC_MODES if m)} or container:<name>.",
-                             field="ipc_mode")
-        host_config["IpcMode"] = ipc_mode
-    caps = [c.upper() for c in _strings(data, "cap_add")]
-    if caps:
-        host_config["CapAdd"] = caps
-    devices = [_device(d) for d in _strings(data, "devices")]
-    if devices:
-        host_config["Devices"] = devices
+    with errs.check():
+        if _bool(data, "privileged"):
+            host_config["Privileged"] = True
+    with errs.check():
+        pid_mode = _text(data, "pid_mode")
+        if pid_mode:
+            if pid_mode != "host" and not pid_mode.startswith("container:"):
+                raise BadRequest("pid_mode must be host or container:<name>.", field="pid_mode")
+            host_config["PidMode"] = pid_mode
+    with errs.check():
+        ipc_mode = _text(data, "ipc_mode")
+        if ipc_mode:
+            if ipc_mode not in IPC_MODES and not ipc_mode.startswith("container:"):
+                raise BadRequest(f"ipc_mode must be one of {', '.join(m for m in IPC_MODES if m)} or container:<name>.",
+                                 field="ipc_mode")
+            host_config["IpcMode"] = ipc_mode
+    with errs.check():
+        caps = [c.upper() for c in _strings(data, "cap_add")]
+        if caps:
+            host_config["CapAdd"] = caps
+    with errs.check():
+        devices = [_device(d) for d in _strings(data, "devices")]
+        if devices:
+            host_config["Devices"] = devices
+    errs.raise_any()
 
     return RunPlan(name=name, image=image, config=config, network=network, netns_container=netns_container,
                    links=link_targets, volumes_from=vf_names, published=published)

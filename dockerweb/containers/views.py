@@ -12,7 +12,7 @@ from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.services import container_fetch
 from dockerweb.inventory.views import host_list_page, host_page
 
-from . import services
+from . import selectors, services
 from .forms import ContainerRunForm
 
 STATES = ["created", "running", "paused", "restarting", "exited", "dead"]
@@ -25,7 +25,7 @@ def _url(name: str, host, *args) -> str:
 @login_required
 def container_list(request):
     return host_list_page(request, template="containers/list.html",
-                          rows=lambda host, f: inventory.container_list(host=host, filters=f)
+                          rows=lambda host, f: selectors.with_netns_names(inventory.container_list(host=host, filters=f))
                           .prefetch_related("mounts__volume"), extra={"states": STATES})
 
 
@@ -40,7 +40,9 @@ def container_run(request, ctx):
             try:
                 container = services.container_run(actor=request.user, host=host, data=form.run_data())
             except AppError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                for field, sentences in (exc.errors or {None: [exc.message]}).items():
+                    for sentence in sentences:
+                        form.add_error(field if field in form.fields else None, sentence)
                 status = exc.status
             else:
                 if isinstance(container, dict):
@@ -61,7 +63,8 @@ def container_detail(request, ctx, ident: str):
     container = inventory.container_get(host=ctx["host"], ident=ident)
     netns_source = None
     if container.netns_source_id:
-        netns_source = inventory.container_list(host=ctx["host"]).filter(engine_id=container.netns_source_id).first()
+        netns_source = (inventory.container_list(host=ctx["host"], filters={"internal": True})
+                        .filter(engine_id=container.netns_source_id).first())
     config = (container.raw or {}).get("Config") or {}
     ctx.update({"container": container, "netns_source": netns_source, "env": config.get("Env") or [],
                 "can_change": may(request.user, "container.start", ctx["host"])})

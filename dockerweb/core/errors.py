@@ -10,17 +10,25 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, detail: dict | None = None):
+    def __init__(self, message: str, *, field: str | None = None, detail: dict | None = None,
+                 errors: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
         self.detail = detail or {}
+        # Every field's sentences when a request had several mistakes (the first is `message`/`field`).
+        self._errors = errors or {}
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """`{field: [sentences]}`: all of them when several were found, else this one's."""
+        return self._errors or ({self.field: [self.message]} if self.field else {})
 
     def as_dict(self) -> dict:
         body = {"detail": self.message, "code": self.code}
         if self.field:
             body["field"] = self.field
-            body["errors"] = {self.field: [self.message]}
+            body["errors"] = self.errors
         if self.detail:
             body.update({k: v for k, v in self.detail.items() if k not in body})
         return body

@@ -4,6 +4,7 @@ Permissions-Policy header."""
 from __future__ import annotations
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.shortcuts import redirect, render
@@ -62,7 +63,7 @@ class TimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = request.COOKIES.get("tz")
+        name = unquote(request.COOKIES.get("tz") or "")  # app.js stores it URL-encoded (Europe%2FBerlin)
         try:
             timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import re
 from datetime import datetime, timezone
 
@@ -79,7 +80,10 @@ def network_fields(raw: dict, fp: str | None = None) -> dict:
 def _command(raw: dict) -> str:
     cfg = raw.get("Config") or {}
     parts = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
-    return " ".join(parts) if parts else (raw.get("Path", "") + " " + " ".join(raw.get("Args") or [])).strip()
+    # As a shell would need it typed: `sh -c 'echo hello > /f'`, not `sh -c echo hello > /f`.
+    if not parts:
+        parts = ([raw["Path"]] if raw.get("Path") else []) + list(raw.get("Args") or [])
+    return shlex.join(parts)
 
 
 def container_fields(raw: dict, fp: str | None = None) -> dict:

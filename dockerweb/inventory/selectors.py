@@ -4,8 +4,27 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from dockerweb.core.errors import NotFound
+from dockerweb.engine.archives import JOB_LABEL, STAGING_LABEL
+from dockerweb.engine.probes import PROBE_LABEL
 
 from .models import Container, Endpoint, Host, Mount, Network, Volume
+
+# dockerweb's own objects on an engine, known by their labels (never by their names): the helper
+# containers of backups, restores and file reads, the audit's probe containers, and the staging
+# volumes of restores. Lists and choices leave them out unless asked for (`internal`).
+INTERNAL_CONTAINER_LABELS = (JOB_LABEL, PROBE_LABEL)
+INTERNAL_VOLUME_LABELS = (STAGING_LABEL,)
+
+
+def _yes(value) -> bool:
+    return value is True or str(value or "").lower() in ("1", "true", "yes", "on")
+
+
+def without_internal(qs: QuerySet, labels: tuple[str, ...]) -> QuerySet:
+    """`qs` without the rows that carry one of `labels` (dockerweb's own helpers)."""
+    for key in labels:
+        qs = qs.exclude(labels__has_key=key)
+    return qs
 
 
 def host_list() -> QuerySet[Host]:
@@ -93,8 +112,8 @@ def network_list(*, host: Host, filters: dict | None = None, as_lists: bool = Fa
 
 
 def container_list(*, host: Host, filters: dict | None = None, as_lists: bool = False) -> QuerySet[Container]:
-    """The host's containers. `as_lists`: each carries `endpoint_list`, `port_list` and
-    `mount_list`."""
+    """The host's containers, without dockerweb's helpers unless `filters["internal"]`.
+    `as_lists`: each carries `endpoint_list`, `port_list` and `mount_list`."""
     f = filters or {}
     if as_lists:
         related = [Prefetch("endpoints", to_attr="endpoint_list"), Prefetch("ports", to_attr="port_list"),
@@ -112,11 +131,14 @@ def container_list(*, host: Host, filters: dict | None = None, as_lists: bool = 
         qs = qs.filter(endpoints__network_name=f["network"]).distinct()
     if f.get("label"):
         qs = _label_filter(qs, f["label"])
+    if not _yes(f.get("internal")):
+        qs = without_internal(qs, INTERNAL_CONTAINER_LABELS)
     return qs
 
 
 def volume_list(*, host: Host, filters: dict | None = None, as_lists: bool = False) -> QuerySet[Volume]:
-    """The host's volumes. `as_lists`: each carries `mount_list`, its mounts with their container."""
+    """The host's volumes, without restores' staging volumes unless `filters["internal"]`.
+    `as_lists`: each carries `mount_list`, its mounts with their container."""
     f = filters or {}
     mounts = _with_container_ref(Mount.objects.all())
     related = Prefetch("mounts", queryset=mounts, to_attr="mount_list" if as_lists else None)
@@ -129,6 +151,8 @@ def volume_list(*, host: Host, filters: dict | None = None, as_lists: bool = Fal
         qs = _label_filter(qs, f["label"])
     if str(f.get("dangling", "")).lower() in ("1", "true", "yes"):
         qs = qs.filter(mounts__isnull=True)
+    if not _yes(f.get("internal")):
+        qs = without_internal(qs, INTERNAL_VOLUME_LABELS)
     return qs
 
 

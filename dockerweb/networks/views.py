@@ -114,6 +114,14 @@ def network_detail(request, ctx, ident: str):
     return render(request, "networks/detail.html", ctx, status=status)
 
 
+def _network_name(host, ident: str) -> str:
+    """The name of the network a form named by id (the container page's choices carry ids)."""
+    try:
+        return inventory.network_get(host=host, ident=ident).name
+    except AppError:
+        return ident
+
+
 @login_required
 @require_POST
 @host_page
@@ -127,7 +135,7 @@ def network_connect(request, ctx):
         return redirect(back)
     try:
         c = services.network_connect(actor=request.user, host=host, network=form.cleaned_data["network"], **form.spec())
-        messages.success(request, f"Connected {c.name} to {form.cleaned_data['network']}.")
+        messages.success(request, f"Connected {c.name} to {_network_name(host, form.cleaned_data['network'])}.")
     except AppError as exc:
         messages.error(request, exc.message)
     return redirect(back)
@@ -142,7 +150,8 @@ def network_disconnect(request, ctx, ident: str):
     try:
         c = services.network_disconnect(actor=request.user, host=host, network=ident,
                                         container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
-        messages.success(request, f"Disconnected {c.name if c else request.POST.get('container')}.")
+        messages.success(request, f"Disconnected {c.name if c else request.POST.get('container')} from "
+                                  f"{_network_name(host, ident)}.")
     except AppError as exc:
         messages.error(request, exc.message)
     return redirect(back)

@@ -127,7 +127,7 @@ def volume_prune(request):
         return render(request, "nohost.html")
     host = ctx["host"]
     preview = services.volume_prune(actor=request.user, host=host, dry_run=True)["removed"]
-    known = {v.name: v for v in inventory.volume_list(host=host).filter(name__in=preview)}
+    known = {v.name: v for v in inventory.volume_list(host=host, filters={"internal": True}).filter(name__in=preview)}
     sizes = selectors.volume_sizes(host)
     ctx.update({"preview": [{"name": n, "volume": known.get(n), "size": sizes.get(n)} for n in preview],
                 "can_prune": may(request.user, "volume.prune", host)})

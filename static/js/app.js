@@ -39,3 +39,15 @@ document.addEventListener("click", function (e) {
 document.querySelectorAll(".progress[aria-valuenow] > div").forEach(function (fill) {
   fill.style.width = fill.parentNode.getAttribute("aria-valuenow") + "%";
 });
+
+// A form that came back with errors: show its first field in error (the banner above says how
+// many and stays in sight), and put the cursor there.
+(function () {
+  var banner = document.querySelector("[data-form-errors]");
+  if (!banner) return;
+  var form = banner.closest("form") || document;
+  var first = form.querySelector(".has-error") || banner;
+  first.scrollIntoView({ block: "center" });
+  var input = first.querySelector && first.querySelector("input:not([type=hidden]), select, textarea");
+  if (input) { try { input.focus({ preventScroll: true }); } catch (e) { input.focus(); } }
+})();

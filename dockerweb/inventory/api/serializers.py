@@ -195,6 +195,7 @@ class ContainerFilters(serializers.Serializer):
     image = params.text("Image contains this.")
     network = params.text("Attached to the network of this name.")
     label = params.text("`key` or `key=value`.")
+    internal = params.flag("Also dockerweb's own helper containers (labels `dockerweb.job`, `dockerweb.probe`).")
 
 
 class VolumeFilters(serializers.Serializer):
@@ -203,3 +204,4 @@ class VolumeFilters(serializers.Serializer):
     label = params.text("`key` or `key=value`.")
     dangling = params.flag("Only volumes no container uses.")
     sizes = params.flag("Ask the engine for sizes (slow).")
+    internal = params.flag("Also dockerweb's own staging volumes of restores (label `dockerweb.staging`).")
