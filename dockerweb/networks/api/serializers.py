@@ -18,7 +18,13 @@ class IpamInput(serializers.Serializer):
 
 
 class NetworkCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    # Not trimmed: the name is the engine's as given (see networks.validation.name_problem).
+    name = serializers.CharField(
+        max_length=255, trim_whitespace=False,
+        help_text="Any name the engine takes (letters of any script, spaces, '@#$%', '/'), at most 255 characters; "
+                  "not '.' or '..', no control characters, no spaces at either end.",
+        error_messages={"blank": "A network needs a name.", "required": "A network needs a name.",
+                        "max_length": "A network name takes at most {max_length} characters here."})
     driver = serializers.CharField(required=False, default="bridge")
     internal = serializers.BooleanField(required=False, default=False)
     attachable = serializers.BooleanField(required=False, default=False)
