@@ -59,7 +59,9 @@ class NetworkPruneOutput(serializers.Serializer):
 
 
 class NetworkRemoveManyInput(serializers.Serializer):
-    networks = serializers.ListField(child=serializers.CharField(), allow_empty=False, min_length=1)
+    # Each ident as given, even blank: each one gets its own answer in `errors`.
+    networks = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), allow_empty=False,
+                                     min_length=1)
 
 
 class NetworkRemoveManyOutput(serializers.Serializer):
