@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from dockerweb.core.errors import BadRequest
+from dockerweb.networks.validation import name_problem as network_name_problem
 
 FIELDS = (
     "name", "image", "command", "network", "ipv4_address", "ipv6_address", "aliases", "ports", "publish_all",
@@ -178,6 +179,8 @@ def volume_string_parse(spec: str) -> dict:
         kind = "bind"
     elif VOLUME_NAME.match(source):
         kind = "volume"
+        if len(source) < 2:  # the engine: "volume name is too short"
+            raise BadRequest(f"{spec!r}: a volume's name takes at least two characters.", field="volumes")
     else:
         raise BadRequest(f"{spec!r}: {source!r} is neither a volume name nor an absolute host path.", field="volumes")
     return {"kind": kind, "source": source, "target": _absolute(target, "volumes"), "options": options}
@@ -233,6 +236,8 @@ def _mount(entry, index: int) -> dict:
     if kind == "volume":
         if source and not VOLUME_NAME.match(source):
             raise BadRequest(f"mounts[{index}]: {source!r} is not a volume name.", field="mounts")
+        if source and len(source) < 2:  # the engine: "volume name is too short"
+            raise BadRequest(f"mounts[{index}]: a volume's name takes at least two characters.", field="mounts")
         m = {"Type": "volume", "Source": source, "Target": target, "ReadOnly": read_only}
         if entry.get("volume_driver") or entry.get("volume_options"):
             opts = entry.get("volume_options") or {}
@@ -365,6 +370,9 @@ def run_plan(data: dict) -> RunPlan:
         name = _text(data, "name")
         if name:
             name = _name(name, "name")
+            if len(name) < 2:  # the engine's rule for a new container's name (measured: "Invalid container name")
+                raise BadRequest(f"{name!r} is too short: a container's name takes at least two characters.",
+                                 field="name")
     image = ""
     with errs.check():
         image = _text(data, "image")
@@ -388,8 +396,9 @@ def run_plan(data: dict) -> RunPlan:
         network = _text(data, "network") or "bridge"
         if network.startswith("container:"):
             netns_container = _name(network.split(":", 1)[1], "network")
-        elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z", network):
-            raise BadRequest(f"{network!r} is not a network mode or network name.", field="network")
+        elif network_name_problem(network):  # any name the engine takes for a network (see networks.validation)
+            raise BadRequest(f"{network!r} is not a network mode or network name: {network_name_problem(network)}",
+                             field="network")
     special = network in ("host", "none") or bool(netns_container)
 
     ipv4 = ipv6 = ""

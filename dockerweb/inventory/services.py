@@ -41,24 +41,46 @@ def announce(host: Host, kind: str, ident: str) -> None:
 
 def network_fetch(*, host: Host, ident: str) -> tuple[Network, dict]:
     """The network `ident` (full id, exact name, or unique id prefix — the engine's order) and
-    the engine's inspect of it by full id. A network the mirror has not seen yet is looked up
-    on the engine; one the engine no longer has is forgotten. Raises NotFound."""
-    ident = (ident or "").strip()
+    the engine's inspect of it by full id. A name is taken as given first (a network may be
+    named with spaces at its ends elsewhere), then trimmed. A network the mirror has not seen
+    yet is looked up on the engine — by its list when the engine cannot find the name itself
+    (it cleans names like `/x` or `a//b` as paths); one the engine no longer has is forgotten.
+    Raises NotFound."""
+    given = ident or ""
+    ident = given.strip()
     if not ident:
         raise NotFound("Name the network (its name or id).", field="network")
-    try:
-        net = selectors.network_get(host=host, ident=ident)
-    except NotFound:
-        net = None
-    if net is not None:
+    tries = list(dict.fromkeys((given, ident)))
+    for candidate in tries:
+        try:
+            net = selectors.network_get(host=host, ident=candidate)
+        except NotFound:
+            continue
         try:
             return net, engine.network_inspect(host, net.engine_id)
         except NotFound:
             network_forget(host=host, network_id=net.engine_id)
-    try:
-        raw = engine.network_inspect(host, ident)
-    except NotFound:
-        raise NotFound(f"Host {host.name!r} has no network {ident!r}.", field="network") from None
+            break
+    raw = None
+    for candidate in tries:
+        try:
+            found = engine.network_inspect(host, candidate)
+        except NotFound:
+            continue
+        # The engine's router cleans the path: "/x" or "a/../x" would find the network "x".
+        if found.get("Name") == candidate or (found.get("Id") or "").startswith(candidate):
+            raw = found
+            break
+    if raw is None:
+        named = [n for n in engine.network_list(host) if n.get("Name") in tries]
+        named.sort(key=lambda n: tries.index(n["Name"]))
+        if named:
+            try:
+                raw = engine.network_inspect(host, named[0]["Id"])
+            except NotFound:
+                raw = None
+    if raw is None:
+        raise NotFound(f"Host {host.name!r} has no network {ident!r}.", field="network")
     net = network_sync(host=host, network_id=raw["Id"])
     if net is None:
         raise NotFound(f"Host {host.name!r} has no network {ident!r}.", field="network")

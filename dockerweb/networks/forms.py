@@ -50,8 +50,9 @@ def parse_extra_ipam(text: str) -> list[dict]:
 class NetworkCreateForm(forms.Form):
     """`docker network create` with every option the walkthrough names."""
 
-    name = forms.CharField(max_length=255, help_text="Letters, digits, '_', '.', '-'. Containers on a user-defined "
-                                                      "network resolve each other by name.")
+    name = forms.CharField(max_length=255, help_text="Any name the engine takes: letters of any script, digits, spaces, "
+                                                      "punctuation. Containers on a user-defined network resolve each "
+                                                      "other by name.")
     driver = forms.ChoiceField(help_text="<code>--driver</code>. " + " ".join(f"<b>{k}</b>: {v}" for k, v in DRIVER_HELP.items()))
     parent = forms.CharField(required=False, label="Parent interface (macvlan)",
                              help_text="<code>-o parent=eth0</code>: the host interface macvlan containers appear on "

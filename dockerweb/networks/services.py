@@ -34,6 +34,12 @@ _ENGINE_REFUSALS: list[tuple[re.Pattern, type[AppError], str | None, str | None]
     (re.compile(r"already using parent interface", re.I), Conflict, "options.parent", None),
     (re.compile(r"non-overlapping IPv6 address pool", re.I), BadRequest, "enable_ipv6",
      "This engine has no default IPv6 pool: give an IPv6 subnet (like fd00:40::/64)."),
+    (re.compile(r"failed to allocate gateway|no available addresses on this pool", re.I), BadRequest,
+     "ipam.config.0.subnet", "The engine found no address for the network's gateway in this subnet; give a larger "
+                             "subnet (a /30 or more for IPv4) or a gateway inside it."),
+    (re.compile(r"invalid subnet|invalid CIDR address", re.I), BadRequest, "ipam.config.0.subnet",
+     "The engine did not accept this subnet: write it in CIDR notation, like 10.40.0.0/24."),
+    (re.compile(r"invalid name", re.I), BadRequest, "name", "The engine did not accept this network name."),
     (re.compile(r"overlap", re.I), Conflict, "ipam.config.0.subnet", None),
     (re.compile(r"not a swarm manager", re.I), Conflict, "driver", None),
     (re.compile(r"ipam driver|pool is empty", re.I), BadRequest, "ipam.driver", None),
@@ -90,7 +96,7 @@ def network_create(*, actor, host: Host, name: str, driver: str = "bridge", opti
     the mirror row made from the engine's inspect. Options that name a host interface (bridge
     name, macvlan/ipvlan parent) need the admin role and are checked against the interfaces the
     engine's machine has right now. The IPAM driver and its options are sent as given, or refused."""
-    name = (name or "").strip()
+    name = name or ""  # as given: the engine takes spaces, and `check_create` says why ones at the ends are refused
     driver = (driver or "bridge").strip()
     options = {str(k).strip(): str(v) for k, v in (options or {}).items() if str(v) != "" or str(k).strip() == ""}
     labels = {str(k).strip(): str(v) for k, v in (labels or {}).items()}

@@ -17,7 +17,16 @@ from dockerweb.inventory.parse import ipam_config_from_engine
 
 from .choices import BOOLEAN_OPTIONS, HOST_INTERFACE_OPTIONS, PREDEFINED, SINGLETON_DRIVERS
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
+# The engine takes any non-empty network name (measured on 28.2: '@#$%^', unicode, spaces, '/',
+# 5,000 characters). Refused here only what breaks the name's use: control characters (they
+# cannot be typed or shown, PostgreSQL cannot store NUL, the engine cannot look a newline up),
+# '.' and '..' (web addresses drop such path segments, so the network could never be opened
+# by its name), spaces at either end (forms trim them: the name could not be typed again), and
+# more than the 255 characters the mirror keeps.
+NAME_MAX = 255
+# What the engine reads as a boolean option (Go's strconv.ParseBool), exactly.
+BOOLEAN_WORDS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 IFNAME_RE = re.compile(r"^[a-zA-Z0-9_.@:-]{1,15}$")
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 PREFIX_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,9}$")
@@ -31,6 +40,15 @@ def short(ident: str) -> str:
 
 def _net(value: str, field: str, what: str = "subnet") -> ipaddress._BaseNetwork:
     value = (value or "").strip()
+    if value and "/" not in value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            pass
+        else:  # Python reads a bare address as /32 (or /128); the engine refuses it
+            example = "10.40.0.0/24" if ":" not in value else "fd00:40::/64"
+            raise BadRequest(f"{value} has no prefix length: write the {what} in CIDR notation, with the number of "
+                             f"network bits after a slash (like {example}).", field=field)
     try:
         return ipaddress.ip_network(value, strict=True)
     except ValueError:
@@ -79,6 +97,28 @@ def implied_gateway(*, subnet: str, gateway: str = "", ip_range: str = "") -> ip
     return first if first in net else None
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a network's name here, or None: what the engine refuses (an empty
+    name) and what breaks its use (see NAME_MAX)."""
+    if not name or not name.strip():
+        return "A network needs a name."
+    if CONTROL_RE.search(name):
+        return ("A network name cannot contain control characters (tab, newline and the like): they cannot be typed "
+                "or shown, and the engine cannot find such a name.")
+    if name != name.strip():
+        return ("A network name cannot start or end with a space: forms drop such spaces, so the name could not be "
+                "typed again.")
+    if name in (".", ".."):
+        return (f"{name!r} cannot be a network name: web addresses drop it as a path segment, so the network could "
+                "never be opened by its name.")
+    if len(name) > NAME_MAX:
+        return f"A network name takes at most {NAME_MAX} characters here; this one has {len(name)}."
+    if name.startswith("container:"):
+        return ("A network name cannot start with 'container:': `docker run --network container:…` means another "
+                "container's network namespace, so containers could not join this network by its name.")
+    return None
+
+
 # --- create ------------------------------------------------------------------------------------
 
 def check_create(*, name: str, driver: str, options: dict, ipam_config: list[dict], enable_ipv6: bool,
@@ -88,11 +128,9 @@ def check_create(*, name: str, driver: str, options: dict, ipam_config: list[dic
     """Everything `docker network create` would be refused for, and what it lets through but
     should not (host bits, IPv6 values without IPv6, a subnet overlapping another network).
     `ipam_drivers`: the IPAM drivers the engine offers (None: not checked)."""
-    if not name:
-        raise BadRequest("A network needs a name.", field="name")
-    if not NAME_RE.match(name):
-        raise BadRequest("Use letters, digits, '_', '.' or '-' for the name, starting with a letter or digit.",
-                         field="name")
+    problem = name_problem(name)
+    if problem:
+        raise BadRequest(problem, field="name")
     if name in PREDEFINED:
         raise Conflict(f"{name!r} is a predefined network of every engine; choose another name.", field="name")
     same = [n for n in raw_networks if n.get("Name") == name]
@@ -157,8 +195,9 @@ def _check_options(*, driver: str, options: dict, raw_networks: list[dict]) -> N
                              field="options.com.docker.network.driver.mtu")
     for key in BOOLEAN_OPTIONS:
         v = options.get(key)
-        if v not in (None, "") and str(v).lower() not in ("true", "false"):
-            raise BadRequest(f"{key} takes true or false, not {v!r}.", field=f"options.{key}")
+        if v not in (None, "") and str(v) not in BOOLEAN_WORDS:
+            raise BadRequest(f"{key} takes true or false (or 1/0, t/f, as the engine reads them), not {v!r}.",
+                             field=f"options.{key}")
     hb = options.get("com.docker.network.bridge.host_binding_ipv4")
     if hb not in (None, ""):
         a = _addr(hb, "options.com.docker.network.bridge.host_binding_ipv4", "IPv4 address")
@@ -197,6 +236,10 @@ def _check_ipam(*, driver: str, ipam_config: list[dict], enable_ipv6: bool, raw_
                                  field=f"{f}.{which}")
             continue
         subnet = _net(subnet_s, f"{f}.subnet")
+        if default_ipam and subnet.prefixlen >= (31 if subnet.version == 4 else 128):
+            why = "a /31 or /32 has no host address for it" if subnet.version == 4 else "a /128 is a single address"
+            raise BadRequest(f"{subnet} is too small: the engine takes an address of the subnet for the gateway, and "
+                             f"{why}. Use a {'/30' if subnet.version == 4 else '/127'} or larger.", field=f"{f}.subnet")
         if subnet.version == 6 and not enable_ipv6:
             raise BadRequest(f"{subnet} is an IPv6 subnet: turn on IPv6 (--ipv6) or leave it out.",
                              field=f"{f}.subnet")

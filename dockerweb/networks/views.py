@@ -122,6 +122,19 @@ def _network_name(host, ident: str) -> str:
         return ident
 
 
+def post_or_page(post_view, suffix: str):
+    """The suffixed posts (`…/remove/`, `…/disconnect/`) for POST; for GET, the page of the
+    network named `<ident>/<suffix>` (names may hold '/')."""
+    def view(request, ident: str):
+        if request.method == "POST":
+            return post_view(request, ident=ident)
+        return network_detail(request, ident=f"{ident}/{suffix}")
+
+    view.__name__ = view.__qualname__ = post_view.__name__
+    view.__doc__ = post_view.__doc__
+    return view
+
+
 @login_required
 @require_POST
 @host_page

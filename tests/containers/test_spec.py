@@ -67,7 +67,7 @@ def test_engine_body_of_a_full_run():
 
 def test_duplicate_targets_and_missing_mount_target():
     with pytest.raises(BadRequest, match="same target"):
-        run_plan({"image": "i", "volumes": ["a:/x"], "mounts": [{"type": "tmpfs", "target": "/x"}]})
+        run_plan({"image": "i", "volumes": ["av:/x"], "mounts": [{"type": "tmpfs", "target": "/x"}]})
     with pytest.raises(BadRequest, match="needs a target"):
         run_plan({"image": "i", "mounts": [{"type": "tmpfs"}]})
 

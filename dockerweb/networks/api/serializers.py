@@ -18,7 +18,13 @@ class IpamInput(serializers.Serializer):
 
 
 class NetworkCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    # Not trimmed: the name is the engine's as given (see networks.validation.name_problem).
+    name = serializers.CharField(
+        max_length=255, trim_whitespace=False,
+        help_text="Any name the engine takes (letters of any script, spaces, '@#$%', '/'), at most 255 characters; "
+                  "not '.' or '..', no control characters, no spaces at either end.",
+        error_messages={"blank": "A network needs a name.", "required": "A network needs a name.",
+                        "max_length": "A network name takes at most {max_length} characters here."})
     driver = serializers.CharField(required=False, default="bridge")
     internal = serializers.BooleanField(required=False, default=False)
     attachable = serializers.BooleanField(required=False, default=False)
@@ -53,8 +59,8 @@ class NetworkPruneOutput(serializers.Serializer):
 
 
 class NetworkRemoveManyInput(serializers.Serializer):
-    # Names as given (not trimmed: a name of blanks is a name to look up, not an empty field).
-    networks = serializers.ListField(child=serializers.CharField(trim_whitespace=False), allow_empty=False,
+    # Each ident as given, even blank: each one gets its own answer in `errors`.
+    networks = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), allow_empty=False,
                                      min_length=1)
 
 

@@ -64,6 +64,16 @@ class NetworkConnect(HostMixin, APIView):
                                              **data.validated_data)
         return Response(ContainerSerializer(container).data)
 
+    @extend_schema(responses=NetworkSerializer,
+                   summary='The network named "{ident}/connect" (as GET …/networks/{ident}/; names may hold "/").')
+    def get(self, request, host, ident):
+        return _detail(self, request, host, f"{ident}/connect")
+
+    @extend_schema(responses={204: None},
+                   summary='Remove the network named "{ident}/connect" (as DELETE …/networks/{ident}/).')
+    def delete(self, request, host, ident):
+        return _remove(self, request, host, f"{ident}/connect")
+
 
 class NetworkDisconnect(HostMixin, APIView):
     @extend_schema(request=NetworkDisconnectInput, responses=ContainerSerializer)
@@ -73,6 +83,16 @@ class NetworkDisconnect(HostMixin, APIView):
         container = services.network_disconnect(actor=request.user, host=self.get_host(), network=ident,
                                                 **data.validated_data)
         return Response(ContainerSerializer(container).data if container else {})
+
+    @extend_schema(responses=NetworkSerializer,
+                   summary='The network named "{ident}/disconnect" (as GET …/networks/{ident}/; names may hold "/").')
+    def get(self, request, host, ident):
+        return _detail(self, request, host, f"{ident}/disconnect")
+
+    @extend_schema(responses={204: None},
+                   summary='Remove the network named "{ident}/disconnect" (as DELETE …/networks/{ident}/).')
+    def delete(self, request, host, ident):
+        return _remove(self, request, host, f"{ident}/disconnect")
 
 
 class NetworkPrune(HostMixin, APIView):
@@ -88,6 +108,10 @@ class NetworkPrune(HostMixin, APIView):
     @extend_schema(responses=NetworkSerializer, summary='The network named "prune" (as GET …/networks/{ident}/).')
     def get(self, request, host):  # a network named "prune", by name
         return _detail(self, request, host, "prune")
+
+    @extend_schema(responses={204: None}, summary='Remove the network named "prune" (as DELETE …/networks/{ident}/).')
+    def delete(self, request, host):  # a network named "prune", by name
+        return _remove(self, request, host, "prune")
 
 
 class NetworkRemoveMany(HostMixin, APIView):
@@ -105,7 +129,16 @@ class NetworkRemoveMany(HostMixin, APIView):
     def get(self, request, host):  # a network named "remove", by name
         return _detail(self, request, host, "remove")
 
+    @extend_schema(responses={204: None}, summary='Remove the network named "remove" (as DELETE …/networks/{ident}/).')
+    def delete(self, request, host):  # a network named "remove", by name
+        return _remove(self, request, host, "remove")
+
 
 def _detail(view, request, host, ident):
     network, _ = inventory_services.network_fetch(host=view.get_host(), ident=ident)
     return Response(NetworkSerializer(network).data)
+
+
+def _remove(view, request, host, ident):
+    services.network_remove(actor=request.user, host=view.get_host(), ident=ident)
+    return Response(status=status.HTTP_204_NO_CONTENT)
