@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from dockerweb.core.errors import BadRequest
+
 
 def query_params(serializer_class: type[serializers.Serializer], request) -> dict:
-    """The validated query parameters of `request` (unknown ones are ignored)."""
+    """The validated query parameters of `request` (unknown ones are ignored). A parameter given
+    empty (`?until=`) is refused unless it is a text filter (where empty means "no filter"):
+    DRF would take it as not given, and the caller would believe it had asked for something."""
     data = serializer_class(data=request.query_params)
+    for name, field in data.fields.items():
+        if request.query_params.get(name) == "" and not getattr(field, "allow_blank", False):
+            raise BadRequest(f"`{name}` is empty: give it a value, or leave it out.", field=name)
     data.is_valid(raise_exception=True)
     return data.validated_data
 
