@@ -1,5 +1,5 @@
 """The walkthrough's restore check, in a real browser against the real engine: a file written into
-a volume from inside a container is backed up, restored into a new volume, and seen in the
+a volume from the console of a container that mounts it is backed up, restored into a new volume, and seen in the
 volume's file browser and in the backup's file list; then one file alone is restored."""
 from __future__ import annotations
 
@@ -24,17 +24,21 @@ def _ended(model, **filters):
 def test_back_up_restore_and_browse_the_files(celery_worker_proc, asgi_server, page, make_user, host, engine,
                                               artifacts_dir):
     from dockerweb.backups.models import Backup, Restore
-    from dockerweb.inventory.services import volume_sync
+    from dockerweb.inventory.services import host_reconcile, volume_sync
+    from tests.containers.test_console_browser import open_console, type_line, wait_screen
 
     engine.volumes.create("dbdata")
     box = engine.containers.run(IMAGE, ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"], name="dbstore",
                                 detach=True, network_mode="none", volumes={"dbdata": {"bind": "/dbdata", "mode": "rw"}})
-    # `docker exec -it dbstore sh`, then writing test files into /dbdata
-    code, _ = box.exec_run(["sh", "-c", "echo 'this is backup test!' > /dbdata/file1.txt && mkdir /dbdata/logs "
-                                        "&& echo 'second file' > /dbdata/logs/other.txt"])
-    assert code == 0
-    volume_sync(host=host, name="dbdata")
+    host_reconcile(host=host)  # made behind dockerweb's back, and no watcher runs here
     login(page, asgi_server, make_user("operator", username="files-browser"))
+    # `docker exec -it dbstore sh`, then writing test files into /dbdata: in the page's console
+    open_console(page, asgi_server, "dbstore")
+    type_line(page, "echo 'this is backup test!' > /dbdata/file1.txt && mkdir /dbdata/logs "
+                    "&& echo 'second file' > /dbdata/logs/other.txt && echo written-$((40+2))")
+    wait_screen(page, r"written-42")
+    assert box.exec_run(["cat", "/dbdata/file1.txt"]).output == b"this is backup test!\n"
+    volume_sync(host=host, name="dbdata")
 
     # the volume's own file browser, before anything else
     page.goto(asgi_server + "/volumes/dbdata/?host=local")
