@@ -47,6 +47,7 @@ def _in_thread(func):
     thread that serves every socket's database calls."""
     return database_sync_to_async(func, thread_sensitive=False)
 MAX_INPUT = 1 << 16  # characters per exec.input message (a paste is sent in pieces by the page)
+MAX_UNWRITTEN = 1 << 20  # input bytes waiting for a process that does not read them
 
 
 def _text(content: dict, key: str, *, limit: int = 4096) -> str:
@@ -152,13 +153,15 @@ class ExecConsumer(SignedInConsumer):
         if not isinstance(data, str) or len(data) > MAX_INPUT:
             raise BadRequest(f"`data` must be a text of at most {MAX_INPUT} characters.", field="data")
         self.last_input = time.monotonic()
+        if self.pipe.unwritten > MAX_UNWRITTEN:  # the process reads none of it: memory is not the sink
+            raise BadRequest("The program does not read its input; this input was not sent. Wait, or press Ctrl-C.",
+                             field="data")
         self.pipe.write(data.encode("utf-8", errors="replace"))
 
     async def _resize(self, content: dict) -> None:
         if self.session is None:
             raise BadRequest("No session runs on this socket; send exec.start first.")
         size = {"cols": _size(content, "cols", 80), "rows": _size(content, "rows", 24)}
-        self.last_input = time.monotonic()
         self._resize_to(size)
 
     def _resize_to(self, size: dict) -> None:

@@ -224,6 +224,11 @@ class ExecPipe(threading.Thread):
         os.set_blocking(self._wake_r, False)
         self._demux = None if stream.tty else Demuxer()
 
+    @property
+    def unwritten(self) -> int:
+        """Input bytes waiting for the process to read them."""
+        return len(self._out)
+
     def write(self, data: bytes) -> None:
         with self._lock:
             self._out += data
@@ -325,6 +330,11 @@ class AsyncExecPipe:
         if early:
             self._emit(early)
         self._read(True)
+
+    @property
+    def unwritten(self) -> int:
+        """Input bytes waiting for the process to read them."""
+        return len(self._out)
 
     def write(self, data: bytes) -> None:
         if self._done:

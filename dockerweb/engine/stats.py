@@ -11,12 +11,9 @@
 - `pids`: processes and threads now; `read`: the engine's time of the reading (RFC 3339)."""
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 
 from .client import api
 from .errors import engine_errors
-from .streams import BodyStream
 
 
 def stats_sample(raw: dict) -> dict:
@@ -70,24 +67,3 @@ def container_stats(host, container_id: str) -> dict:
     with engine_errors(host):
         raw = api(host).stats(container_id, stream=False)
     return stats_sample(raw)
-
-
-class StatsStream:
-    """One `stats_sample` a second from the engine, for live charts; `close()` from any thread
-    ends the iteration. The engine's first reading has no "before" (its CPU figure is 0)."""
-
-    def __init__(self, host, container_id: str):
-        self._body = BodyStream(host, "/containers/{0}/stats", container_id, params={"stream": 1}, timeout=None)
-
-    def __iter__(self) -> Iterator[dict]:
-        # The engine writes one JSON document per line.
-        pending = b""
-        for data in self._body:
-            pending += data
-            *docs, pending = pending.split(b"\n")
-            for doc in docs:
-                if doc.strip():
-                    yield stats_sample(json.loads(doc))
-
-    def close(self) -> None:
-        self._body.close()
