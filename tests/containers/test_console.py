@@ -235,6 +235,35 @@ def test_a_flood_of_output_leaves_room_for_ctrl_c(asgi_server, box, make_user):
     run(session())
 
 
+def test_input_a_program_does_not_read_is_refused_not_kept(asgi_server, box, make_user):
+    """A program that never reads its input (here `sleep`, without a TTY): once the engine and
+    the socket buffers are full, what waits in the server is capped and further input is refused
+    with a sentence on `data` — the server's memory is not the sink of a paste that goes nowhere."""
+    from dockerweb.containers.consumers import MAX_INPUT, MAX_UNWRITTEN
+
+    _, cookie = signed_in(make_user("operator"))
+    piece = "x" * MAX_INPUT
+
+    async def session():
+        async with connect(asgi_server, cookie) as ws:
+            assert (await start(ws, cmd=["sleep", "120"], tty=False))["type"] == "exec.started"
+            sent = 0
+            while sent < 8 * MAX_UNWRITTEN:
+                await send_input(ws, piece)
+                sent += len(piece)
+                try:
+                    m = await receive(ws, timeout=0.05)
+                except asyncio.TimeoutError:
+                    continue
+                assert m["type"] == "error" and m.get("field") == "data", m
+                assert "does not read its input" in m["detail"]
+                return sent
+            raise AssertionError(f"{sent} bytes of unread input were all taken")
+
+    sent = run(session())
+    assert sent > MAX_UNWRITTEN
+
+
 def test_the_threaded_pipe_of_tls_engines_bridges_a_session(box, host):
     """TLS sockets cannot be read in one thread while written in another, so a session on a TLS
     engine is pumped by a thread of its own (`ExecPipe`); it works on any socket, tested here on
