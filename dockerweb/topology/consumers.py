@@ -12,11 +12,8 @@ seconds against the producer's count): nothing is trusted to arrive, and no clie
 silently stale. The client refetches the graph from the API (whose answer says the `seq` it
 shows) and applies only later patches.
 
-Security: anonymous users and users without a role are refused before the handshake
-completes; foreign origins (scheme, host and port) are refused by `core.origins.SameOriginValidator`
-(asgi.py); hosts are checked with `may` on subscribe; a socket is closed when its session signs
-out (signal `user_logged_out` → group `session.<key>`) and when a periodic check finds the
-session gone."""
+Security: who may open the socket and when it closes are `core.consumers.SignedInConsumer`'s
+rules (shared by every socket); hosts are checked with `may` on subscribe."""
 from __future__ import annotations
 
 import asyncio
@@ -24,45 +21,21 @@ import logging
 import re
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dockerweb.core import live
-from dockerweb.core.permissions import Role, may, user_role
+from dockerweb.core.consumers import SignedInConsumer
+from dockerweb.core.permissions import may
 
 log = logging.getLogger(__name__)
 
 SEQ_CHECK_EVERY = 2.0
-SESSION_CHECK_EVERY = 30.0
-CLOSE_SIGNED_OUT = 4401
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 
-class TopologyConsumer(AsyncJsonWebsocketConsumer):
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or await database_sync_to_async(user_role)(user) < Role.VIEWER:
-            await self.close(code=4403)
-            return
-        self.joined: set[str] = set()
+class TopologyConsumer(SignedInConsumer):
+    async def opened(self) -> None:
         self.seqs: dict[str, int] = {}  # host → seq of the last patch passed on (or known when subscribing)
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        if self.session_key:
-            await self._join(live.session_group(self.session_key))
-        await self.accept()
-        self.tasks = [asyncio.ensure_future(self._watch_session()), asyncio.ensure_future(self._watch_seqs())]
-
-    async def disconnect(self, code):
-        for task in getattr(self, "tasks", ()):
-            if not task.done():
-                task.cancel()
-        for group in getattr(self, "joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def _join(self, group: str) -> None:
-        if group not in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+        self.tasks.append(asyncio.ensure_future(self._watch_seqs()))
 
     @database_sync_to_async
     def _allowed_hosts(self, names: list[str]) -> tuple[list[str], list[str]]:
@@ -81,7 +54,7 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             ok, refused = await self._allowed_hosts(names)
             new = [n for n in ok if n not in self.seqs]
             for name in new:
-                await self._join(live.host_group(name))
+                await self.join(live.host_group(name))
             for name, seq in (await live.atopology_seqs(new)).items():
                 self.seqs[name] = seq
             await self.send_json({"type": "subscribed", "hosts": sorted(self.seqs), "refused": refused,
@@ -91,7 +64,7 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
             if isinstance(job, bool) or not isinstance(job, (int, str)) or not _JOB_ID.match(str(job)):
                 await self.send_json({"type": "error", "detail": "`job` must be a job id."})
                 return
-            await self._join(live.job_group(job))
+            await self.join(live.job_group(job))
             await self.send_json({"type": "subscribed", "job": job})
         else:
             await self.send_json({"type": "error", "detail": "Unknown message type; send {\"type\": \"subscribe\", \"hosts\": [...]}."})
@@ -142,41 +115,6 @@ class TopologyConsumer(AsyncJsonWebsocketConsumer):
                     behind.pop(host, None)
                 else:
                     behind[host] = seq
-
-    # --- sign-out ---
-
-    async def session_logout(self, event):
-        await self.close(code=CLOSE_SIGNED_OUT)
-
-    @database_sync_to_async
-    def _signed_in(self) -> bool:
-        from importlib import import_module
-
-        from django.conf import settings
-
-        from django.contrib.auth import get_user_model
-
-        user = self.scope.get("user")
-        fresh = get_user_model().objects.filter(pk=getattr(user, "pk", None)).first()
-        if fresh is None or user_role(fresh) < Role.VIEWER:
-            return False
-        if not self.session_key:
-            return True
-        # load() gives {} for a session that is gone or expired.
-        data = import_module(settings.SESSION_ENGINE).SessionStore(self.session_key).load()
-        return str(data.get("_auth_user_id", "")) == str(fresh.pk)
-
-    async def _watch_session(self):
-        """Sessions can also end without a sign-out (expiry, deletion, a lost role)."""
-        while True:
-            await asyncio.sleep(SESSION_CHECK_EVERY)
-            try:
-                ok = await self._signed_in()
-            except Exception:
-                continue
-            if not ok:
-                await self.close(code=CLOSE_SIGNED_OUT)
-                return
 
     async def job_progress(self, event):
         await self.send_json(event)

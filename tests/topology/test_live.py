@@ -175,7 +175,7 @@ def test_a_socket_whose_session_ends_without_sign_out_is_closed(host, make_user,
     from dockerweb.core.services import user_set_role
     from dockerweb.topology import consumers
 
-    monkeypatch.setattr(consumers, "SESSION_CHECK_EVERY", 0.2)
+    monkeypatch.setattr(consumers.TopologyConsumer, "session_check_every", 0.2)
     _, session = signed_in(make_user)
     _, demoted_session = signed_in(make_user, "viewer", "demoted")
 
@@ -187,6 +187,30 @@ def test_a_socket_whose_session_ends_without_sign_out_is_closed(host, make_user,
         user = await asyncio.to_thread(lambda: get_user_model().objects.get(username="demoted"))
         await asyncio.to_thread(user_set_role, user=user, role="none")
         assert await demoted.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    run(main())
+
+
+def test_a_console_socket_closes_when_its_user_is_no_longer_an_operator(host, make_user, monkeypatch):
+    """The console is an operator's: demoted to viewer, the user loses the socket at the next
+    session check (a topology socket, a viewer's, stays)."""
+    from django.contrib.auth import get_user_model
+
+    from dockerweb.containers.consumers import ExecConsumer
+    from dockerweb.core.services import user_set_role
+
+    monkeypatch.setattr(ExecConsumer, "session_check_every", 0.2)
+    _, session = signed_in(make_user, "operator", "console-op")
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"),
+               (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]
+
+    async def main():
+        console = WebsocketCommunicator(application, "/ws/exec/", headers=headers)
+        assert (await console.connect())[0]
+        assert await console.receive_nothing(timeout=0.6)  # an operator keeps it
+        user = await asyncio.to_thread(lambda: get_user_model().objects.get(username="console-op"))
+        await asyncio.to_thread(user_set_role, user=user, role="viewer")
+        assert await console.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
     run(main())
 
