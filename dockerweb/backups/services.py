@@ -807,8 +807,9 @@ def job_reap(*, stale_seconds: int | None = None) -> list[str]:
 
 def _files_helpers_sweep() -> None:
     """Remove helpers of file downloads whose web process died before removing them (a helper
-    holds its volume "in use"); engines that do not answer are skipped until the next round."""
-    for host in Host.objects.all():
+    holds its volume "in use"); engines known to be away (or that do not answer) are skipped
+    until the next round: one that hangs must not hold up the reaper for its call's timeout."""
+    for host in Host.objects.exclude(status=Host.Status.UNREACHABLE):
         try:
             removed = engine.files_helpers_stale_remove(host)
         except AppError as exc:
