@@ -216,6 +216,36 @@ def container_restart(*, actor, host: Host, ident: str, timeout: int = 10) -> Co
                 call=lambda cid: engine.container_restart(host, cid, timeout=timeout))
 
 
+BULK_ACTIONS = ("start", "stop", "remove")
+
+
+def container_bulk(*, actor, host: Host, action: str, idents: list[str], force: bool = False,
+                   volumes: bool = False) -> dict:
+    """`docker start|stop|rm A B …`: each container on its own, through the one-container
+    service (so each is checked and logged on its own). A refusal (403, 404, 409…) is that
+    container's outcome; the others go on. Returns `{done: [names], errors: {ident: sentence}}`,
+    in the order given."""
+    if action not in BULK_ACTIONS:
+        raise BadRequest(f"Unknown action {action!r}: choose one of {', '.join(BULK_ACTIONS)}.", field="action")
+    done, errors = [], {}
+    for ident in dict.fromkeys(idents):  # each once, in the order given
+        if not ident.strip():
+            errors[ident] = "A container name or id is needed here (this one is blank)."
+            continue
+        try:
+            if action == "remove":
+                name = container_fetch(host=host, ident=ident)[0].name
+                container_remove(actor=actor, host=host, ident=ident, force=force, volumes=volumes)
+            else:
+                call = container_start if action == "start" else container_stop
+                row = call(actor=actor, host=host, ident=ident)
+                name = row.name if row is not None else ident
+            done.append(name)
+        except AppError as exc:
+            errors[ident] = exc.message
+    return {"done": done, "errors": errors}
+
+
 def container_remove(*, actor, host: Host, ident: str, force: bool = False, volumes: bool = False) -> None:
     """`docker rm [-f] [-v]`: with `volumes`, its anonymous volumes go too (named ones never)."""
     container = container_fetch(host=host, ident=ident)[0]

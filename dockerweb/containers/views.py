@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
@@ -24,6 +24,10 @@ def _url(name: str, host, *args) -> str:
 
 @login_required
 def container_list(request):
+    """The list; a POST here is a bulk action on the ticked containers, answered by the same list
+    (same filters, same page) with one outcome per container."""
+    if request.method == "POST":
+        return _container_bulk(request)
     return host_list_page(request, template="containers/list.html",
                           rows=lambda host, f: selectors.with_netns_names(inventory.container_list(host=host, filters=f))
                           .prefetch_related("mounts__volume"), extra={"states": STATES})
@@ -96,6 +100,36 @@ def container_logs(request, ctx, ident: str):
                          "running": container.state == "running"}})
     return render(request, "containers/logs.html", ctx)
 
+
+BULK_DONE = {"start": "started", "stop": "stopped", "remove": "removed"}
+
+
+def _container_bulk(request):
+    host = inventory.host_current(request)
+    if host is None:
+        return render(request, "nohost.html")
+    back = request.get_full_path()  # the list as it was: same host, filters and page
+    action = request.POST.get("action", "")
+    idents = [i for i in request.POST.getlist("container") if i]
+    if action not in BULK_DONE:
+        messages.error(request, "Choose start, stop or remove for the ticked containers.")
+        return redirect(back)
+    if not idents:
+        messages.error(request, f"Tick the containers to {action} first.")
+        return redirect(back)
+    result = services.container_bulk(actor=request.user, host=host, action=action, idents=idents,
+                                     force=bool(request.POST.get("force")), volumes=bool(request.POST.get("volumes")))
+    refused = len(result["errors"])
+    summary = f"{action.capitalize()}: {len(result['done'])} of {len(result['done']) + refused} done"
+    (messages.success if not refused else messages.warning)(
+        request, summary + (f", {refused} refused." if refused else "."))
+    for name in result["done"]:
+        messages.success(request, f"{name}: {BULK_DONE[action]}.")
+    for ident, sentence in result["errors"].items():
+        messages.error(request, f"{ident}: {sentence}")
+    return redirect(back)
+
+
 ACTIONS = {
     "start": lambda actor, host, ident, post: services.container_start(actor=actor, host=host, ident=ident),
     "stop": lambda actor, host, ident, post: services.container_stop(actor=actor, host=host, ident=ident),
@@ -112,15 +146,19 @@ def container_action(request, ident: str, action: str):
     if action not in ACTIONS:
         messages.error(request, f"Unknown action {action!r}.")
         return redirect(_url("containers:list", host))
+    nxt = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = ""
+    # Once the container is gone only the list can be shown: the list as it was (its filters
+    # kept) when the action came from there.
+    listed = nxt if nxt.startswith(reverse("containers:list") + "?") else _url("containers:list", host)
     try:
         result = ACTIONS[action](request.user, host, ident, request.POST)
     except AppError as exc:
         messages.error(request, exc.message)
-        back = request.POST.get("next") or _url("containers:list", host)
-        return redirect(back if back.startswith("/") else _url("containers:list", host))
+        return redirect(nxt or _url("containers:list", host))
     if action == "remove" or result is None:
         messages.success(request, f"Container {ident} {'removed' if action == 'remove' else 'stopped and gone (--rm)'}.")
-        return redirect(_url("containers:list", host))
+        return redirect(listed)
     messages.success(request, f"Container {result.name}: {action} done, now {result.state}.")
-    back = request.POST.get("next") or _url("containers:detail", host, result.name)
-    return redirect(back if back.startswith("/") else _url("containers:detail", host, result.name))
+    return redirect(nxt or _url("containers:detail", host, result.name))

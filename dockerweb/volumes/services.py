@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from dockerweb.containers import safety
-from dockerweb.core.errors import BadRequest, Conflict, NotFound
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound
 from dockerweb.core.services import change, permission_check
 from dockerweb.engine import containers as engine_containers
 from dockerweb.engine import inventory as engine_inventory
@@ -78,6 +78,22 @@ def volume_remove(*, actor, host: Host, name: str, force: bool = False) -> None:
                            detail={"used_by": [u["name"] for u in users]})
         engine.volume_remove(host, name, force=force)
         volume_forget(host=host, name=name)
+
+
+def volume_remove_many(*, actor, host: Host, names: list[str], force: bool = False) -> dict:
+    """`docker volume rm A B …`: each volume on its own (checked and logged on its own); a refusal
+    is that volume's outcome. Returns `{removed: [names], errors: {name: sentence}}`."""
+    removed, errors = [], {}
+    for name in dict.fromkeys(names):
+        if not name.strip():
+            errors[name] = "A volume name is needed here (this one is blank)."
+            continue
+        try:
+            volume_remove(actor=actor, host=host, name=name, force=force)
+            removed.append(name)
+        except AppError as exc:
+            errors[name] = exc.message
+    return {"removed": removed, "errors": errors}
 
 
 def volume_prune(*, actor, host: Host, dry_run: bool = False) -> dict:

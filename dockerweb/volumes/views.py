@@ -24,6 +24,10 @@ def _url(name: str, host, *args) -> str:
 
 @login_required
 def volume_list(request):
+    """The list; a POST here removes the ticked volumes, answered by the same list (same filters,
+    same page) with one outcome per volume."""
+    if request.method == "POST":
+        return _volume_remove_many(request)
     sizes = request.GET.get("sizes") == "1"
 
     def rows(host, f):
@@ -31,6 +35,30 @@ def volume_list(request):
         return selectors.with_sizes(host, qs) if sizes else qs
 
     return host_list_page(request, template="volumes/list.html", rows=rows, extra={"sizes": sizes})
+
+
+def _volume_remove_many(request):
+    host = inventory.host_current(request)
+    if host is None:
+        return render(request, "nohost.html")
+    back = request.get_full_path()  # the list as it was: same host, filters and page
+    names = [n for n in request.POST.getlist("volume") if n]
+    if request.POST.get("action", "remove") != "remove":
+        messages.error(request, "Volumes can only be removed together.")
+        return redirect(back)
+    if not names:
+        messages.error(request, "Tick the volumes to remove first.")
+        return redirect(back)
+    result = services.volume_remove_many(actor=request.user, host=host, names=names)
+    refused = len(result["errors"])
+    total = len(result["removed"]) + refused
+    (messages.success if not refused else messages.warning)(
+        request, f"Remove: {len(result['removed'])} of {total} done" + (f", {refused} refused." if refused else "."))
+    for name in result["removed"]:
+        messages.success(request, f"{name}: removed.")
+    for name, sentence in result["errors"].items():
+        messages.error(request, f"{name}: {sentence}")
+    return redirect(back)
 
 
 @login_required

@@ -18,16 +18,14 @@ window.dockerweb.csrf = function () {
 };
 
 // Page behaviour declared in the markup (the CSP runs no inline script or on*= attribute):
-//   <form data-confirm="Remove …?">  asks first and submits only if the answer is yes;
+//   <form data-confirm="Remove …?">  asks first (static/js/confirm.js: the in-page dialog);
 //   <form data-nosubmit>              is a filter panel that scripts read; Enter never submits it;
 //   <select data-autosubmit>          submits its form when changed (the host switch);
 //   <a data-back>                     goes back in history (the href is the fallback);
 //   .progress[aria-valuenow] > div    is drawn that wide (style="" attributes are refused too).
 document.addEventListener("submit", function (e) {
   var form = e.target;
-  if (form.hasAttribute("data-nosubmit")) { e.preventDefault(); return; }
-  var question = form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) e.preventDefault();
+  if (form.hasAttribute("data-nosubmit")) e.preventDefault();
 }, true);
 document.addEventListener("change", function (e) {
   if (e.target.matches && e.target.matches("select[data-autosubmit]") && e.target.form) e.target.form.submit();

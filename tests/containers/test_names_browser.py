@@ -64,8 +64,9 @@ def test_names_not_ids_on_the_container_pages(asgi_server, page, make_user, host
     main = page.inner_text("main")
     assert _ids_shown(main.replace(ids["ux-c2"], ""), ids) == [], main
     # ... and disconnect says from which network, by name.
+    page.click("#container-networks tr[data-network='ux-net'] button")
     with page.expect_navigation():
-        page.click("#container-networks tr[data-network='ux-net'] button")
+        page.click("#confirm-dialog-ok")  # the page's confirmation dialog
     messages = page.inner_text(".messages")
     assert "Disconnected ux-c2 from ux-net." in messages, messages
     assert net.id not in page.inner_text("main")

@@ -85,7 +85,9 @@ def test_create_network_through_the_form(asgi_server, page, make_user, host, eng
     panel = page.locator("#container-networks")
     assert "10.48.0.20" in panel.locator("tr[data-network=dw-web]").inner_text()
     panel.locator("tr[data-network=dw-web] button", has_text="Disconnect").click()
-    page.wait_for_load_state("networkidle")
+    assert "Disconnect" in page.inner_text("#confirm-dialog-message")  # asked first, in the page's dialog
+    with page.expect_navigation():
+        page.click("#confirm-dialog-ok")
     assert f"/containers/{c.id}/" in page.url
     assert page.locator("#container-networks tr[data-network=dw-web]").count() == 0
     assert "dw-web" not in engine.api.inspect_container(c.id)["NetworkSettings"]["Networks"]

@@ -130,25 +130,25 @@ def test_every_page_loads_under_the_policy_without_a_violation(asgi_server, site
 
 
 def test_confirmations_and_the_host_switch_still_work(asgi_server, site, engine, make_user, page):
-    """The inline handlers became data-confirm / data-autosubmit in static/js/app.js."""
+    """The inline handlers became data-confirm / data-autosubmit (static/js/app.js, confirm.js)."""
     page.add_init_script(RECORD_VIOLATIONS)
     login(page, asgi_server, make_user("admin", "boss"))
     page.goto(asgi_server + "/volumes/dw-csp-spare/?host=local")
-    asked = []
+    native = []
+    page.on("dialog", lambda d: (native.append(d.message), d.dismiss()))
 
-    def answer(dialog, accept: bool):
-        asked.append(dialog.message)
-        dialog.accept() if accept else dialog.dismiss()
-
-    page.once("dialog", lambda d: answer(d, False))
     page.click("form.danger-zone button.danger")
-    page.wait_for_timeout(500)
-    assert asked == ["Remove volume dw-csp-spare and its data?"]
+    assert page.locator("#confirm-dialog").is_visible()
+    assert page.inner_text("#confirm-dialog-message") == "Remove volume dw-csp-spare and its data?"
+    page.click("#confirm-dialog-cancel")
+    page.wait_for_timeout(300)
+    assert not page.locator("#confirm-dialog").is_visible()
     assert "dw-csp-spare" in [v.name for v in engine.volumes.list()]  # "no" removed nothing
-    page.once("dialog", lambda d: answer(d, True))
     page.click("form.danger-zone button.danger")
+    page.click("#confirm-dialog-ok")
     page.wait_for_url(lambda url: "/volumes/dw-csp-spare/" not in url)
     assert "dw-csp-spare" not in [v.name for v in engine.volumes.list()]
+    assert native == []  # no window.confirm any more
 
     page.goto(asgi_server + "/networks/?host=local")
     page.select_option("form.hostswitch select[name=host]", "second")

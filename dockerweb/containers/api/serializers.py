@@ -238,3 +238,16 @@ class StatsSerializer(serializers.Serializer):
     block_write = serializers.IntegerField(help_text="Bytes written to block devices.")
     pids = serializers.IntegerField(help_text="Processes and threads.")
     read = serializers.CharField(help_text="The engine's RFC 3339 time of the reading.")
+
+
+class ContainerRemoveManyInput(serializers.Serializer):
+    # Each ident as given, even blank: each one gets its own answer in `errors`.
+    containers = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                                       allow_empty=False, min_length=1)
+    force = serializers.BooleanField(default=False, help_text="docker rm -f: running ones are stopped first.")
+    volumes = serializers.BooleanField(default=False, help_text="docker rm -v: their anonymous volumes too.")
+
+
+class RemoveManyOutput(serializers.Serializer):
+    removed = serializers.ListField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())

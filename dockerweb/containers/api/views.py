@@ -16,8 +16,8 @@ from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.api.serializers import ContainerFilters, ContainerSerializer
 from dockerweb.inventory.api.views import HostMixin
 
-from .serializers import (ActionInput, ContainerRemoveParams, ContainerRunInput, ExecInput, ExecResultSerializer,
-                          ImageSerializer)
+from .serializers import (ActionInput, ContainerRemoveManyInput, ContainerRemoveParams, ContainerRunInput, ExecInput,
+                          ExecResultSerializer, ImageSerializer, RemoveManyOutput)
 from .serializers import LogsDownloadParams, LogsParams, LogsSerializer, StatsSerializer
 
 
@@ -52,6 +52,28 @@ class ContainerDetail(HostMixin, APIView):
         services.container_remove(actor=request.user, host=self.get_host(), ident=ident, force=p["force"],
                                   volumes=p["volumes"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContainerRemoveMany(HostMixin, APIView):
+    """`docker rm [-f] [-v] A B …`: each one removed (or refused) on its own, and logged on its own."""
+
+    @extend_schema(request=ContainerRemoveManyInput, responses=RemoveManyOutput)
+    def post(self, request, host):
+        data = ContainerRemoveManyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = services.container_bulk(actor=request.user, host=self.get_host(), action="remove",
+                                         idents=v["containers"], force=v["force"], volumes=v["volumes"])
+        return Response({"removed": result["done"], "errors": result["errors"]}, status=status.HTTP_200_OK)
+
+    @extend_schema(responses=ContainerSerializer, summary='The container named "remove" (as GET …/containers/{ident}/).')
+    def get(self, request, host):  # a container named "remove", by name
+        return ContainerDetail.get(self, request, host, "remove")
+
+    @extend_schema(parameters=[ContainerRemoveParams], responses={204: None},
+                   summary='Remove the container named "remove" (as DELETE …/containers/{ident}/).')
+    def delete(self, request, host):  # a container named "remove", by name
+        return ContainerDetail.delete(self, request, host, "remove")
 
 
 class ContainerAction(HostMixin, APIView):

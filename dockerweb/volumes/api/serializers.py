@@ -76,3 +76,14 @@ class FileContentParams(serializers.Serializer):
                                  help_text="A regular file, from the root: /sub/file.txt.")
     download = params.flag("The whole file, any size, as an attachment (without: the file to show, up to "
                            "DOCKERWEB_FILES_VIEW_MAX_BYTES; 413 beyond).")
+
+
+class VolumeRemoveManyInput(serializers.Serializer):
+    # Each name as given, even blank: each one gets its own answer in `errors`.
+    volumes = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                                    allow_empty=False, min_length=1)
+
+
+class VolumeRemoveManyOutput(serializers.Serializer):
+    removed = serializers.ListField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())

@@ -14,7 +14,8 @@ from dockerweb.inventory.api.views import HostMixin
 from dockerweb.volumes import files, selectors, services
 
 from .serializers import (FileContentParams, FilesListingSerializer, FilesParams, VolumeCreateInput, VolumeGetParams,
-                          VolumePruneInput, VolumePruneResult, VolumeRemoveParams)
+                          VolumePruneInput, VolumePruneResult, VolumeRemoveManyInput, VolumeRemoveManyOutput,
+                          VolumeRemoveParams)
 
 
 class VolumeListCreate(HostMixin, generics.ListAPIView):
@@ -59,6 +60,27 @@ class VolumeDetail(HostMixin, APIView):
         p = query_params(VolumeRemoveParams, request)
         services.volume_remove(actor=request.user, host=self.get_host(), name=name, force=p["force"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VolumeRemoveMany(HostMixin, APIView):
+    """`docker volume rm A B …`: each one removed (or refused, as in use) on its own."""
+
+    @extend_schema(request=VolumeRemoveManyInput, responses=VolumeRemoveManyOutput)
+    def post(self, request, host):
+        data = VolumeRemoveManyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.volume_remove_many(actor=request.user, host=self.get_host(),
+                                                    names=data.validated_data["volumes"]))
+
+    @extend_schema(parameters=[VolumeGetParams], responses={200: VolumeSerializer, **errors(503)},
+                   summary='The volume named "remove" (as GET …/volumes/{name}/).')
+    def get(self, request, host):  # a volume named "remove", by name
+        return VolumeDetail.get(self, request, host, "remove")
+
+    @extend_schema(parameters=[VolumeRemoveParams], responses={204: None},
+                   summary='Remove the volume named "remove" (as DELETE …/volumes/{name}/).')
+    def delete(self, request, host):  # a volume named "remove", by name
+        return VolumeDetail.delete(self, request, host, "remove")
 
 
 class VolumePrune(HostMixin, APIView):
