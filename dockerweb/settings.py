@@ -309,10 +309,15 @@ TOPOLOGY_FULL_EVERY = float(os.environ.get("DOCKERWEB_TOPOLOGY_FULL_EVERY", "10"
 # one-off command's output is kept up to this many bytes (the rest is read and dropped).
 CONSOLE_IDLE_SECONDS = float(os.environ.get("DOCKERWEB_CONSOLE_IDLE_SECONDS", "900"))
 EXEC_MAX_OUTPUT = int(os.environ.get("DOCKERWEB_EXEC_MAX_OUTPUT", str(1 << 20)))
-# Bind mounts: admins may bind only paths under these prefixes (colon-separated).
+# Bind mounts: admins may bind only paths under these folders (colon-separated). This is the
+# first value only: once an admin changes the list on the Settings page it lives in the database
+# (core.selectors.bind_allowlist). The default folder is dockerweb's own, made here so that the
+# list never starts with a folder that does not exist.
 BIND_ALLOWLIST = [
     p for p in os.environ.get("DOCKERWEB_BIND_ALLOWLIST", str(DATA_DIR / "binds")).split(":") if p
 ]
+if "DOCKERWEB_BIND_ALLOWLIST" not in os.environ:
+    (DATA_DIR / "binds").mkdir(exist_ok=True)
 
 LOGGING = {
     "version": 1,

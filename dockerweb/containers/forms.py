@@ -80,7 +80,8 @@ class ContainerRunForm(forms.Form):
         ("Network", ("network", "ipv4_address", "ipv6_address", "aliases", "links"), ""),
         ("Ports", ("ports", "expose", "publish_all"), ""),
         ("Volumes and mounts", ("volumes", "mounts", "volumes_from"),
-         "Binds of host paths (-v /path:…, type=bind) are for admins, and only under the bind allow-list."),
+         "Binds of host paths (-v /path:…, type=bind) are for admins, and only under the bind allow-list "
+         "(admins see and edit it on the Settings page)."),
         ("Environment, labels, lifecycle", ("environment", "labels", "restart_policy", "max_retries", "auto_remove",
                                             "tty"), ""),
         ("Host access (admin)", ADMIN_FIELDS, "Each of these gives the container power over the host."),

@@ -7,8 +7,10 @@ to send, and volume creation calls `volume_options_check`. The rules:
 - a key of the create body or its HostConfig that is not listed here is refused (defaults deny);
 - host paths reach a container only through a bind: `-v /path:…`, `mounts` type bind, a local
   volume whose options bind a device (`o=bind`, `device=/path`), or `--volumes-from` a
-  container that has binds. All of them are judged by `_bind_check`: the admin role, a path under
-  `settings.BIND_ALLOWLIST`, and never `/`, `/etc`, `/proc`, `/sys`, the docker socket, the
+  container that has binds. All of them are judged by `bind_path_check`: the admin role, a path under
+  the bind allow-list (`core.selectors.bind_allowlist`: kept in the database, edited by admins on the
+  Settings page, first filled from `DOCKERWEB_BIND_ALLOWLIST`; `bind_root_check` judges a folder
+  an admin adds to it), and never `/`, `/etc`, `/proc`, `/sys`, the docker socket, the
   engine's data root, nor a parent of them;
 - privileged, host PID/IPC (or another container's), added capabilities, devices, host network
   mode need the admin role;
@@ -25,8 +27,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-
-from django.conf import settings
 
 from dockerweb.core.errors import Conflict, NotFound, PermissionDenied
 from dockerweb.core.permissions import may
@@ -61,11 +61,12 @@ def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _engine_paths(host) -> list[str]:
-    """Paths of the engine itself: its data root and its socket."""
+def _engine_paths(host, *, ask: bool = True) -> list[str]:
+    """Paths of the engine itself: its data root and its socket (`ask=False`: only what the
+    mirror knows, without asking the engine)."""
     paths = []
     root = (getattr(host, "info", None) or {}).get("docker_root_dir")
-    if not root:
+    if not root and ask:
         from dockerweb.engine.events import engine_ping
 
         root = engine_ping(host).get("docker_root_dir", "")
@@ -81,29 +82,85 @@ def _local_engine(host) -> bool:
     return (getattr(host, "url", "") or "").startswith("unix://")
 
 
+def _clean_path(path: str) -> str:
+    clean = posixpath.normpath(path)
+    if clean.startswith("//"):
+        clean = "/" + clean.lstrip("/")
+    return clean
+
+
+def _forbidden_hit(candidates, forbidden) -> str | None:
+    """The first forbidden path that one of `candidates` is, lies under, or contains."""
+    for p in candidates:
+        for f in forbidden:
+            if p == f or (f != "/" and (_is_under(p, f) or _is_under(f, p))):
+                return f
+    return None
+
+
 def bind_path_check(*, user, host, path: str, how: str) -> None:
     """May `user` bind host `path` into a container on `host`? `how` says where it came from."""
+    from dockerweb.core.selectors import bind_allowlist
+
     _need(user, host, "container.bind_mount", f"{how} binds the host path {path!r} into the container; "
                                               "bind mounts of host paths are for admins only")
     if not path.startswith("/"):
         _refuse(f"{how}: the host path {path!r} is not absolute")
-    clean = posixpath.normpath(path)
-    if clean.startswith("//"):
-        clean = "/" + clean.lstrip("/")
+    clean = _clean_path(path)
     # The engine on this machine sees the same file system: follow symlinks as it would.
     candidates = {clean}
     if _local_engine(host):
         candidates.add(os.path.realpath(clean))
-    forbidden = [*ALWAYS_FORBIDDEN, *_engine_paths(host)]
-    for p in candidates:
-        for f in forbidden:
-            if p == f or (f != "/" and (_is_under(p, f) or _is_under(f, p))):
-                _refuse(f"{how}: {path!r} is or contains {f!r}, which no container may bind")
-    allow = [posixpath.normpath(a) for a in settings.BIND_ALLOWLIST if a]
+    hit = _forbidden_hit(candidates, [*ALWAYS_FORBIDDEN, *_engine_paths(host)])
+    if hit:
+        _refuse(f"{how}: {path!r} is or contains {hit!r}, which no container may bind")
+    allow = [posixpath.normpath(a) for a in bind_allowlist() if a]
     allow_real = allow + [os.path.realpath(a) for a in allow] if _local_engine(host) else allow
     if not all(any(_is_under(p, a) for a in allow_real) for p in candidates):
-        listed = ", ".join(allow) or "none"
-        _refuse(f"{how}: {path!r} is outside the bind allow-list ({listed}; set DOCKERWEB_BIND_ALLOWLIST)")
+        listed = ", ".join(a if os.path.isdir(a) else f"{a} (missing)" for a in allow) or "none"
+        _refuse(f"{how}: {path!r} is outside the bind allow-list ({listed}); an admin can add a folder to it "
+                "on the Settings page (/settings/)")
+
+
+def bind_root_check(path: str) -> str:
+    """May the folder `path` join the bind allow-list? Returns it normalised, or refuses (400 on
+    the field `path`): it must be absolute, exist as a folder on this machine, and be none of
+    what no container may bind (`/`, `/etc`, `/proc`, `/sys`, … an engine's socket or data
+    root, nor a parent of them), nor hold dockerweb's own data or backups."""
+    from django.conf import settings as conf
+
+    from dockerweb.core.errors import BadRequest
+    from dockerweb.inventory.models import Host
+
+    def bad(message: str):
+        raise BadRequest(message, field="path")
+
+    path = (path or "").strip()
+    if not path:
+        bad("Give the full path of a folder, e.g. /srv/binds.")
+    if "\x00" in path:
+        bad("A folder path cannot contain a NUL character.")
+    if not path.startswith("/"):
+        bad(f"{path!r} is not an absolute path: give it from the root, e.g. /srv/binds.")
+    if len(path) > 1024:
+        bad("A folder path may have at most 1024 characters.")
+    clean = _clean_path(path)
+    candidates = {clean, os.path.realpath(clean)}
+    forbidden = list(ALWAYS_FORBIDDEN)
+    for host in Host.objects.all():
+        forbidden += _engine_paths(host, ask=False)
+    hit = _forbidden_hit(candidates, forbidden)
+    if hit:
+        bad(f"{clean!r} is or contains {hit!r}, which no container may bind.")
+    for own, what in ((str(conf.DATA_DIR), "dockerweb's data folder (its database and keys)"),
+                      (str(conf.BACKUP_DIR), "dockerweb's backup archives")):
+        if any(_is_under(own, p) for p in candidates):
+            bad(f"{clean!r} holds {what} ({own}); choose a folder that does not contain it.")
+    if not os.path.isdir(os.path.realpath(clean)):
+        if os.path.exists(clean):
+            bad(f"{clean!r} is not a folder; give a folder.")
+        bad(f"There is no folder {clean!r} on the machine dockerweb runs on; create it first.")
+    return clean
 
 
 def volume_options_check(*, user, host, driver: str, options: dict | None, how: str) -> None:

@@ -22,3 +22,11 @@ class ActivityFilterForm(forms.Form):
     action = forms.CharField(required=False, help_text="e.g. network or network.create")
     host = forms.CharField(required=False)
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), ("ok", "done"), ("refused", "refused"), ("failed", "failed")])
+
+
+class BindRootForm(forms.Form):
+    path = forms.CharField(max_length=1024, label="Folder",
+                           error_messages={"required": "Give the full path of a folder, e.g. /srv/binds."},
+                           widget=forms.TextInput(attrs={"placeholder": "/srv/binds", "spellcheck": "false",
+                                                         "autocomplete": "off"}),
+                           help_text="The full path of a folder that exists on the machine dockerweb runs on.")

@@ -39,3 +39,45 @@ class Activity(models.Model):
     @property
     def message(self) -> str:
         return (self.detail or {}).get("message", "")
+
+
+class Setting(models.Model):
+    """A setting admins change in dockerweb itself, by key. A row's presence says the setting
+    was taken over from the environment (e.g. `bind_roots.saved`: the bind allow-list lives in
+    `BindRoot` from then on, and `DOCKERWEB_BIND_ALLOWLIST` is not read again)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.JSONField(default=dict, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class BindRoot(models.Model):
+    """A host folder under which admins may bind-mount paths into containers (the bind
+    allow-list). Edited on the Settings page; its first value is `DOCKERWEB_BIND_ALLOWLIST`."""
+
+    class Origin(models.TextChoices):
+        ENVIRONMENT = "environment", "DOCKERWEB_BIND_ALLOWLIST"
+        SETTINGS = "settings", "Settings page"
+
+    path = models.CharField(max_length=1024, unique=True, help_text="An absolute, normalised folder path.")
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SETTINGS)
+    added_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    added_by_name = models.CharField(max_length=150, blank=True)
+    created = models.DateTimeField(null=True, blank=True, help_text="When it was added (empty: from the environment).")
+
+    class Meta:
+        ordering = ("path",)
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def exists(self) -> bool:
+        """Whether the folder exists on the machine dockerweb runs on."""
+        import os
+
+        return os.path.isdir(self.path)

@@ -77,6 +77,9 @@ ACTION_ROLES: dict[str, Role] = {
     "user.create": Role.ADMIN,
     "user.update": Role.ADMIN,
     "user.unlock": Role.ADMIN,
+    # The bind allow-list (Settings page): which host folders admins may bind into containers.
+    "settings.bind_root_add": Role.ADMIN,
+    "settings.bind_root_remove": Role.ADMIN,
 }
 READ = "read"
 

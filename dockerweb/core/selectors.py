@@ -1,5 +1,5 @@
-"""Reads of the core app: the activity log, users, sign-in lockouts, and the health of what
-dockerweb depends on."""
+"""Reads of the core app: the activity log, users, sign-in lockouts, the bind allow-list, and the
+health of what dockerweb depends on."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Activity
+from .models import Activity, BindRoot, Setting
 from .permissions import user_role
 
 
@@ -85,6 +85,46 @@ def login_lockout_list(*, username: str | None = None, ip_address: str | None = 
                                              failures=sum(c for _, c in failures), until=at + cooloff))
                 break
     return sorted(lockouts, key=lambda lock: (lock.until, lock.username, lock.ip_address), reverse=True)
+
+
+# The row whose presence says the bind allow-list was saved in the database (by an admin's first
+# change on the Settings page); until then it is `settings.BIND_ALLOWLIST`, i.e. DOCKERWEB_BIND_ALLOWLIST.
+BIND_ROOTS_SAVED = "bind_roots.saved"
+
+
+def bind_roots_from_environment() -> list[str]:
+    """`DOCKERWEB_BIND_ALLOWLIST` (settings.BIND_ALLOWLIST), normalised, without repeats."""
+    import posixpath
+
+    out: list[str] = []
+    for p in settings.BIND_ALLOWLIST:
+        if p:
+            clean = posixpath.normpath(p)
+            if clean not in out:
+                out.append(clean)
+    return out
+
+
+def bind_roots_saved() -> bool:
+    """Whether the allow-list lives in the database yet (else it is the environment's)."""
+    return Setting.objects.filter(key=BIND_ROOTS_SAVED).exists()
+
+
+def bind_roots() -> list[BindRoot]:
+    """The bind allow-list: the saved rows, or (before any change) the environment's folders as
+    unsaved rows. Read anew at each call, so every process sees an admin's change at once.
+
+    The environment is read until the first change rather than copied into the table at
+    migration or first read: a read then never writes (workers and the web server read it
+    concurrently), and the variable stays the initial value wherever the data dir is new."""
+    if bind_roots_saved():
+        return list(BindRoot.objects.all())
+    return [BindRoot(path=p, origin=BindRoot.Origin.ENVIRONMENT) for p in bind_roots_from_environment()]
+
+
+def bind_allowlist() -> list[str]:
+    """The folders under which admins may bind host paths."""
+    return [root.path for root in bind_roots()]
 
 
 def database_ok() -> bool:

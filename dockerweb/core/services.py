@@ -1,4 +1,4 @@
-"""Writes of the core app: the activity log, and users with their roles.
+"""Writes of the core app: the activity log, users with their roles, and the bind allow-list.
 
 `change()` is how every service that changes something starts: it checks the actor's role
 (the one place, `permissions.may`), and writes the outcome to the activity log whether the
@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied
-from .models import Activity
+from .models import Activity, BindRoot, Setting
 from .permissions import ROLE_NAMES, Role, may, required_role
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,55 @@ def login_lockout_lift(*, actor, username: str, ip_address: str) -> int:
         return reset(ip=ip_address, username=username)
 
 
+def _bind_roots_take_over() -> None:
+    """At the first change, the environment's allow-list becomes the table's (once)."""
+    from .selectors import BIND_ROOTS_SAVED, bind_roots_from_environment
+
+    env = bind_roots_from_environment()
+    _, created = Setting.objects.get_or_create(key=BIND_ROOTS_SAVED, defaults={"value": {"from_environment": env}})
+    if created:
+        for path in env:
+            BindRoot.objects.get_or_create(path=path, defaults={"origin": BindRoot.Origin.ENVIRONMENT})
+
+
+def bind_root_add(*, actor, path: str) -> BindRoot:
+    """Add a folder to the bind allow-list (admins only; it must exist and be safe to bind)."""
+    from dockerweb.containers.safety import bind_root_check
+
+    from .selectors import bind_allowlist
+
+    with change(user=actor, action="settings.bind_root_add", target=str(path)[:255], detail={"path": path}) as ch:
+        clean = bind_root_check(path)
+        ch.target, ch.detail["path"] = clean, clean
+        if clean in bind_allowlist():
+            raise Conflict(f"{clean!r} is already in the bind allow-list.", field="path")
+        try:
+            with transaction.atomic():
+                _bind_roots_take_over()
+                return BindRoot.objects.create(path=clean, origin=BindRoot.Origin.SETTINGS, added_by=actor,
+                                               added_by_name=actor.username, created=timezone.now())
+        except IntegrityError:
+            raise Conflict(f"{clean!r} is already in the bind allow-list.", field="path") from None
+
+
+def bind_root_remove(*, actor, path: str) -> None:
+    """Take a folder off the bind allow-list (admins only). Containers that bind under it keep
+    running; new binds under it are refused."""
+    import posixpath
+
+    from .selectors import bind_allowlist
+
+    given = (path or "").strip()
+    with change(user=actor, action="settings.bind_root_remove", target=given[:255], detail={"path": given}) as ch:
+        clean = posixpath.normpath(given) if given.startswith("/") else given
+        ch.target, ch.detail["path"] = clean[:255], clean
+        if not given or clean not in bind_allowlist():
+            raise NotFound(f"{given!r} is not in the bind allow-list.", field="path")
+        with transaction.atomic():
+            _bind_roots_take_over()
+            BindRoot.objects.filter(path=clean).delete()
+
+
 def ensure_admin(*, username: str, password: str | None) -> tuple[object, str | None]:
     """Make sure the first admin exists. Returns (user, generated_password or None).
 
@@ -175,6 +225,6 @@ def ensure_admin(*, username: str, password: str | None) -> tuple[object, str | 
 
 
 __all__ = [
-    "Change", "Role", "activity_record", "change", "ensure_admin", "login_lockout_lift", "permission_check",
+    "Change", "Role", "activity_record", "bind_root_add", "bind_root_remove", "change", "ensure_admin", "login_lockout_lift", "permission_check",
     "user_create", "user_set_role", "user_update",
 ]

@@ -13,4 +13,6 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("users/<int:pk>/", views.user_edit, name="user-edit"),
     path("users/unlock/", views.user_unlock, name="user-unlock"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/bind-roots/remove/", views.bind_root_remove, name="bind-root-remove"),
 ]

@@ -1,4 +1,4 @@
-"""Pages of the core app: sign-in (and its lockout), home, activity log, users; health; error pages."""
+"""Pages of the core app: sign-in (and its lockout), home, activity log, users, settings; health; error pages."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .errors import AppError
-from .forms import ActivityFilterForm, UserCreateForm, UserUpdateForm
+from .forms import ActivityFilterForm, BindRootForm, UserCreateForm, UserUpdateForm
 from .lockout import locked_out
 from .permissions import Role, user_role
 
@@ -94,6 +94,56 @@ def user_edit(request, pk: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
     return render(request, "core/user_edit.html", {"subject": user, "form": form}, status=status)
+
+
+SETTINGS_ADMINS_ONLY = "Only admins may see and change dockerweb's settings."
+
+
+def _settings_render(request, form, status: int = 200, remove_error: str = ""):
+    import os
+
+    return render(request, "core/settings.html", {
+        "form": form, "roots": selectors.bind_roots(), "saved": selectors.bind_roots_saved(),
+        "environment": os.environ.get("DOCKERWEB_BIND_ALLOWLIST"), "remove_error": remove_error,
+    }, status=status)
+
+
+@login_required
+def settings_page(request):
+    """The bind allow-list, seen and edited by admins. A non-admin's change is refused by the
+    service (so the refusal is logged); their visit is refused here."""
+    if request.method != "POST" and user_role(request.user) < Role.ADMIN:
+        return render(request, "error.html", {"status": 403, "message": SETTINGS_ADMINS_ONLY}, status=403)
+    form = BindRootForm(request.POST or None)
+    if request.method != "POST":
+        return _settings_render(request, form)
+    if not form.is_valid():
+        if user_role(request.user) < Role.ADMIN:
+            return render(request, "error.html", {"status": 403, "message": SETTINGS_ADMINS_ONLY}, status=403)
+        return _settings_render(request, form, status=400)
+    try:
+        root = services.bind_root_add(actor=request.user, path=form.cleaned_data["path"])
+    except AppError as exc:
+        if exc.status == 403:
+            return render(request, "error.html", {"status": 403, "message": exc.message}, status=403)
+        form.add_error("path" if exc.field == "path" else None, exc.message)
+        return _settings_render(request, form, status=exc.status)
+    messages.success(request, f"Added {root.path} to the bind allow-list.")
+    return redirect("core:settings")
+
+
+@login_required
+@require_POST
+def bind_root_remove(request):
+    path = request.POST.get("path", "")
+    try:
+        services.bind_root_remove(actor=request.user, path=path)
+    except AppError as exc:
+        if exc.status == 403:
+            return render(request, "error.html", {"status": 403, "message": exc.message}, status=403)
+        return _settings_render(request, BindRootForm(), status=exc.status, remove_error=exc.message)
+    messages.success(request, f"Removed {path} from the bind allow-list.")
+    return redirect("core:settings")
 
 
 @require_GET

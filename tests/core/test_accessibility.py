@@ -115,6 +115,7 @@ def _pages(d, admin_pk, other_pk):
         ("hosts", "/hosts/", None),
         ("users", "/users/", None),
         ("user-edit", f"/users/{other_pk}/", None),
+        ("settings", "/settings/", None),
         ("api-docs", "/api/docs/", "#swagger-ui .opblock"),
     ]
 

@@ -78,6 +78,9 @@ SEMANTIC_400 = (
     "GET /api/hosts/{host}/volumes/{name}/files/content/",
     "GET /api/hosts/{host}/volumes/{name}/files/archive/",
     "GET /api/backups/{id}/files/",  # likewise, the archive's members
+    # A folder must exist on dockerweb's machine and be safe to bind; one taken off must be listed.
+    "POST /api/settings/bind-roots/",
+    "DELETE /api/settings/bind-roots/",
 )
 
 

@@ -27,7 +27,7 @@ def pages(host, engine) -> list[str]:
     volume = engine.volumes.create("dw-roleless-vol")
     host_reconcile(host=host)
     return [
-        "/", *(reverse(name) for _, name in NAV), reverse("core:users"),
+        "/", *(reverse(name) for _, name in NAV), reverse("core:users"), reverse("core:settings"),
         "/networks/bridge/", f"/volumes/{volume.name}/", "/networks/new/", "/containers/run/",
         "/volumes/prune/", "/nosuch/",
     ]

@@ -5,12 +5,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dockerweb.core import selectors
+from dockerweb.core import selectors, services
+from dockerweb.core.errors import PermissionDenied
+from dockerweb.core.permissions import Role, user_role
 from dockerweb.core.lockout import locked_out, request_locked_out
 
 from .params import query_params
 from .schema import ErrorSerializer
-from .serializers import ActivityFilters, ActivitySerializer, TokenInput, TokenOutput
+from .serializers import (ActivityFilters, ActivitySerializer, BindRootInput, BindRootParams, BindRootSerializer,
+                          TokenInput, TokenOutput)
 
 
 class TokenView(APIView):
@@ -54,3 +57,34 @@ class ActivityList(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.activity_list(filters=query_params(ActivityFilters, self.request))
+
+
+class BindRootList(APIView):
+    """The bind allow-list: the host folders under which admins may bind paths into containers
+    (admins only, to read and to change). Until the first change it is the value of
+    `DOCKERWEB_BIND_ALLOWLIST` (`origin: environment`); the first change saves it in dockerweb's
+    database, which is used from then on. Every change is in the activity log."""
+
+    pagination_class = None
+
+    @extend_schema(responses={200: BindRootSerializer(many=True)})
+    def get(self, request):
+        if user_role(request.user) < Role.ADMIN:
+            raise PermissionDenied("Only admins may see and change dockerweb's settings.")
+        return Response(BindRootSerializer(selectors.bind_roots(), many=True).data)
+
+    @extend_schema(request=BindRootInput, responses={201: BindRootSerializer})
+    def post(self, request):
+        """Add a folder: it must be absolute, exist on dockerweb's machine, not be in the list yet
+        (409), and be none of `/`, `/etc`, `/proc`, `/sys`, … an engine's socket or data root,
+        dockerweb's own data, nor contain one of them."""
+        data = BindRootInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        root = services.bind_root_add(actor=request.user, path=data.validated_data["path"])
+        return Response(BindRootSerializer(root).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[BindRootParams], responses={204: None})
+    def delete(self, request):
+        """Take the folder `?path=` off the list (404 if it is not on it)."""
+        services.bind_root_remove(actor=request.user, path=query_params(BindRootParams, request)["path"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
