@@ -18,14 +18,16 @@ _NS = re.compile(r"net:\[(\d+)\]")
 
 # Several helpers can share one namespace (a container and its followers) and busybox ping
 # matches replies by ICMP id only (a pid, small in every container): a reply counts only if it
-# came from the address pinged.
+# came from the address pinged. Written for any sh with ping, timeout, sed and grep (busybox,
+# or iputils' ping, whose reply to a name reads "bytes from name (address):" — only reply lines,
+# as busybox's header also reads "(address):"): dockerweb.engine.probes.TOOLS_CHECK.
 SCRIPT_HEAD = (
     "ls -l /proc/self/ns/net 2>/dev/null | sed -n 's/.*net:\\[\\([0-9]*\\)\\].*/NS \\1/p'\n"
     "p(){ out=$(ping -c1 -W1 \"$1\" 2>&1); "
     "if echo \"$out\" | grep -qF \"bytes from $1:\"; then echo \"IP $1 ok\"; else echo \"IP $1 no\"; fi; }\n"
-    "n(){ out=$(busybox timeout 3 ping -c1 -W1 \"$1\" 2>&1); "
+    "n(){ out=$(timeout 3 ping -c1 -W1 \"$1\" 2>&1); "
     "ip=$(echo \"$out\" | sed -n 's/^PING [^ ]* (\\([^)]*\\)).*/\\1/p'); "
-    "if [ -n \"$ip\" ] && echo \"$out\" | grep -qF \"bytes from $ip:\"; then echo \"NAME $1 ok\"; "
+    "if [ -n \"$ip\" ] && echo \"$out\" | grep -F \"bytes from \" | grep -qF -e \"bytes from $ip:\" -e \"($ip):\"; then echo \"NAME $1 ok\"; "
     "elif [ -n \"$ip\" ]; then echo \"NAME $1 resolved\"; "
     "else echo \"NAME $1 unresolved\"; fi; }\n"
 )
@@ -106,15 +108,19 @@ def compare(matrix: dict, pairs: list[tuple[str, str]], results: dict[str, dict]
     return {"pairs": rows, "mismatches": mismatches}
 
 
-def probe_pairs(host, matrix: dict, pairs: list[tuple[str, str]], *, parallel: int = 4, on_done=None) -> dict:
-    """Run the probes for `pairs` and compare: `{ran, pairs, mismatches, errors, helpers, seconds}`."""
+def probe_pairs(host, matrix: dict, pairs: list[tuple[str, str]], *, parallel: int = 4, on_done=None,
+                image: str | None = None) -> dict:
+    """Run the probes for `pairs` from `image` (else the host's probe image) and compare:
+    `{ran, pairs, mismatches, errors, helpers, seconds, image}`."""
     t0 = time.monotonic()
     running = {c["id"] for c in matrix["containers"] if c["state"] == "running"}
     pairs = [(s, t) for s, t in pairs if s in running and t in running and s != t]
     scripts = plan(matrix, pairs)
-    results = engine_probes.netns_run_many(host, scripts, parallel=parallel, on_done=on_done) if scripts else {}
+    image = image or (engine_probes.probe_image(host) if scripts else None)
+    results = engine_probes.netns_run_many(host, scripts, parallel=parallel, on_done=on_done,
+                                           image=image) if scripts else {}
     out = compare(matrix, pairs, results)
-    out.update({"ran": True, "helpers": len(scripts), "seconds": round(time.monotonic() - t0, 2),
+    out.update({"ran": True, "image": image, "helpers": len(scripts), "seconds": round(time.monotonic() - t0, 2),
                 "errors": sorted({r["error"] for r in results.values() if r.get("error")})})
     return out
 

@@ -117,3 +117,15 @@ def audit_compare(*, before: Audit, after: Audit) -> dict:
         "new_findings": [fa[k] for k in fa if k not in fb],
         "fixed_findings": [fb[k] for k in fb if k not in fa],
     }
+
+
+def probe_image_info(*, host: Host) -> dict:
+    """Which image probes run from on `host` (`{image, override, reason}`), for the page: an
+    engine that cannot be reached turns the probes off with its reason instead of failing the page."""
+    from dockerweb.core.errors import AppError
+    from dockerweb.engine.probes import probe_image_status
+
+    try:
+        return probe_image_status(host)
+    except AppError as exc:
+        return {"image": None, "override": False, "reason": f"Probes are off: {exc.message}"}

@@ -12,6 +12,7 @@ from dockerweb.core import live
 from dockerweb.inventory.agents import agent_queue_for
 from dockerweb.core.errors import AppError, BadRequest, Unavailable
 from dockerweb.core.services import change, permission_check
+from dockerweb.engine import probes as engine_probes
 from dockerweb.inventory.models import Host
 from dockerweb.inventory.services import host_reconcile
 
@@ -52,10 +53,15 @@ def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, p
         permission_check(user=actor, action="audit.probe", host=host, target=host.name)
     with change(user=actor, action="audit.run", host=host, target=host.name,
                 detail={"probe": probe, "background": background}) as ch:
+        # Without an image to probe from, refuse now (409, in words) rather than leave a failed
+        # audit behind; the worker then probes from the image chosen here.
+        image = engine_probes.probe_image(host) if probe else ""
+        if image:
+            ch.detail["image"] = image
         audit = Audit.objects.create(
             host=host, created_by=actor if getattr(actor, "is_authenticated", False) else None,
             username=getattr(actor, "username", "") or "", status=Audit.Status.QUEUED, progress=0.0,
-            probes={"ran": False, "wanted": probe, "refresh": refresh, "parallel": parallel})
+            probes={"ran": False, "wanted": probe, "refresh": refresh, "parallel": parallel, "image": image})
         ch.target = f"{host.name} audit #{audit.pk}"
         ch.detail["audit"] = audit.pk
         if background:
@@ -143,7 +149,8 @@ def audit_execute(*, audit_id: int) -> Audit:
                     Audit.objects.filter(pk=audit.pk).update(progress=audit.progress)
                     _publish(audit)
 
-            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 8), on_done=progress)
+            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 8), on_done=progress,
+                                         image=opts.get("image") or None)
             findings = findings + probing.mismatch_findings(probes)
         audit.findings, audit.matrix, audit.probes = findings, matrix, probes
         audit.summary = _summary(matrix, findings, probes)
@@ -170,6 +177,7 @@ def audit_probe(*, actor, host: Host, source: str = "", target: str = "", networ
     """Probe one pair (both directions) or every pair of a network's containers, now, against
     the current model. Returns the comparison (not saved)."""
     with change(user=actor, action="audit.probe", host=host, target=network or f"{source}->{target}") as ch:
+        image = engine_probes.probe_image(host)
         matrix, _ = selectors.audit_model(host=host)
         by_ref = {}
         for c in matrix["containers"]:
@@ -199,7 +207,7 @@ def audit_probe(*, actor, host: Host, source: str = "", target: str = "", networ
             if s == t:
                 raise BadRequest("Source and target are the same container.", field="target")
             pairs = [(s, t), (t, s)]
-        result = probing.probe_pairs(host, matrix, pairs, parallel=parallel)
+        result = probing.probe_pairs(host, matrix, pairs, parallel=parallel, image=image)
         result["findings"] = probing.mismatch_findings(result)
         ch.detail.update({"pairs": len(pairs), "mismatches": len(result["mismatches"])})
         return result

@@ -21,14 +21,19 @@ def _page(request, ctx: dict, *, audit=None):
         probes = {"ran": False}
     else:
         matrix, findings, probes = audit.matrix, audit.findings, audit.probes
+    can_probe = may(request.user, "audit.probe", host)
+    # Choosing the image may run a check container: only for those who may probe.
+    probe_image = selectors.probe_image_info(host=host) if can_probe else {"image": None, "reason": ""}
     ctx.update({
         "label_keys": sorted({k for c in matrix.get("containers", []) for k in (c.get("labels") or {})})[:40],
         "running_count": sum(1 for c in matrix.get("containers", []) if c.get("state") == "running"),
         "audit": audit, "findings": findings, "matrix": matrix, "probes": probes,
         "history": selectors.audit_list(host=host)[:30],
-        "can_run": may(request.user, "audit.run", host), "can_probe": may(request.user, "audit.probe", host),
+        "can_run": may(request.user, "audit.run", host), "can_probe": can_probe,
+        "probe_image": probe_image,
         "data": {"host": host.name, "audit": audit.pk if audit else None, "status": audit.status if audit else None, "matrix": matrix, "findings": findings,
-                 "probes": probes, "can_probe": may(request.user, "audit.probe", host)},
+                 "probes": probes, "can_probe": can_probe,
+                 "probe_image": probe_image["image"], "probes_off": probe_image["reason"]},
     })
     return render(request, "audit/index.html", ctx)
 

@@ -16,22 +16,50 @@ from dockerweb.core.errors import AppError, Conflict
 
 from .client import api
 from .errors import engine_errors
-from .images import image_first_present
+from .images import image_choose
 
 PROBE_LABEL = "dockerweb.probe"
-IMAGE_CANDIDATES = ("dockerweb-test/busybox:latest", "busybox:latest")
+# Tried first, in this order; after them any other local image (smallest first) that has the tools.
+IMAGE_CANDIDATES = ("dockerweb-test/busybox:latest", "busybox:latest", "alpine:latest")
+# What the probe script (dockerweb.audit.probing) uses: sh, ping (allowed to send ICMP), timeout,
+# sed, grep, ls. Run once per image, with no network but loopback.
+TOOLS_CHECK = (
+    "for t in ping timeout sed grep ls; do command -v $t >/dev/null 2>&1 || exit 1; done; "
+    "timeout 5 ping -c1 -W1 127.0.0.1 2>&1 | grep -qF 'bytes from 127.0.0.1' && echo TOOLS-OK"
+)
+
+
+def probe_image_status(host) -> dict:
+    """Which image probes run from on `host`: `{image, override, reason}`. `image` is None when no
+    local image has `sh` and `ping` (with `timeout`, `sed`, `grep`), and `reason` says why in
+    words for the page and the 409. $DOCKERWEB_PROBE_IMAGE, when set, is the only candidate.
+    Chosen once per host and set of local images (images.image_choose); never pulled."""
+    override = os.environ.get("DOCKERWEB_PROBE_IMAGE", "").strip()
+    got = image_choose(host, script=TOOLS_CHECK, labels={PROBE_LABEL: "check"}, override=override,
+                       preferred=IMAGE_CANDIDATES)
+    name = getattr(host, "name", "?")
+    reason = ""
+    if got["image"] is None:
+        if override:
+            why = got["tried"][0]["why"] if got["tried"] else "not on the host"
+            reason = (f"Probes are off: DOCKERWEB_PROBE_IMAGE names {override}, which is "
+                      f"{'not on host ' + repr(name) if why == 'not on the host' else 'missing sh or ping'}.")
+        elif got["tried"]:
+            reason = (f"Probes are off: none of the images on host {name!r} has sh and ping "
+                      f"(checked {', '.join(t['image'] for t in got['tried'])}). Load one there (busybox will do) "
+                      "or set DOCKERWEB_PROBE_IMAGE.")
+        else:
+            reason = (f"Probes are off: host {name!r} has no tagged image. Load one with sh and ping there "
+                      "(busybox will do) or set DOCKERWEB_PROBE_IMAGE.")
+    return {"image": got["image"], "override": bool(override), "reason": reason}
 
 
 def probe_image(host) -> str:
-    """The helper image: $DOCKERWEB_PROBE_IMAGE, else the first candidate the host already has
-    (probes never pull: the engine may have no registry)."""
-    wanted = os.environ.get("DOCKERWEB_PROBE_IMAGE")
-    candidates = (wanted,) if wanted else IMAGE_CANDIDATES
-    image = image_first_present(host, candidates)
-    if image is not None:
-        return image
-    raise Conflict(f"Probes need a busybox image on host {getattr(host, 'name', '?')!r} "
-                   f"({' or '.join(candidates)}); load one there or set DOCKERWEB_PROBE_IMAGE.")
+    """The helper image (probe_image_status), or a 409 that says why there is none."""
+    status = probe_image_status(host)
+    if status["image"] is None:
+        raise Conflict(status["reason"])
+    return status["image"]
 
 
 def netns_run(host, container_id: str, script: str, *, image: str, timeout: int = 30) -> str:
@@ -42,7 +70,7 @@ def netns_run(host, container_id: str, script: str, *, image: str, timeout: int 
     try:
         with engine_errors(host):
             helper = client.create_container(
-                image, command=["sh", "-c", script], labels={PROBE_LABEL: "1"},
+                image, entrypoint=["sh", "-c"], command=[script], labels={PROBE_LABEL: "1"},
                 host_config=client.create_host_config(network_mode=f"container:{container_id}"),
             )["Id"]
             client.start(helper)
@@ -57,11 +85,12 @@ def netns_run(host, container_id: str, script: str, *, image: str, timeout: int 
 
 
 def netns_run_many(host, jobs: dict[str, str], *, parallel: int = 4, timeout: int = 30,
-                   on_done=None) -> dict[str, dict]:
+                   on_done=None, image: str | None = None) -> dict[str, dict]:
     """Run several scripts at once, one helper per container: `{container_id: script}` →
     `{container_id: {output, error, seconds}}`. A failing helper does not stop the others.
-    `on_done(done, total)` is called after each helper."""
-    image = probe_image(host)
+    `on_done(done, total)` is called after each helper. `image`: the one chosen when the run
+    was asked for (an audit records it), else probe_image()."""
+    image = image or probe_image(host)
     helpers_sweep(host)
 
     def one(item):

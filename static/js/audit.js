@@ -239,8 +239,13 @@
     info.appendChild(ul);
     if (D.can_probe && S.state === "running" && T.state === "running") {
       var btn = el("button", { type: "button", id: "probe-pair" }, "Probe this pair now");
-      btn.addEventListener("click", function () { probePair(S, T, btn); });
+      if (D.probe_image) btn.addEventListener("click", function () { probePair(S, T, btn); });
+      else {  // no image with sh and ping on the host: the button says why it is off
+        btn.disabled = true;
+        btn.setAttribute("aria-describedby", "probe-pair-off");
+      }
       info.appendChild(btn);
+      if (!D.probe_image) info.appendChild(el("p", { "class": "field-error small", id: "probe-pair-off" }, D.probes_off));
     }
     pingButtons(info, S, T, cell);
   }

@@ -792,8 +792,10 @@
   Page.prototype._updateStats = function () {
     var cy = this.cy;
     var running = cy.nodes(".container.st-running").length, all = cy.nodes(".container").length;
-    this.stats.textContent = all + " containers (" + running + " running) · " + cy.nodes(".network").length + " networks · " +
-      cy.nodes(".volume.t-volume").length + " volumes · " + cy.nodes(".port").length + " published ports";
+    function n(count, one, many) { return count + " " + (count === 1 ? one : many); }
+    this.stats.textContent = n(all, "container", "containers") + " (" + running + " running) · " +
+      n(cy.nodes(".network").length, "network", "networks") + " · " + n(cy.nodes(".volume.t-volume").length, "volume", "volumes") +
+      " · " + n(cy.nodes(".port").length, "published port", "published ports");
   };
 
   // Details of a node or an edge, with links to the pages of the object.

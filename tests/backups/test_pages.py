@@ -44,6 +44,8 @@ def test_backups_page_starts_a_backup_and_shows_it(celery_worker_proc, host, eng
     assert page.status_code == 200
     html = page.content.decode()
     assert "Back up a volume" in html and 'value="page-vol"' in html and "Import an archive" in html
+    # Which host a new backup is taken on, said in a sentence (issue 17: not "Backups start on local").
+    assert "New backups are taken on host <b>local</b>." in html and "start on local" not in html
     r = c.post("/backups/start/", {"host": "local", "volume": "page-vol", "compression": "gzip", "consistency": "none"})
     backup = Backup.objects.get(volume="page-vol")
     assert r.status_code == 302 and r["Location"] == f"/backups/{backup.pk}/"

@@ -40,7 +40,9 @@ def test_a_container_started_with_the_sdk_appears_without_reloading(asgi_server,
     new_pos = after[f"local|ctr:{c.id}"]
     hub = after[f"local|net:{net.id}"]
     assert ((new_pos["x"] - hub["x"]) ** 2 + (new_pos["y"] - hub["y"]) ** 2) ** 0.5 < 400  # placed by its bridge
-    assert "7 containers" in page.locator("#topo-stats").inner_text()
+    stats = page.locator("#topo-stats").inner_text()
+    assert "7 containers" in stats
+    assert "· 1 volume ·" in stats  # the walkthrough's one volume, singular (issue 17: not "1 volumes")
     page.screenshot(path=str(artifacts_dir / "topology-live.png"))
 
     # Removal is live too.
