@@ -167,6 +167,11 @@ class Container(models.Model):
             return self.network_mode.split(":", 1)[1]
         return None
 
+    @property
+    def network_fixed(self) -> bool:
+        """Host, none and container: modes: the engine refuses to connect or disconnect such a container."""
+        return self.network_mode in ("host", "none") or self.network_mode.startswith("container:")
+
 
 class Endpoint(models.Model):
     """A container's attachment to a network (one entry of NetworkSettings.Networks)."""

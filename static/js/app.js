@@ -49,3 +49,32 @@ document.querySelectorAll(".progress[aria-valuenow] > div").forEach(function (fi
   var input = first.querySelector && first.querySelector("input:not([type=hidden]), select, textarea");
   if (input) { try { input.focus({ preventScroll: true }); } catch (e) { input.focus(); } }
 })();
+
+// The top menu folds into a "Menu" button when its links do not fit on one line (narrow
+// windows, long user names): measured, not guessed from a width, so no link is ever cut off.
+(function () {
+  var bar = document.querySelector(".topbar"), nav = document.getElementById("mainnav"),
+    toggle = document.getElementById("nav-toggle");
+  if (!bar || !nav || !toggle) return;
+  function open(yes) {
+    bar.classList.toggle("nav-open", yes);
+    toggle.setAttribute("aria-expanded", yes ? "true" : "false");
+  }
+  function fit() {
+    open(false);
+    bar.classList.remove("nav-folded");
+    var folded = nav.scrollWidth > nav.clientWidth + 1 || bar.scrollWidth > bar.clientWidth + 1;
+    bar.classList.toggle("nav-folded", folded);
+    toggle.hidden = !folded;
+  }
+  toggle.addEventListener("click", function () { open(!bar.classList.contains("nav-open")); });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && bar.classList.contains("nav-open")) { open(false); toggle.focus(); }
+  });
+  document.addEventListener("click", function (e) {
+    if (bar.classList.contains("nav-open") && !nav.contains(e.target) && e.target !== toggle) open(false);
+  });
+  var timer = null;
+  window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(fit, 100); });
+  fit();
+})();

@@ -9,6 +9,10 @@
       { credentials: "same-origin", headers: { "Accept": "application/json" } }) };
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // The legend starts open only where it leaves the graph room (a wide canvas); folded it is a
+    // small "Legend" tab in the corner that the graph's fit keeps clear of.
+    var legend = document.getElementById("topo-legend"), canvas = document.getElementById("topo-graph");
+    if (legend && canvas && canvas.clientWidth >= 1100) legend.open = true;
     window.dwTopologyPage = DockerwebTopology.page(document.getElementById("topo-graph"), config);
   });
 })();

@@ -21,27 +21,42 @@
   "use strict";
 
   var SEP = "|";
+  // Labels by zoom level: a label is drawn only when it is at least READABLE px on screen
+  // (cytoscape's min-zoomed-font-size). Hosts and networks have the largest type, so they stay
+  // labelled in the overview of a big graph; containers, volumes and ports get theirs as one
+  // zooms in (and the full name shows on hover at any zoom); edge labels come last.
+  var READABLE = 11;
+  // Hosts and networks keep about HUB_PX on screen while one zooms out (their type grows up to
+  // HUB_MAX model px), so the overview of a big graph still says what is where.
+  var HUB_PX = 13, HUB_MAX = 44, NET_FS = 18, HOST_FS = 16, NODE_FS = 11;
   var RING0 = 92, RING_GAP = 104, SLOT = 78, SAT_OUT = 50, SAT_STEP = 0.62;
 
   function cyId(host, id) { return host + SEP + id; }
   function isPredef(name) { return name === "bridge" || name === "host" || name === "none"; }
   function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  // Long names are shortened on the canvas (the details panel and the hover title show them whole).
+  function shorten(s, n) { s = s || ""; return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
+  var HEX64 = /^[0-9a-f]{64}$/;
 
   // ---- styles ---------------------------------------------------------------------------------
   var STYLE = [
     { selector: "node", style: {
-      "label": "data(label)", "font-size": 10, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
-      "min-zoomed-font-size": 7, "border-width": 1,
+      "label": "data(label)", "font-size": NODE_FS, "color": "#26323f", "text-valign": "bottom", "text-margin-y": 3,
+      "min-zoomed-font-size": READABLE, "text-wrap": "ellipsis", "text-max-width": 72, "border-width": 1,
       "border-color": "#7b8ba0", "background-color": "#dfe6ee", "width": 22, "height": 22 } },
     { selector: "node.host", style: {
       "shape": "round-rectangle", "width": 86, "height": 38, "background-color": "#14212f", "border-color": "#14212f",
-      "color": "#fff", "text-valign": "center", "text-margin-y": 0, "font-size": 13, "font-weight": "bold",
-      "min-zoomed-font-size": 3 } },
+      "color": "#fff", "text-valign": "center", "text-margin-y": 0, "font-size": "data(fs)", "font-weight": "bold",
+      "text-max-width": 200 } },
     { selector: "node.host.down", style: { "background-color": "#8a2a2a", "border-color": "#8a2a2a" } },
     { selector: "node.network", style: {
       "shape": "hexagon", "width": 54, "height": 48, "background-color": "#0b6bcb", "border-color": "#084f96",
-      "border-width": 2, "color": "#0b3f75", "font-size": 11, "font-weight": "bold", "text-wrap": "wrap",
-      "min-zoomed-font-size": 4, "label": "data(netlabel)" } },
+      "border-width": 2, "color": "#0b3f75", "font-size": "data(fs)", "font-weight": "bold", "text-wrap": "wrap",
+      "text-max-width": 600, "label": "data(netlabel)", "text-background-color": "#f7f9fb", "text-background-opacity": 0.8,
+      "text-background-padding": 2, "text-background-shape": "round-rectangle", "z-index": 5 } },
+    // A network whose containers are folded into a count (Graph.collapse).
+    { selector: "node.network.collapsed", style: { "label": "data(collabel)", "width": 72, "height": 64, "border-width": 5,
+      "border-style": "double" } },
     { selector: "node.network.internal", style: { "border-style": "dashed", "border-width": 3, "background-color": "#5d9be0" } },
     { selector: "node.network.drv-host", style: { "shape": "octagon", "background-color": "#e07b00", "border-color": "#a65b00", "color": "#8a4b00" } },
     { selector: "node.network.drv-null", style: { "shape": "octagon", "background-color": "#b8c2cc", "border-color": "#7b8ba0", "color": "#56606b", "width": 40, "height": 40 } },
@@ -57,15 +72,15 @@
     { selector: "node.container.mode-container", style: { "shape": "round-pentagon", "background-color": "#ede3ff", "border-color": "#8a3ffc" } },
     { selector: "node.container.privileged", style: { "border-color": "#c62828" } },
     { selector: "node.volume", style: {
-      "shape": "barrel", "width": 18, "height": 20, "background-color": "#ffe08a", "border-color": "#a77b00", "font-size": 8 } },
+      "shape": "barrel", "width": 18, "height": 20, "background-color": "#ffe08a", "border-color": "#a77b00" } },
     { selector: "node.volume.t-bind", style: { "shape": "rhomboid", "width": 24, "height": 14, "background-color": "#f4d6c4", "border-color": "#9c5a33" } },
     { selector: "node.volume.t-tmpfs", style: { "shape": "round-tag", "width": 16, "height": 16, "background-color": "#e9f0f7", "border-color": "#7b8ba0", "border-style": "dotted" } },
     { selector: "node.port", style: {
-      "shape": "round-rectangle", "width": 12, "height": 10, "background-color": "#2e9e55", "border-color": "#1a7f37", "font-size": 8,
+      "shape": "round-rectangle", "width": 12, "height": 10, "background-color": "#2e9e55", "border-color": "#1a7f37",
       "color": "#14532d" } },
     { selector: "node.port.exposed-all", style: { "background-color": "#c62828", "border-color": "#8e1c1c", "color": "#8e1c1c" } },
     { selector: "edge", style: { "width": 1.2, "line-color": "#a9b8c8", "curve-style": "haystack", "haystack-radius": 0,
-      "font-size": 8, "min-zoomed-font-size": 12, "color": "#4b5968", "text-background-color": "#fff",
+      "font-size": 10, "min-zoomed-font-size": READABLE, "color": "#4b5968", "text-background-color": "#fff",
       "text-background-opacity": 0.85, "text-background-padding": 1 } },
     // Edge labels (IPs, aliases) only when zoomed in: see Graph._edgeLabels.
     { selector: "edge.attached.labelled", style: { "label": "data(elabel)" } },
@@ -82,8 +97,12 @@
     { selector: "edge.publishes", style: { "curve-style": "straight", "line-color": "#2e9e55", "width": 1.6,
       "target-arrow-shape": "triangle", "target-arrow-color": "#2e9e55", "arrow-scale": 0.7 } },
     { selector: ".hidden", style: { "display": "none" } },
+    { selector: "node.zsmall", style: { "label": "" } },
+    // cytoscape-svg draws no label wrapped with "ellipsis": exports use the names as shortened in toCy.
+    { selector: "node.exporting", style: { "min-zoomed-font-size": 0, "text-wrap": "none" } },
+    { selector: "node.network.exporting", style: { "text-wrap": "wrap" } },
     { selector: ".faded", style: { "opacity": 0.15, "text-opacity": 0 } },
-    { selector: "node.match", style: { "border-color": "#ff3d7f", "border-width": 4, "text-opacity": 1, "min-zoomed-font-size": 0 } },
+    { selector: "node.match", style: { "border-color": "#ff3d7f", "border-width": 4, "text-opacity": 1 } },
     { selector: "node.hl", style: { "border-color": "#ff3d7f", "border-width": 5, "z-index": 20 } },
     { selector: "edge.hl", style: { "line-color": "#ff3d7f", "target-arrow-color": "#ff3d7f", "width": 4, "z-index": 20, "opacity": 1 } },
     { selector: ":selected", style: { "overlay-color": "#0b6bcb", "overlay-opacity": 0.18, "overlay-padding": 6 } },
@@ -93,7 +112,8 @@
   // ---- element conversion ---------------------------------------------------------------------
   function toCy(host, el, group) {
     var d = el.data || {};
-    var data = { id: cyId(host, el.id), api_id: el.id, host: host, kind: el.kind, label: el.label || "", d: d };
+    var data = { id: cyId(host, el.id), api_id: el.id, host: host, kind: el.kind, label: shorten(el.label, 40),
+      full: (d.type === "bind" ? d.source : d.name) || el.label || "", d: d };
     var cls = [el.kind];
     if (group === "edge") {
       data.source = cyId(host, el.source);
@@ -109,9 +129,10 @@
       }
     } else {
       if (el.kind === "network") {
+        data.fs = NET_FS;
         cls.push("drv-" + d.driver);
         if (d.internal) cls.push("internal");
-        data.netlabel = (el.label || "") + ((d.subnets && d.subnets.length) ? "\n" + d.subnets.join(" ") : "");
+        data.netlabel = shorten(el.label, 28) + ((d.subnets && d.subnets.length) ? "\n" + d.subnets.join(" ") : "");
       } else if (el.kind === "container") {
         cls.push("st-" + d.state, "mode-" + d.mode);
         if (d.missing_networks && d.missing_networks.length) cls.push("net-missing");
@@ -120,11 +141,14 @@
         cls.push("t-" + (d.type || "volume"));
         if (d.type === "bind") {  // long host paths: the last two parts (the details show all)
           var parts = (el.label || "").split("/").filter(Boolean);
-          if (parts.length > 2) data.label = "…/" + parts.slice(-2).join("/");
+          if (parts.length > 2) data.label = shorten("…/" + parts.slice(-2).join("/"), 40);
+        } else if (d.anonymous || HEX64.test(el.label || "")) {
+          data.label = shorten(el.label, 13);  // 64-hex anonymous volumes: the first 12 characters
         }
       } else if (el.kind === "port") {
         if (d.all_interfaces) cls.push("exposed-all");
       } else if (el.kind === "host") {
+        data.fs = HOST_FS;
         if (d.status && d.status !== "ok") cls.push("down");
       }
     }
@@ -144,20 +168,49 @@
     this.present = {};    // cy id -> true while the element is in cytoscape
     this.pending = {};    // node cy id -> {edge cy id: true} edges waiting for that node
     this.layouts = {};    // host -> layout state
-    this.filters = { volumes: true, ports: true };
+    this.filters = { volumes: true, ports: true, collapse: false };
+    this.collapsed = {};  // network cy id -> true/false: its containers folded into a count (else filters.collapse)
+    this.fitPadding = options.fitPadding || 30;
     this.handlers = {};
     var self = this;
+    // The whole name on hover, whatever the zoom (labels are shortened or hidden when small).
+    this.cy.on("mouseover", "node", function (evt) {
+      var n = evt.target;
+      container.title = n.data("full") + (n.hasClass("collapsed") ? " (" + n.data("folded") + " containers folded)" : "");
+    });
+    this.cy.on("mouseout", "node", function () { container.removeAttribute("title"); });
     this.cy.on("tap", function (evt) {
       self._emit("select", evt.target === self.cy ? null : evt.target);
     });
     // Measuring a thousand edge labels costs more than drawing the edges: label them only when
     // the zoom makes them readable (and always around the selected node).
     this.labelZoom = 1.5;
-    this.cy.on("zoom", function () { self._edgeLabels(); });
+    this.cy.on("zoom", function () { self._edgeLabels(); self._zoomLabels(); });
     this.cy.on("select unselect", "node", function (evt) {
       evt.target.connectedEdges().toggleClass("labelled", evt.type === "select" || self.labelled === true);
     });
   }
+
+  // Labels by zoom level. cytoscape's min-zoomed-font-size alone is coarse (it rounds the zoom
+  // up to a power of two), so the rule is kept here: a node's label shows only while it is at
+  // least READABLE px on screen (class zsmall hides it), and the hubs' type follows the zoom.
+  Graph.prototype._zoomLabels = function (force) {
+    var cy = this.cy, z = cy.zoom(), fs = Math.round(Math.min(HUB_MAX, Math.max(NET_FS, HUB_PX / z)));
+    var small = NODE_FS * z < READABLE, key = fs + "/" + small + "/" + (HUB_MAX * z < READABLE) + "/" + (HOST_FS * z < READABLE);
+    if (!force && key === this._zoomKey) return;
+    this._zoomKey = key;
+    this._hubFs = fs;
+    cy.batch(function () {
+      cy.nodes(".network, .host").forEach(function (n) {
+        var want = n.hasClass("host") ? Math.max(HOST_FS, fs - 2) : fs, hide = want * z < READABLE;
+        if (n.data("fs") !== want) n.data("fs", want);
+        if (hide !== n.hasClass("zsmall")) n.toggleClass("zsmall", hide);
+      });
+      cy.nodes().forEach(function (n) {
+        if (small !== n.hasClass("zsmall") && !n.hasClass("network") && !n.hasClass("host")) n.toggleClass("zsmall", small);
+      });
+    });
+  };
 
   Graph.prototype._edgeLabels = function () {
     var want = this.cy.zoom() >= this.labelZoom;
@@ -261,6 +314,7 @@
       self._applyFilters();
     });
     this._flash(placeList);
+    this._zoomLabels(true);  // new or updated nodes follow the current zoom level
     return placeList.length;
   };
 
@@ -545,8 +599,10 @@
   };
 
   Graph.prototype.fit = function () {
-    var vis = this.cy.elements(":visible");
-    this.cy.fit(vis.nonempty() ? vis : undefined, 30);
+    var vis = this.cy.elements(":visible"), eles = vis.nonempty() ? vis : undefined;
+    this.cy.fit(eles, this.fitPadding);
+    // The hubs' type follows the zoom, and their labels count in the fit: fit once more with them.
+    if (this._hubFs !== null && this._hubFs !== undefined) this.cy.fit(eles, this.fitPadding);
   };
 
   // ---- filters, search, highlight -------------------------------------------------------------
@@ -580,20 +636,67 @@
         if (showCtr[e.target().id()] && (!state || e.source().data("d").state === state)) showCtr[e.source().id()] = true;
       });
     }
+    // Collapsed networks: a container whose every network is collapsed is folded into their
+    // counts (with the containers sharing its namespace, and the ports and volumes only it uses).
+    var self = this, folded = {}, counts = {}, anyFolded = false;
+    cy.nodes(".network").forEach(function (net) {
+      if (!self.isCollapsed(net.id())) return;
+      counts[net.id()] = 0;
+      anyFolded = true;
+    });
+    if (anyFolded) {
+      cy.nodes(".container").forEach(function (n) {
+        if (!showCtr[n.id()]) return;
+        var nets = n.connectedEdges(".attached").targets(".network");
+        if (nets.empty() || !nets.every(function (x) { return counts[x.id()] !== undefined; })) return;
+        folded[n.id()] = true;
+        nets.forEach(function (x) { counts[x.id()] += 1; });
+      });
+      cy.edges(".shares_netns").forEach(function (e) {
+        if (folded[e.target().id()] && showCtr[e.source().id()]) folded[e.source().id()] = true;
+      });
+    }
+    cy.nodes(".network").forEach(function (net) {
+      var c = counts[net.id()], on = c !== undefined;
+      if (on) {
+        var text = shorten(net.data("full"), 28) + "\n" + c + (c === 1 ? " container" : " containers");
+        if (net.data("collabel") !== text) net.data("collabel", text);
+        if (net.data("folded") !== c) net.data("folded", c);
+      }
+      if (on !== net.hasClass("collapsed")) net.toggleClass("collapsed", on);
+    });
     cy.nodes().forEach(function (n) {
       var kind = n.data("kind"), show = true;
-      if (kind === "container") show = showCtr[n.id()];
+      if (kind === "container") show = showCtr[n.id()] && !folded[n.id()];
       else if (kind === "network") show = !netName || n.data("d").name === netName;
       else if (kind === "port" || kind === "volume") {
         show = kind === "port" ? f.ports !== false : f.volumes !== false;
-        if (show && narrowed) {
+        if (show && (narrowed || anyFolded)) {
           var nb = n.neighborhood("node.container");
-          show = nb.some(function (c) { return showCtr[c.id()]; });
+          if (nb.nonempty()) show = nb.some(function (c) { return showCtr[c.id()] && !folded[c.id()]; });
+          else show = !narrowed;
         }
       }
       if (show === n.hasClass("hidden")) n.toggleClass("hidden", !show);
     });
     this._applySearch();
+  };
+
+  Graph.prototype.isCollapsed = function (netCyId) {
+    return netCyId in this.collapsed ? this.collapsed[netCyId] : !!this.filters.collapse;
+  };
+
+  /** Fold a network's containers into a count on the network (yes) or show them again. */
+  Graph.prototype.collapse = function (host, apiId, yes) {
+    this.collapsed[cyId(host, apiId)] = !!yes;
+    var self = this;
+    this.cy.batch(function () { self._applyFilters(); });
+  };
+
+  /** Every network folded (yes) or shown; forgets the per-network choices. */
+  Graph.prototype.collapseAll = function (yes) {
+    this.collapsed = {};
+    this.setFilters({ collapse: !!yes });
   };
 
   Graph.prototype._applySearch = function () {
@@ -643,14 +746,26 @@
     a.click();
     setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   }
+  // Exports draw the whole graph at model size (scale 1 or 2): every label is readable there, so
+  // they all show, whatever the zoom on screen hides; the screen's labels come back after.
+  Graph.prototype._allLabels = function (fn) {
+    var cy = this.cy;
+    cy.batch(function () {
+      cy.nodes(".zsmall").removeClass("zsmall");
+      cy.nodes().addClass("exporting");
+      cy.nodes(".network, .host").forEach(function (n) { n.data("fs", n.hasClass("host") ? HOST_FS : NET_FS); });
+    });
+    try { return fn(); } finally { cy.nodes().removeClass("exporting"); this._zoomLabels(true); }
+  };
   Graph.prototype.exportPng = function (name) {
-    var blob = this.cy.png({ output: "blob", full: true, bg: "#ffffff", scale: 2, maxWidth: 8000, maxHeight: 8000 });
+    var self = this;
+    var blob = this._allLabels(function () { return self.cy.png({ output: "blob", full: true, bg: "#ffffff", scale: 2, maxWidth: 8000, maxHeight: 8000 }); });
     download(blob, (name || "topology") + ".png");
     return blob;
   };
   Graph.prototype.exportSvg = function (name) {
     if (typeof this.cy.svg !== "function") throw new Error("cytoscape-svg is not loaded");
-    var text = this.cy.svg({ full: true, bg: "#ffffff", scale: 1 });
+    var self = this, text = this._allLabels(function () { return self.cy.svg({ full: true, bg: "#ffffff", scale: 1 }); });
     var blob = new Blob([text], { type: "image/svg+xml;charset=utf-8" });
     download(blob, (name || "topology") + ".svg");
     return text;
@@ -673,7 +788,7 @@
     this.metrics = {};
     this.applied = [];         // [{t (epoch ms), host, op, id}] for benchmarks and tests
     this.patches = 0;
-    this.graph = mount(element);
+    this.graph = mount(element, { fitPadding: 40 });  // room for the folded legend in a corner
     this.graph._flashOn = true;
     this.cy = this.graph.cy;
     this.queue = [];
@@ -686,6 +801,8 @@
     this.stats = document.getElementById("topo-stats");
     this.liveBadge = document.getElementById("topo-live");
     this.graph.on("select", function (e) { self.showDetails(e); });
+    // Double-click a network: fold its containers into a count, or show them again.
+    this.cy.on("dbltap", "node.network", function (evt) { self.toggleCollapse(evt.target); });
     // Until the user pans or zooms, the view follows the graph as it grows.
     this.cy.on("dragpan scrollzoom pinchzoom", function () { self.userMoved = true; });
     this._wireForm();
@@ -762,6 +879,7 @@
         volumes: f.elements.volumes.checked, ports: f.elements.ports.checked });
     }
     ["network", "state", "volumes", "ports"].forEach(function (n) { f.elements[n].addEventListener("change", function () { filters(); g.fit(); }); });
+    f.elements.collapse.addEventListener("change", function () { g.collapseAll(f.elements.collapse.checked); g.fit(); self._updateStats(); });
     f.elements.label.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(filters, 200); });
     f.elements.q.addEventListener("input", function () {
       clearTimeout(timer);
@@ -776,6 +894,14 @@
         else if (a === "svg") g.exportSvg(name);
       });
     });
+  };
+
+  Page.prototype.toggleCollapse = function (net) {
+    var g = this.graph;
+    g.collapse(net.data("host"), net.data("api_id"), !net.hasClass("collapsed"));
+    if (!this.userMoved) g.fit();
+    this._updateStats();
+    if (this.shownEle === net) this.showDetails(net);
   };
 
   Page.prototype._refreshNetworks = function () {
@@ -801,10 +927,11 @@
   // Details of a node or an edge, with links to the pages of the object.
   Page.prototype.showDetails = function (ele) {
     var box = this.details;
+    this.shownEle = ele;
     box.textContent = "";
     if (!ele) { box.appendChild(el("p", { "class": "muted small" }, "Click a node or an edge for its details.")); return; }
-    var d = ele.data("d") || {}, kind = ele.data("kind"), host = ele.data("host"), pages = this.config.pages;
-    var head = el("h2", {}, ele.isNode() ? ele.data("label") : kind.replace("_", " "));
+    var d = ele.data("d") || {}, kind = ele.data("kind"), host = ele.data("host"), pages = this.config.pages, foldBtn = null;
+    var head = el("h2", {}, ele.isNode() ? ele.data("full") : kind.replace("_", " "));
     box.appendChild(head);
     box.appendChild(el("div", { "class": "small muted" }, (ele.isNode() ? (d.type && d.type !== "volume" ? d.type + " mount" : kind) : ele.source().data("label") + " → " + ele.target().data("label")) + " on " + host));
     var dl = el("dl", { "class": "kv small" });
@@ -827,6 +954,10 @@
       row("internal", d.internal); row("ICC", d.icc); row("attachable", d.attachable); row("IPv6", d.enable_ipv6);
       row("scope", d.scope); row("id", d.short_id); row("containers", ele.connectedEdges(".attached").filter(function (e) { return e.source().data("kind") === "container"; }).length);
       row("labels", d.labels);
+      var page = this;
+      foldBtn = el("button", { type: "button", "class": "small", id: "topo-collapse" },
+        ele.hasClass("collapsed") ? "Show its containers" : "Fold its containers into a count");
+      foldBtn.addEventListener("click", function () { page.toggleCollapse(ele); });
     } else if (kind === "volume" && ele.isNode()) {
       row("type", d.type); row("driver", d.driver); row("mountpoint", d.mountpoint); row("source", d.source);
       row("destination", d.destination); row("anonymous", d.anonymous || undefined); row("labels", d.labels);
@@ -843,6 +974,7 @@
       Object.keys(d).forEach(function (k) { row(k.replace("_", " "), d[k]); });
     }
     box.appendChild(dl);
+    if (foldBtn) box.appendChild(foldBtn);
     // CPU and memory of a running container: one reading of the stats API (it takes about a second).
     if (kind === "container" && ele.isNode() && d.state === "running") {
       var hint = el("dd", { "class": "stats-hint" }, "…");

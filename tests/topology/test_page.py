@@ -94,7 +94,9 @@ def test_details_search_filters_and_export(asgi_server, page, make_user, host, w
     page.evaluate("window.dwTopologyPage.graph.fit()")
     page.screenshot(path=str(artifacts_dir / "topology-walkthrough.png"))
     # Export: SVG text and a PNG download.
-    svg = page.evaluate("window.dwTopologyPage.cy.svg({full: true, bg: '#fff'})")
+    # (as the SVG button does: exports draw every label, also those the zoom on screen hides)
+    with page.expect_download():
+        svg = page.evaluate("window.dwTopologyPage.graph.exportSvg('topology-walkthrough')")
     assert svg.startswith("<svg") and "dw-topo-web" in svg
     with page.expect_download() as dl:
         page.click("button[data-action=png]")
