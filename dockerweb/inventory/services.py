@@ -470,6 +470,8 @@ class ReconcileResult:
     removed: dict = field(default_factory=lambda: {"network": 0, "container": 0, "volume": 0})
     children: int = 0  # containers whose endpoints, mounts or ports were rewritten
     seconds: dict = field(default_factory=dict)  # {"engine": asking the engine, "mirror": comparing and writing}
+    # The container list the mirror was made from: the light poll's baseline (`LightPoll.prime`).
+    container_summaries: list = field(default_factory=list, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -524,9 +526,17 @@ class LightPoll:
         self.host = host
         self.prints: dict[str, str] | None = None
 
+    def _prints(self, rows: list[dict]) -> dict[str, str]:
+        return {r["Id"]: parse.fingerprint({k: v for k, v in r.items() if k not in self.VOLATILE}) for r in rows}
+
+    def prime(self, rows: list[dict]) -> None:
+        """Take as the baseline the list a full reconcile made the mirror from. (A look taken
+        before the reconcile's own list would miss a change made and undone while it ran: the
+        mirror keeps the middle state, and the next look finds nothing new.)"""
+        self.prints = self._prints(rows)
+
     def look(self) -> list[str]:
-        rows = engine.container_list(self.host)
-        prints = {r["Id"]: parse.fingerprint({k: v for k, v in r.items() if k not in self.VOLATILE}) for r in rows}
+        prints = self._prints(engine.container_list(self.host))
         before, self.prints = self.prints, prints
         if before is None:
             return []
@@ -564,7 +574,8 @@ def host_reconcile(*, host: Host) -> ReconcileResult:
     started = time.perf_counter()
     raw_networks = [parse.network_raw(n) for n in engine.network_list(host)]
     raw_volumes = engine.volume_list(host)
-    raw_containers = _inspect_all(host, engine.container_list(host))
+    result.container_summaries = engine.container_list(host)
+    raw_containers = _inspect_all(host, result.container_summaries)
     fetched = time.perf_counter()
     networks_in = [(n["Id"], parse.fingerprint(n), n) for n in raw_networks]
     volumes_in = [(v["Name"], parse.fingerprint(v), v) for v in raw_volumes]

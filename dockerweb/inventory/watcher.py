@@ -167,15 +167,14 @@ class HostWatcher(threading.Thread):
             try:
                 # Subscribe first, then reconcile: an event that happens during the reconcile is
                 # queued and applied after it (idempotent), so nothing falls between the two.
-                # The light poll's first look comes before the reconcile for the same reason.
+                # The light poll's baseline is the very container list the reconcile used.
                 self.stream = EventStream(host, since=int(time.time()),
                                           filters={"type": ["container", "network", "volume"]})
                 reader = threading.Thread(target=self._read, args=(self.stream, events), daemon=True,
                                           name=f"events-{host.name}")
                 reader.start()
                 poll = services.LightPoll(host)
-                poll.look()
-                services.host_reconcile(host=host)
+                poll.prime(services.host_reconcile(host=host).container_summaries)
                 services.host_check(host=host)  # the engine may have been upgraded while away
                 services.host_watching(host=host, since=timezone.now(), watcher=self.watcher)
                 log.info("watching %s (%s)", host.name, host.url)
@@ -259,8 +258,7 @@ class HostWatcher(threading.Thread):
                 last_contact = now
             if self.needs_reconcile or now - last_reconcile > settings.RECONCILE_EVERY:
                 self.needs_reconcile = False
-                poll.look()
-                services.host_reconcile(host=host)
+                poll.prime(services.host_reconcile(host=host).container_summaries)
                 last_reconcile = last_contact = last_poll = time.monotonic()
             elif light_every and now - last_poll >= light_every:
                 # Changes no event announced: one list call, compared by fingerprint.

@@ -39,8 +39,8 @@ def test_make_run_with_docker_host_comes_up_and_stops(engine_url, tmp_path, page
         # The login page of the running server, in headless Chromium, styled by its own static files.
         page.goto(base + "/")
         assert page.url == base + "/login/?next=%2F"
-        assert page.locator("button.primary").inner_text() == "Sign in"
-        assert page.evaluate("getComputedStyle(document.querySelector('button.primary')).backgroundColor") == "rgb(11, 107, 203)"
+        assert page.locator("main button.primary").inner_text() == "Sign in"
+        assert page.evaluate("getComputedStyle(document.querySelector('main button.primary')).backgroundColor") == "rgb(11, 107, 203)"
         page.screenshot(path=str(artifacts_dir / "make-run-login.png"))
         css = requests.get(base + "/static/css/app.css", timeout=5)
         assert css.status_code == 200 and "--accent" in css.text
