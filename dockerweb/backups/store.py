@@ -229,6 +229,23 @@ class ArchiveWriter:
 _END = object()
 
 
+def _taken(q: queue.Queue, stop: threading.Event, thread: threading.Thread):
+    """The items `thread` puts in `q` as `(None, item)`, until `(_END, None)`; `(exc, None)`
+    raises `exc` here. Leaving the iteration early sets `stop` (the thread's puts give up)."""
+    thread.start()
+    try:
+        while True:
+            kind, c = q.get()
+            if kind is _END:
+                return
+            if kind is not None:
+                raise kind
+            yield c
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def prefetch(chunks, depth: int = 4):
     """Iterate `chunks` in a thread, at most `depth` items ahead. Errors are re-raised here."""
     q: queue.Queue = queue.Queue(depth)
@@ -255,19 +272,7 @@ def prefetch(chunks, depth: int = 4):
             from django.db import connection
             connection.close()
 
-    t = threading.Thread(target=run, daemon=True, name="prefetch")
-    t.start()
-    try:
-        while True:
-            kind, c = q.get()
-            if kind is _END:
-                return
-            if kind is not None:
-                raise kind
-            yield c
-    finally:
-        stop.set()
-        t.join(10)
+    return _taken(q, stop, threading.Thread(target=run, daemon=True, name="prefetch"))
 
 
 def coalesce(chunks, size: int = CHUNK):
@@ -327,19 +332,7 @@ def pull(produce, depth: int = 4):
             from django.db import connection
             connection.close()
 
-    t = threading.Thread(target=run, daemon=True, name="pull")
-    t.start()
-    try:
-        while True:
-            kind, c = q.get()
-            if kind is _END:
-                return
-            if kind is not None:
-                raise kind
-            yield c
-    finally:
-        stop.set()
-        t.join(10)
+    return _taken(q, stop, threading.Thread(target=run, daemon=True, name="pull"))
 
 
 class AsyncChunks:
