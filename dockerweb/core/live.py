@@ -148,6 +148,12 @@ def mirror_changes_take(host: str, *, timeout: float) -> set[tuple[str, str]]:
     return out
 
 
+def mirror_changes_give_back(host: str, changes: set[tuple[str, str]]) -> None:
+    """Queue again what a stopping producer took (its successor reads them)."""
+    for kind, ident in changes:
+        mirror_changed(host, kind, ident)
+
+
 def mirror_changes_clear(host: str) -> None:
     """Forget what is queued (a producer that rereads the whole host needs none of it)."""
     redis_client().delete(_changes_key(host))

@@ -10,7 +10,12 @@ No delay is added: a change is read and sent as soon as it is taken; what queues
 patch is being made goes into the next one. Nothing relies on a message surviving: on start
 the producer reads the whole host and tells every socket to resync, and every `FULL_EVERY`
 seconds it diffs the whole host (a change whose note was lost — Redis away, a list trimmed —
-still reaches the graph). Sockets that miss a patch see a gap in `seq` and resync."""
+still reaches the graph). Sockets that miss a patch see a gap in `seq` and resync.
+
+Producers hand over (a host registered again, a lease moving to another watcher): a stopping
+producer gives back what it took and sends nothing more, and a producer whose count shows a
+patch it did not send (another producer overlapped it) reads the whole host again and tells the
+sockets to resync — its "graph as last sent" is no longer what the sockets hold."""
 from __future__ import annotations
 
 import asyncio
@@ -52,10 +57,11 @@ class TopologyProducer(threading.Thread):
             loop.close()
             connection.close()
 
-    def _send(self, loop, host: str, ops: list[dict]) -> None:
+    def _send(self, loop, host: str, ops: list[dict]) -> int:
         seq = live.topology_seq_next(host)
         loop.run_until_complete(live.apublish(live.host_group(host), live.patch_message(host, seq, ops)))
         self.sent += 1
+        return seq
 
     def _serve(self, loop) -> None:
         close_old_connections()
@@ -68,19 +74,30 @@ class TopologyProducer(threading.Thread):
         state = services.topology_state_load(host=host)
         # Whatever sockets hold was made by an earlier producer (or none): they start again from
         # the API, whose answer carries the seq it shows.
-        live.topology_seq_next(name)
+        seq = live.topology_seq_next(name)
         loop.run_until_complete(live.apublish(live.host_group(name), live.resync_message(name)))
         last_full = time.monotonic()
         while not self.stop_event.is_set():
             changes = live.mirror_changes_take(name, timeout=TAKE_TIMEOUT)
+            if self.stop_event.is_set():
+                live.mirror_changes_give_back(name, changes)  # for this host's next producer
+                return
             now = time.monotonic()
             if now - last_full >= settings.TOPOLOGY_FULL_EVERY:
                 changes = {("host", name)}
                 last_full = now
             if not changes:
                 continue
+            if live.topology_seq(name) != seq:
+                log.info("another producer sent patches of %s; reading the whole host again", name)
+                return
             # One database connection for good (a new one per patch cost milliseconds of every
             # patch's latency); a broken one raises here and `run` starts over with a fresh one.
             ops = services.topology_patch(state=state, changes=changes)
             if ops:
-                self._send(loop, name, ops)
+                sent = self._send(loop, name, ops)
+                if sent != seq + 1:
+                    log.info("another producer sent patches of %s (%s to %s); reading the whole host again",
+                             name, seq + 1, sent - 1)
+                    return
+                seq = sent

@@ -279,10 +279,6 @@ def test_patches_are_numbered_and_the_api_says_which_it_includes(host, engine, m
     run(main())
 
 
-@pytest.mark.skip(reason="flaky since 2026-12-02 (2 of the last 3 full runs, SQLite and PostgreSQL): after the forced "
-                         "losses, the patch of the last volume's removal did not reach the socket within 20 s. Passes "
-                         "alone. Whether the session's watcher (leases, re-registered hosts) misses the event is to be "
-                         "found out: see the closing note of 2026-12-02, issue 16.")
 def test_a_socket_that_misses_patches_is_told_to_resync_and_converges(host, engine, make_user, api_as, watcher_proc,
                                                                       monkeypatch):
     """The channel layer may drop what a slow socket does not take in time. Here the consumer is
