@@ -110,12 +110,23 @@
 
   // --- graph ----------------------------------------------------------------------------------
   // The topology page's graph (static/js/topology.js: mount), volumes and ports hidden; the
-  // selected pair's path is highlighted on it. Two styles of the audit's own: the path's steps
-  // of a pair that cannot reach each other, and a step drawn where no edge joins two.
+  // selected pair's path is highlighted on it. Styles of the audit's own: the path's steps of a
+  // pair that cannot reach each other, a step drawn where no edge joins two, and the names of
+  // the path's containers, shown at any zoom (about PATH_PX on screen; the graph hides small ones).
+  var PATH_PX = 12;
   var AUDIT_STYLE = [
     { selector: "node.blocked", style: { "background-color": "#b26a00", "border-color": "#b26a00", "border-width": 3 } },
-    { selector: "edge.path", style: { "curve-style": "bezier", "line-style": "dashed" } }
+    { selector: "edge.path", style: { "curve-style": "bezier", "line-style": "dashed" } },
+    { selector: "node.container.hl, node.container.blocked", style: { "label": "data(label)", "min-zoomed-font-size": 0, "text-wrap": "none",
+      "font-size": "data(pathfs)", "font-weight": "bold", "text-background-color": "#fff", "text-background-opacity": 0.85,
+      "text-background-padding": 2, "z-index": 30 } }
   ];
+  function pathLabels() {
+    var fs = Math.max(11, Math.round(PATH_PX / graph.cy.zoom()));
+    if (fs === pathLabels.fs) return;
+    pathLabels.fs = fs;
+    graph.cy.batch(function () { graph.cy.nodes(".container").data("pathfs", fs); });
+  }
   var pathEdges = [];  // api ids of the steps drawn by `highlight`
 
   // A graph of the matrix itself, in the topology API's shape, for when that API does not
@@ -150,6 +161,8 @@
     graph = window.DockerwebTopology.mount(box, { fitPadding: 12, style: AUDIT_STYLE });
     graph.setFilters({ volumes: false, ports: false });
     graph.load(D.host, topo);
+    pathLabels();
+    graph.cy.on("zoom", pathLabels);
     if (selected) { var p = selected.split(">"); highlight(p[0], p[1]); }
   }
 
