@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
-from dockerweb.core.pages import paginate, refusal
+from dockerweb.core.pages import next_url, paginate, refusal
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.models import Host, Volume
 from dockerweb.volumes import files
@@ -65,7 +65,7 @@ def backup_start(request):
                                        compression=form.cleaned_data["compression"],
                                        consistency=form.cleaned_data["consistency"])
         return redirect("backups:detail", pk=backup.pk)
-    return redirect(request.POST.get("next") or "backups:list")
+    return redirect(next_url(request) or "backups:list")
 
 
 @login_required

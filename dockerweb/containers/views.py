@@ -3,10 +3,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from dockerweb.core.pages import host_list_page, host_page, refusal
+from dockerweb.core.pages import host_list_page, host_page, next_url, refusal
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.services import container_fetch
@@ -140,9 +140,7 @@ def container_action(request, ident: str, action: str):
     if action not in ACTIONS:
         messages.error(request, f"Unknown action {action!r}.")
         return redirect(_url("containers:list", host))
-    nxt = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        nxt = ""
+    nxt = next_url(request)
     # Once the container is gone only the list can be shown: the list as it was (its filters
     # kept) when the action came from there.
     listed = nxt if nxt.startswith(reverse("containers:list") + "?") else _url("containers:list", host)

@@ -7,10 +7,21 @@ from functools import wraps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from dockerweb.inventory import selectors as inventory
 
 from .errors import AppError
+
+
+def next_url(request, default: str = "") -> str:
+    """The `next` a form or link carries, when it points into this site; else `default` (never
+    a redirect to another site)."""
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return default
 
 
 def paginate(request, queryset, per_page: int = 50):

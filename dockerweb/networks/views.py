@@ -9,11 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
-from dockerweb.core.pages import host_context, host_list_page, host_page, refusal
+from dockerweb.core.pages import host_context, host_list_page, host_page, next_url, refusal
 from dockerweb.core.permissions import may
 from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
@@ -26,13 +26,6 @@ from .forms import NetworkConnectForm, NetworkCreateForm
 
 def _url(name: str, host, *args, **query) -> str:
     return reverse(f"networks:{name}", args=args) + "?" + urlencode({"host": host.name, **query})
-
-
-def _next(request, default: str) -> str:
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        return nxt
-    return default
 
 
 @login_required
@@ -137,7 +130,7 @@ def network_connect(request, ctx):
     """Connect from the container page (its panel posts network, container and options here)."""
     host = ctx["host"]
     form = NetworkConnectForm(request.POST)
-    back = _next(request, _url("list", host))
+    back = next_url(request, _url("list", host))
     if not form.is_valid() or not form.cleaned_data.get("network"):
         messages.error(request, "Choose a network and a container to connect.")
         return redirect(back)
@@ -152,7 +145,7 @@ def network_connect(request, ctx):
 @host_page
 def network_disconnect(request, ctx, ident: str):
     host = ctx["host"]
-    back = _next(request, _url("detail", host, ident))
+    back = next_url(request, _url("detail", host, ident))
     with refusal(request):
         c = services.network_disconnect(actor=request.user, host=host, network=ident,
                                         container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
@@ -170,7 +163,7 @@ def network_remove(request, ctx, ident: str):
         services.network_remove(actor=request.user, host=host, ident=ident)
         messages.success(request, f"Network {ident} removed.")
         return redirect(_url("list", host))
-    return redirect(_next(request, _url("list", host)))
+    return redirect(next_url(request, _url("list", host)))
 
 
 @login_required
