@@ -24,6 +24,17 @@ def env_bool(name: str, default: bool = False) -> bool:
 DATA_DIR = Path(os.environ.get("DOCKERWEB_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 BACKUP_DIR = Path(os.environ.get("DOCKERWEB_BACKUP_DIR", DATA_DIR / "backups")).resolve()
+# Repositories (restic): the binary, its cache (speeds up incremental snapshots), and how long a
+# quick command (snapshots, ls, check of a small repository) may take before it counts as hung.
+RESTIC_BINARY = os.environ.get("DOCKERWEB_RESTIC", "restic")
+RESTIC_CACHE_DIR = os.environ.get("DOCKERWEB_RESTIC_CACHE", str(DATA_DIR / "restic-cache"))
+RESTIC_TIMEOUT = float(os.environ.get("DOCKERWEB_RESTIC_TIMEOUT", "600"))
+# Local repositories live inside these folders of the workers' machine (colon-separated), never
+# elsewhere: an admin's typo cannot write a repository over the machine's own files.
+REPOSITORY_ROOTS = [Path(p).resolve() for p in os.environ.get(
+    "DOCKERWEB_REPOSITORY_ROOTS", str(DATA_DIR / "repositories")).split(":") if p]
+if "DOCKERWEB_REPOSITORY_ROOTS" not in os.environ:
+    (DATA_DIR / "repositories").mkdir(exist_ok=True)
 # Uploads are archives to import: streamed to a file beside the archive store (renamed into it,
 # never copied), up to this many bytes.
 IMPORT_MAX_BYTES = int(os.environ.get("DOCKERWEB_IMPORT_MAX_BYTES", str(20 * 1024 ** 3)))
@@ -83,6 +94,7 @@ INSTALLED_APPS = [
     "dockerweb.containers",
     "dockerweb.volumes",
     "dockerweb.backups",
+    "dockerweb.repositories",
     "dockerweb.topology",
     "dockerweb.audit",
 ]

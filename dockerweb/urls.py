@@ -14,6 +14,7 @@ api_patterns = [
     path("", include("dockerweb.containers.api.urls")),
     path("", include("dockerweb.volumes.api.urls")),
     path("", include("dockerweb.backups.api.urls")),
+    path("", include("dockerweb.repositories.api.urls")),
     path("", include("dockerweb.topology.api.urls")),
     path("", include("dockerweb.audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

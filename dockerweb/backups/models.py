@@ -110,6 +110,10 @@ class Backup(Job):
         default=1, help_text="Leading path parts a restore strips by default (ours: the `data/` folder).")
     held_containers = models.JSONField(default=list, blank=True,
                                        help_text="[{id, name, action}] paused or stopped for the copy")
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="snapshots",
+                                   help_text="Set: a snapshot into this repository instead of an archive.")
+    snapshot = models.CharField(max_length=64, blank=True, help_text="The repository's id of the snapshot made.")
     doors = models.JSONField(default=list, blank=True,
                              help_text="[[action, reason]]: the volume's ways to the host when it was backed up "
                                        "(containers.safety.volume_doors); whoever downloads or restores the "

@@ -58,20 +58,23 @@ def _choice(value, choices, field) -> str:
 # --- backups ------------------------------------------------------------------------------------
 
 def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
-                 origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True) -> Backup:
+                 origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True,
+                 repository=None) -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
-                detail={"compression": compression, "consistency": consistency}) as ch:
+                detail={"compression": compression, "consistency": consistency,
+                        **({"repository": repository.name} if repository else {})}) as ch:
         doors = safety.volume_reach_check(user=actor, host=host, name=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
-                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue, doors=doors)
+                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue, doors=doors,
+                               repository=repository)
         ch.detail["backup"] = backup.pk
     return backup
 
 
 def backup_create(*, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
                   origin: str = Backup.Origin.MANUAL, schedule=None, created_by=None, enqueue: bool = True,
-                  doors: list | None = None) -> Backup:
+                  doors: list | None = None, repository=None) -> Backup:
     """Write the queued row of a backup (the volume must exist on the engine) and, with
     `enqueue`, send its task. Schedules call this directly: they act for nobody in particular.
     `doors` are the volume's ways to the host (`safety.volume_doors`), judged again for whoever
@@ -86,6 +89,7 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
         doors = safety.volume_doors(host, volume)
     backup = Backup.objects.create(host=host, host_name=host.name, volume=volume, compression=compression,
                                    consistency=consistency, origin=origin, schedule=schedule, doors=doors,
+                                   repository=repository, format="restic" if repository else "tar",
                                    created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
     if enqueue:
         _enqueue(backup, backup_run_task)
@@ -177,6 +181,19 @@ def _backup_stream(backup: Backup, writer, manifest, progress: Progress) -> int:
         engine.helper_remove(host, helper)
 
 
+def _snapshot_copy(backup: Backup, progress: Progress, folder: Path | None) -> None:
+    """A snapshot into the job's repository: restic reads the volume's folder in place."""
+    from dockerweb.repositories.services import snapshot_copy
+
+    if backup.repository is None:
+        raise NotFound("The repository of this snapshot was removed.")
+    if folder is None:
+        raise Conflict("A snapshot into a repository reads the volume's folder in place, which this worker cannot "
+                       f"reach on host {backup.host_name!r}: run the host's agent beside its engine "
+                       "(docs/deploy.md), or make an archive backup.")
+    snapshot_copy(backup, progress, folder)
+
+
 def backup_execute(backup: Backup) -> Backup:
     """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
     Containers held for consistency are released whatever happens."""
@@ -206,7 +223,10 @@ def backup_execute(backup: Backup) -> Backup:
             try:
                 if backup.consistency != Consistency.NONE:
                     _hold(backup)
-                _backup_copy(backup, progress, folder)
+                if backup.repository_id:
+                    _snapshot_copy(backup, progress, folder)
+                else:
+                    _backup_copy(backup, progress, folder)
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)

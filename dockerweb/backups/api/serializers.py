@@ -24,11 +24,15 @@ class BackupSerializer(JobFields):
     archive = serializers.SerializerMethodField()
     schedule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
                                                   help_text="The schedule that made it; null if none.")
+    repository = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                    help_text="Set: a snapshot into this repository, not an archive.")
+    snapshot = serializers.CharField(read_only=True, help_text="The snapshot's id in the repository, once made.")
 
     class Meta:
         model = Backup
         fields = ["id", "job", "host", "volume", "status", "progress", "bytes_done", "bytes_total", "throughput", "eta",
-                  "archive", "consistency", "origin", "schedule", "created", "started", "finished", "error", "worker"]
+                  "archive", "consistency", "origin", "schedule", "repository", "snapshot", "created", "started",
+                  "finished", "error", "worker"]
 
     @extend_schema_field(ArchiveSerializer)
     def get_archive(self, b):

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from dockerweb.core.api import converters  # noqa: F401  (registers <id:…>)
+
+from . import views
+
+urlpatterns = [
+    path("repositories/", views.RepositoryList.as_view(), name="api-repositories"),
+    path("repositories/<id:pk>/", views.RepositoryDetail.as_view(), name="api-repository"),
+    path("repositories/<id:pk>/check/", views.RepositoryCheck.as_view(), name="api-repository-check"),
+    path("repositories/<id:pk>/snapshots/", views.RepositorySnapshots.as_view(), name="api-repository-snapshots"),
+    path("hosts/<str:host>/volumes/<str:name>/snapshots/", views.VolumeSnapshots.as_view(), name="api-volume-snapshots"),
+]

@@ -1,0 +1,241 @@
+"""Repositories: create (restic init, or adopt an existing repository the password opens),
+change, forget, check; and the snapshot of one volume, run as a backup job's body
+(`backups.services` hands a job with `repository` set to `snapshot_execute`)."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from dockerweb.core.errors import AppError, BadRequest, Conflict, Unavailable
+from dockerweb.core.secrets import seal
+from dockerweb.core.services import change
+
+from .models import Repository
+from .restic import Restic, host_key_parts, sftp_parts
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
+
+
+def snapshot_tags(host: str, volume: str) -> list[str]:
+    """How a volume's snapshots are told apart in a repository shared by several hosts."""
+    return ["dockerweb", f"host={host}", f"volume={volume}"]
+
+
+def _validate(*, name: str | None, kind: str | None, location: str | None, password: str | None,
+              ssh_key: str | None, known_host: str | None, current: Repository | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    out: dict = {}
+    if name is not None:
+        if not _NAME.match(name):
+            refuse("name", "A name is 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit.")
+        elif Repository.objects.filter(name=name).exclude(pk=getattr(current, "pk", None)).exists():
+            refuse("name", f"A repository named {name!r} exists already.")
+        out["name"] = name
+    kind = kind if kind is not None else getattr(current, "kind", None)
+    if kind not in Repository.Kind.values:
+        refuse("kind", "The kind is local or sftp.")
+    location = location if location is not None else getattr(current, "location", None)
+    if kind == Repository.Kind.LOCAL and location is not None:
+        roots = settings.REPOSITORY_ROOTS
+        path = os.path.normpath(location) if location.startswith("/") else ""
+        parent = Path(path).parent.resolve() if path else None
+        inside = parent is not None and any(parent == r or r in parent.parents for r in roots)
+        if not path:
+            refuse("location", "A local repository is an absolute folder, such as "
+                               f"{roots[0] / 'main' if roots else '/srv/backups/main'}.")
+        elif not inside:
+            refuse("location", "Local repositories live inside " + " or ".join(str(r) for r in roots)
+                   + " (the setting DOCKERWEB_REPOSITORY_ROOTS).")
+        elif not parent.is_dir():
+            refuse("location", f"The folder {parent} does not exist on the workers' machine.")
+        out["location"] = str(parent / Path(path).name) if path else location
+    elif kind == Repository.Kind.SFTP and location is not None:
+        try:
+            sftp_parts(location)
+        except AppError as exc:
+            refuse("location", exc.message)
+        out["location"] = location
+    if password is not None:
+        if len(password) < 8:
+            refuse("password", "The password has at least 8 characters (it encrypts every snapshot).")
+        out["password_sealed"] = seal(password)
+    elif current is None:
+        refuse("password", "A password is required: it encrypts the repository.")
+    if kind == Repository.Kind.SFTP:
+        if ssh_key is not None:
+            if "PRIVATE KEY-----" not in ssh_key:
+                refuse("ssh_key", "The key is an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY----- …), "
+                                  "without a passphrase.")
+            out["ssh_key_sealed"] = seal(ssh_key)
+        elif current is None or not current.ssh_key_sealed:
+            refuse("ssh_key", "An SFTP repository needs the private key that the server accepts.")
+        if known_host is not None:
+            kind_, key = host_key_parts(known_host)
+            if not key or "\n" in known_host.strip():
+                refuse("known_host", "The server's host key, as ssh-keyscan prints it: `type base64` "
+                                     "(e.g. ssh-ed25519 AAAA…), optionally after the host name.")
+            out["known_host"] = f"{kind_} {key}"
+        elif current is None or not current.known_host:
+            refuse("known_host", "An SFTP repository needs the server's host key (pinned: no other server "
+                                 "is trusted).")
+    elif ssh_key or known_host:
+        refuse("ssh_key" if ssh_key else "known_host", "Only SFTP repositories take a key.")
+    if kind is not None:
+        out["kind"] = kind
+    if errors:
+        field = next(iter(errors))
+        raise BadRequest(errors[field][0], field=field, errors=errors)
+    return out
+
+
+def _open_or_init(repo: Repository) -> str:
+    """Init the repository, or adopt the one already there (the password must open it)."""
+    with Restic(repo.target()) as restic:
+        if repo.kind == Repository.Kind.LOCAL:
+            folder = Path(repo.location)
+            if folder.exists() and any(folder.iterdir()) and not (folder / "config").exists():
+                raise Conflict(f"{folder} holds files but no repository; choose an empty or new folder.",
+                               field="location")
+        if restic.exists():
+            return "adopted"
+        restic.init()
+        return "created"
+
+
+def repository_create(*, actor, name: str, kind: str, location: str, password: str, ssh_key: str = "",
+                      known_host: str = "") -> Repository:
+    with change(user=actor, action="repository.create", target=name, detail={"kind": kind, "location": location}) as ch:
+        data = _validate(name=name, kind=kind, location=location, password=password,
+                         ssh_key=ssh_key if kind == "sftp" else (ssh_key or None),
+                         known_host=known_host if kind == "sftp" else (known_host or None))
+        repo = Repository(created_by=actor if getattr(actor, "is_authenticated", False) else None, **data)
+        ch.detail["repository"] = _open_or_init(repo)
+        repo.status = Repository.Status.OK
+        repo.save()
+    return repo
+
+
+def repository_update(*, actor, repository: Repository, **data) -> Repository:
+    """Rename, or give new secrets or a new place (the repository there must open with them)."""
+    with change(user=actor, action="repository.update", target=repository.name,
+                detail={k: v for k, v in data.items() if k in ("name", "location")}):
+        if "kind" in data and data["kind"] != repository.kind:
+            raise BadRequest("A repository's kind cannot change; create another repository.", field="kind")
+        fields = _validate(name=data.get("name"), kind=None, location=data.get("location"),
+                           password=data.get("password"), ssh_key=data.get("ssh_key"),
+                           known_host=data.get("known_host"), current=repository)
+        fields.pop("kind", None)
+        probe = Repository(**{f.attname: getattr(repository, f.attname) for f in Repository._meta.concrete_fields})
+        for k, v in fields.items():
+            setattr(probe, k, v)
+        if any(k in fields for k in ("location", "password_sealed", "ssh_key_sealed", "known_host")):
+            with Restic(probe.target()) as restic:
+                if not restic.exists():
+                    raise Conflict(f"There is no repository at {probe.location}.", field="location")
+        for k, v in fields.items():
+            setattr(repository, k, v)
+        repository.save()
+    return repository
+
+
+def repository_delete(*, actor, repository: Repository) -> None:
+    """Forget the repository here; its data stays where it is (it can be added again)."""
+    from dockerweb.backups.models import Backup
+
+    with change(user=actor, action="repository.delete", target=repository.name):
+        if Backup.objects.filter(repository=repository, status__in=("queued", "running")).exists():
+            raise Conflict("A snapshot into this repository is running; delete the repository when it has ended.")
+        repository.delete()
+
+
+def repository_check_start(*, actor, repository: Repository) -> Repository:
+    """Queue a `restic check` of the repository (its result lands on the row)."""
+    from .tasks import repository_check_task
+
+    with change(user=actor, action="repository.check", target=repository.name):
+        try:
+            repository_check_task.delay(repository.pk)
+        except Exception as exc:
+            raise Unavailable("The task queue (Redis) cannot be reached right now; the check was not started.") from exc
+    return repository
+
+
+def repository_check(*, repository: Repository) -> Repository:
+    """`restic check`; the result is kept on the row (shown on the page and in the API)."""
+    ok, message = True, "No errors were found."
+    try:
+        with Restic(repository.target()) as restic:
+            restic.unlock()
+            restic.check()
+    except AppError as exc:
+        ok, message = False, exc.message
+    Repository.objects.filter(pk=repository.pk).update(
+        last_check_at=timezone.now(), last_check_ok=ok, last_check_message=message[:4000],
+        status=Repository.Status.OK if ok else Repository.Status.ERROR)
+    repository.refresh_from_db()
+    return repository
+
+
+def snapshots_list(*, repository: Repository, host: str = "", volume: str = "") -> list[dict]:
+    """The repository's own list (its one truth), with what our jobs recorded of each snapshot
+    they made (restic 0.14 keeps no sizes in a snapshot)."""
+    from dockerweb.backups.models import Backup
+
+    tags = ["dockerweb"] + ([f"host={host}"] if host else []) + ([f"volume={volume}"] if volume else [])
+    with Restic(repository.target()) as restic:
+        raw = restic.snapshots(tags=[",".join(tags)])
+    jobs = {b.snapshot: b for b in Backup.objects.filter(repository=repository,
+                                                         snapshot__in=[s.get("short_id", s["id"][:8]) for s in raw])}
+    out = []
+    for s in raw:
+        tag = dict(t.split("=", 1) for t in s.get("tags") or [] if "=" in t)
+        short = s.get("short_id", s["id"][:8])
+        job = jobs.get(short)
+        out.append({"id": s["id"], "short_id": short, "time": s["time"],
+                    "host": tag.get("host", ""), "volume": tag.get("volume", ""),
+                    "size_added": job.size if job else None, "file_count": job.file_count if job else None,
+                    "total_size": job.bytes_total if job else None})
+    return sorted(out, key=lambda s: s["time"], reverse=True)
+
+
+@transaction.atomic
+def _note(backup, **fields) -> None:
+    type(backup).objects.filter(pk=backup.pk).update(**fields)
+    for k, v in fields.items():
+        setattr(backup, k, v)
+
+
+def snapshot_copy(backup, progress, folder: Path) -> None:
+    """The body of a snapshot job: `restic backup` of the volume's folder into the job's
+    repository, its progress fed to the job's. Raises AppError (or Cancelled) on failure; a
+    failed or killed snapshot leaves no snapshot behind (restic writes the snapshot last)."""
+    repo = backup.repository
+
+    def on_status(line: dict) -> None:
+        if line.get("total_bytes"):
+            progress.total = line["total_bytes"]
+        done = line.get("bytes_done") or 0
+        if done > progress.done:
+            progress.add(done - progress.done)
+
+    with Restic(repo.target()) as restic:
+        restic.unlock()  # a worker killed mid-snapshot leaves its lock behind
+        summary = restic.backup(str(folder), host=backup.host_name, tags=snapshot_tags(backup.host_name, backup.volume),
+                                on_status=on_status)
+    _note(backup, snapshot=summary["snapshot_id"], size=summary.get("data_added") or 0,
+          file_count=summary.get("total_files_processed"),
+          bytes_total=summary.get("total_bytes_processed") or 0, bytes_done=summary.get("total_bytes_processed") or 0)
+    log.info("%s: snapshot %s of %s/%s into %s (%s bytes added)", backup.job_key, summary["snapshot_id"][:8],
+             backup.host_name, backup.volume, repo.name, summary.get("data_added"))

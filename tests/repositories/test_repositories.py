@@ -1,0 +1,109 @@
+"""Repositories against real things: restic on a local folder and over SFTP to an OpenSSH server
+this test session starts on 127.0.0.1; snapshots made by the real Celery worker from a real
+volume of the sandbox engine."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import PASSWORD, fill_volume, make_local, make_sftp, run_in, snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_local_repository_takes_snapshots_incrementally_and_checks(host, engine, api_as, admin_api, repo_dir,
+                                                                     celery_worker_proc):
+    repo = make_local(admin_api, repo_dir)
+    assert repo["kind"] == "local" and repo["status"] == "ok" and "password" not in repo
+    assert (repo_dir / "local-repo" / "config").exists()  # restic's own layout, not ours
+    engine.volumes.create("dw-repo-v1")
+    fill_volume(engine, "dw-repo-v1", kib=2048, small=40)
+    operator = api_as("operator")
+
+    first = snapshot(operator, "dw-repo-v1", repo["id"])
+    assert first["status"] == "succeeded", first["error"]
+    assert first["repository"] == repo["id"] and len(first["snapshot"]) >= 8
+    # One small file changed: the next snapshot adds little, and the repository lists both.
+    run_in(engine, "dw-repo-v1", "echo changed > /v/file1.txt")
+    second = snapshot(operator, "dw-repo-v1", repo["id"])
+    assert second["status"] == "succeeded", second["error"]
+    snaps = operator.get(f"/api/repositories/{repo['id']}/snapshots/?volume=dw-repo-v1").json()
+    assert [s["short_id"] for s in snaps] == [second["snapshot"], first["snapshot"]]
+    assert snaps[0]["host"] == "local" and snaps[0]["volume"] == "dw-repo-v1"
+    assert snaps[1]["size_added"] > 2 * 1024 * 1024 > 10 * snaps[0]["size_added"]
+    assert snaps[0]["total_size"] == snaps[1]["total_size"] + len("changed\n") - len("this is backup test!\n")
+    assert operator.get(f"/api/repositories/{repo['id']}/snapshots/?volume=other").json() == []
+
+    r = operator.post(f"/api/repositories/{repo['id']}/check/")
+    assert r.status_code == 202
+    from tests.support.procs import wait_for
+
+    checked = wait_for(lambda: (b := operator.get(f"/api/repositories/{repo['id']}/").json())["last_check"]["at"] and b,
+                       timeout=60, message="the check to finish")
+    assert checked["last_check"]["ok"] is True and checked["status"] == "ok"
+
+
+def test_secrets_are_sealed_write_only_and_checked(host, admin_api, api_as, repo_dir):
+    from dockerweb.repositories.models import Repository
+
+    repo = make_local(admin_api, repo_dir)
+    row = Repository.objects.get(pk=repo["id"])
+    assert PASSWORD not in row.password_sealed and row.target().password == PASSWORD
+    # The same repository again, with a wrong password: refused on its field, nothing added.
+    r = admin_api.post("/api/repositories/", {"name": "again", "kind": "local", "location": str(repo_dir / "local-repo"),
+                                               "password": "not the password"}, format="json")
+    assert r.status_code == 400 and r.json()["field"] == "password"
+    assert r.json()["detail"] == "The repository's password is wrong."
+    # ... and with the right one it is adopted, not initialised again.
+    r = admin_api.post("/api/repositories/", {"name": "again", "kind": "local", "location": str(repo_dir / "local-repo"),
+                                               "password": PASSWORD}, format="json")
+    assert r.status_code == 201
+    # Operators and viewers read repositories but do not add, change or remove them.
+    operator = api_as("operator")
+    assert operator.get("/api/repositories/").status_code == 200
+    assert operator.post("/api/repositories/", {"name": "x", "kind": "local", "location": str(repo_dir / "x"),
+                                                 "password": PASSWORD}, format="json").status_code == 403
+    assert operator.patch(f"/api/repositories/{repo['id']}/", {"name": "y"}, format="json").status_code == 403
+    assert operator.delete(f"/api/repositories/{repo['id']}/").status_code == 403
+    assert not (repo_dir / "x").exists()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"location": "relative/path"}, "location"),
+    ({"location": "/etc/dockerweb-repo"}, "location"),
+    ({"location": "/var/lib/docker/volumes/x"}, "location"),
+    ({"location": "/nonexistent-parent/repo"}, "location"),
+    ({"location": "{root}/../../outside"}, "location"),  # the root is the folder above {root}
+    ({"location": "{root}/no-such-folder/repo"}, "location"),
+    ({"password": "short"}, "password"),
+    ({"name": "bad name!"}, "name"),
+    ({"kind": "s3"}, "kind"),
+    ({"kind": "sftp", "location": "ftp://x/y"}, "location"),
+    ({"ssh_key": "not a key"}, "ssh_key"),
+])
+def test_bad_repositories_are_refused_on_their_field(host, admin_api, repo_dir, body, field):
+    base = {"name": "bad", "kind": "local", "location": str(repo_dir / "bad"), "password": PASSWORD}
+    body = {k: v.replace("{root}", str(repo_dir)) for k, v in body.items()}
+    r = admin_api.post("/api/repositories/", {**base, **body}, format="json")
+    assert r.status_code == 400, r.content
+    assert r.json()["field"] == field and r.json()["detail"]
+    assert admin_api.get("/api/repositories/").json() == []
+
+
+def test_an_sftp_repository_over_a_real_openssh_server(host, engine, admin_api, api_as, sshd, celery_worker_proc):
+    repo = make_sftp(admin_api, sshd)
+    assert repo["kind"] == "sftp" and (sshd.repos / "sftp-repo" / "config").exists()
+    engine.volumes.create("dw-repo-sftp")
+    fill_volume(engine, "dw-repo-sftp", kib=256, small=10)
+    done = snapshot(api_as("operator"), "dw-repo-sftp", repo["id"])
+    assert done["status"] == "succeeded", done["error"]
+    snaps = admin_api.get(f"/api/repositories/{repo['id']}/snapshots/").json()
+    assert [s["short_id"] for s in snaps] == [done["snapshot"]]
+
+
+def test_an_sftp_server_with_another_host_key_is_refused(host, admin_api, sshd):
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHaJ0BcnVSTrEdyM7mB+dGHFmJCUxK0nqXBbA8MrV5fd"
+    r = admin_api.post("/api/repositories/", {"name": "mitm", "kind": "sftp", "location": sshd.location("mitm"),
+                                               "password": PASSWORD, "ssh_key": sshd.client_key, "known_host": other},
+                       format="json")
+    assert r.status_code == 409 and r.json()["field"] == "known_host", r.content
+    assert not (sshd.repos / "mitm").exists()
