@@ -21,11 +21,11 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from django.conf import settings
 
-from dockerweb.core.errors import AppError, BadRequest, Conflict, Unavailable
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ def _explain(stderr: str, target: Target) -> AppError:
                               "ssh command exited")):
         where = sftp_parts(target.location)[1] if target.kind == "sftp" else target.location
         return Unavailable(f"The repository's server ({where}) cannot be reached: {tail}")
+    if "no matching id found" in low or "invalid id" in low:
+        return NotFound("The repository has no such snapshot.", field="snapshot")
     if "unable to open config file" in low or "is there a repository at the following location" in low:
         return Conflict(f"There is no repository at {target.location}.", field="location")
     if "repository is already locked" in low:
@@ -241,15 +243,30 @@ class Restic:
             raise ResticError("restic ended without naming the snapshot it made.")
         return summary
 
-    def ls(self, snapshot: str, path: str = "/") -> Iterator[dict]:
-        out = self.run(["ls", "--json", snapshot, path] if path != "/" else ["ls", "--json", snapshot])
+    def ls(self, snapshot: str, path: str = "/") -> list[dict]:
+        """The folder `path` of a snapshot and its direct entries (restic's nodes). restic 0.14's
+        JSON leaves out a link's text; its long listing has it, after the path we know."""
+        out = self.run(["ls", "--json", snapshot, path])
+        nodes, found = [], False
         for raw in out.splitlines():
             try:
                 node = json.loads(raw)
             except ValueError:
                 continue
             if node.get("struct_type") == "node":
-                yield node
+                nodes.append(node)
+            elif node.get("struct_type") == "snapshot":
+                found = True
+        if not found:
+            raise NotFound("The repository has no such snapshot.", field="snapshot")
+        links = {n["path"]: n for n in nodes if n.get("type") == "symlink" and "linktarget" not in n}
+        if links:
+            for line in self.run(["ls", "-l", snapshot, path]).splitlines():
+                for p, node in links.items():
+                    marker = f" {p} -> "
+                    if marker in line and "linktarget" not in node:
+                        node["linktarget"] = line.split(marker, 1)[1]
+        return nodes
 
     def restore(self, snapshot: str, target: str, *, include: list[str] | None = None) -> None:
         self.run(["restore", snapshot, "--target", target, *[a for p in (include or []) for a in ("--include", p)]],

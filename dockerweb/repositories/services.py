@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dockerweb.core.errors import AppError, BadRequest, Conflict, Unavailable
+from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
 from dockerweb.core.secrets import seal
 from dockerweb.core.services import change
 
@@ -208,6 +208,89 @@ def snapshots_list(*, repository: Repository, host: str = "", volume: str = "") 
                     "size_added": job.size if job else None, "file_count": job.file_count if job else None,
                     "total_size": job.bytes_total if job else None})
     return sorted(out, key=lambda s: s["time"], reverse=True)
+
+
+_SNAPSHOT_ID = re.compile(r"^[0-9a-f]{8,64}\Z")
+# restic's node types → the file list's (volumes.api.serializers.ENTRY_TYPES)
+_TYPES = {"file": "file", "dir": "dir", "symlink": "symlink", "fifo": "fifo", "socket": "socket",
+          "dev": "device", "chardev": "device"}
+
+
+def _mode(go_mode: int | None) -> int | None:
+    """A Go os.FileMode (restic's) as Unix permission bits."""
+    if go_mode is None:
+        return None
+    mode = go_mode & 0o777
+    for bit, unix in ((1 << 23, 0o4000), (1 << 22, 0o2000), (1 << 20, 0o1000)):
+        if go_mode & bit:
+            mode |= unix
+    return mode
+
+
+def _epoch(stamp: str | None) -> int | None:
+    from datetime import datetime
+
+    if not stamp:
+        return None
+    try:
+        return int(datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00"))).timestamp())
+    except ValueError:
+        return None
+
+
+def snapshot_job(*, repository: Repository, snapshot: str):
+    """The job that made `snapshot` (our row, with the volume's doors), or None (made elsewhere,
+    or its row deleted)."""
+    from dockerweb.backups.models import Backup
+
+    if not _SNAPSHOT_ID.match(snapshot or ""):
+        raise NotFound("The repository has no such snapshot.", field="snapshot")
+    return (Backup.objects.filter(repository=repository, snapshot=snapshot[:8]).first()
+            or Backup.objects.filter(repository=repository, snapshot=snapshot).first())
+
+
+def _reach_check(*, actor, action: str, repository: Repository, snapshot: str, how: str, detail: dict):
+    """Reading a snapshot is reading the volume it holds: the action's role and every door the
+    volume had; a snapshot no job of ours made has unknown doors, so only admins read it."""
+    from dockerweb.containers import safety
+    from dockerweb.core.services import activity_record, permission_check
+
+    permission_check(user=actor, action=action, target=f"{repository.name}:{snapshot}", detail=detail)
+    job = snapshot_job(repository=repository, snapshot=snapshot)
+    try:
+        if job is None:
+            permission_check(user=actor, action="repository.update", target=f"{repository.name}:{snapshot}",
+                             detail={**detail, "why": "a snapshot made elsewhere: its volume's doors are unknown"})
+        else:
+            safety.doors_check(user=actor, host=job.host, doors=job.doors, how=how)
+    except PermissionDenied as exc:
+        activity_record(user=actor, action=action, outcome="refused", target=f"{repository.name}:{snapshot}",
+                        detail={**detail, "message": exc.message})
+        raise
+    return job
+
+
+def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: str = "/") -> dict:
+    """`{path, entries, truncated}` of folder `path` of a snapshot (the file-list shape of
+    volumes and archives)."""
+    from dockerweb.backups import paths as paths_of
+
+    parts = paths_of.path_parts(path)
+    _reach_check(actor=actor, action="backup.browse", repository=repository, snapshot=snapshot,
+                 how=f"Browsing snapshot {snapshot[:8]} of repository {repository.name!r}", detail={"path": path})
+    shown = paths_of.shown(parts)
+    with Restic(repository.target()) as restic:
+        nodes = list(restic.ls(snapshot, shown))
+    inside = [n for n in nodes if n.get("path", "").rsplit("/", 1)[0] == ("" if shown == "/" else shown)]
+    if shown != "/" and not any(n.get("path") == shown and n.get("type") == "dir" for n in nodes):
+        raise NotFound(f"The snapshot has no folder {shown}.", field="path")
+    entries = [{"name": paths_of.display(n["name"]), "type": _TYPES.get(n.get("type"), "other"),
+                "size": n.get("size") or 0 if n.get("type") == "file" else 0, "mode": _mode(n.get("mode")),
+                "uid": n.get("uid"), "gid": n.get("gid"), "mtime": _epoch(n.get("mtime")),
+                "link_target": n.get("linktarget") if n.get("type") == "symlink" else None} for n in inside]
+    entries.sort(key=lambda e: (e["type"] != "dir", e["name"]))
+    limit = settings.FILES_LIST_MAX
+    return {"path": shown, "entries": entries[:limit], "truncated": len(entries) > limit}
 
 
 @transaction.atomic

@@ -107,3 +107,35 @@ def test_an_sftp_server_with_another_host_key_is_refused(host, admin_api, sshd):
                        format="json")
     assert r.status_code == 409 and r.json()["field"] == "known_host", r.content
     assert not (sshd.repos / "mitm").exists()
+
+
+def test_a_snapshot_is_browsed_like_a_volume(host, engine, api_as, admin_api, repo_dir, celery_worker_proc):
+    repo = make_local(admin_api, repo_dir)
+    engine.volumes.create("dw-repo-browse")
+    fill_volume(engine, "dw-repo-browse", kib=64, small=3)
+    operator = api_as("operator")
+    done = snapshot(operator, "dw-repo-browse", repo["id"])
+    assert done["status"] == "succeeded", done["error"]
+    files = f"/api/repositories/{repo['id']}/snapshots/{done['snapshot']}/files/"
+
+    top = operator.get(files).json()
+    by_name = {e["name"]: e for e in top["entries"]}
+    assert top["path"] == "/" and not top["truncated"]
+    assert {"sub", "empty", "file1.txt", "hardlink-to-run.sh", "name with spaces.txt"} <= set(by_name)
+    assert [e["type"] for e in top["entries"]][:2] == ["dir", "dir"]  # folders first
+    assert by_name["empty"]["mode"] == 0o1777 and by_name["file1.txt"]["size"] == len("this is backup test!\n")
+    sub = {e["name"]: e for e in operator.get(files, {"path": "/sub"}).json()["entries"]}
+    assert sub["link-to-file1"]["type"] == "symlink" and sub["link-to-file1"]["link_target"] == "../file1.txt"
+    assert sub["secret.key"]["mode"] == 0o600 and (sub["secret.key"]["uid"], sub["secret.key"]["gid"]) == (1234, 5678)
+    # What the volume's own file list says is what the snapshot's says.
+    assert operator.get("/api/hosts/local/volumes/dw-repo-browse/files/", {"path": "/sub"}).json()["entries"] == \
+        operator.get(files, {"path": "/sub"}).json()["entries"]
+
+    assert operator.get(files, {"path": "/nosuch"}).status_code == 404
+    assert operator.get(files, {"path": "/sub/../.."}).status_code == 400
+    # A snapshot no job of ours made: its volume's doors are unknown, so it is for admins only.
+    assert operator.get(f"/api/repositories/{repo['id']}/snapshots/deadbeef/files/").status_code == 403
+    r = admin_api.get(f"/api/repositories/{repo['id']}/snapshots/deadbeef/files/")
+    assert r.status_code == 404 and r.json()["detail"] == "The repository has no such snapshot."
+    assert operator.get(f"/api/repositories/{repo['id']}/snapshots/not-an-id/files/").status_code == 404
+    assert api_as("viewer").get(files).status_code == 403

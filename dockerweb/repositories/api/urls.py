@@ -9,5 +9,7 @@ urlpatterns = [
     path("repositories/<id:pk>/", views.RepositoryDetail.as_view(), name="api-repository"),
     path("repositories/<id:pk>/check/", views.RepositoryCheck.as_view(), name="api-repository-check"),
     path("repositories/<id:pk>/snapshots/", views.RepositorySnapshots.as_view(), name="api-repository-snapshots"),
+    path("repositories/<id:pk>/snapshots/<str:snap>/files/", views.SnapshotFiles.as_view(),
+         name="api-snapshot-files"),
     path("hosts/<str:host>/volumes/<str:name>/snapshots/", views.VolumeSnapshots.as_view(), name="api-volume-snapshots"),
 ]

@@ -8,6 +8,7 @@ from dockerweb.backups import services as backups
 from dockerweb.backups.api.serializers import BackupSerializer
 from dockerweb.core.api.params import query_params
 from dockerweb.inventory.selectors import host_get
+from dockerweb.volumes.api.serializers import FilesListingSerializer, FilesParams
 from dockerweb.repositories import selectors, services
 
 from .serializers import RepositoryInput, RepositorySerializer, SnapshotFilters, SnapshotInput, SnapshotSerializer
@@ -74,3 +75,13 @@ class VolumeSnapshots(APIView):
         data.is_valid(raise_exception=True)
         job = backups.backup_start(actor=request.user, host=host_get(name=host), volume=name, **data.validated_data)
         return Response(BackupSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SnapshotFiles(APIView):
+    """A folder of a snapshot: the file-list shape of volumes and archives."""
+
+    @extend_schema(parameters=[FilesParams], responses=FilesListingSerializer)
+    def get(self, request, pk, snap):
+        p = query_params(FilesParams, request)
+        return Response(services.snapshot_files_list(actor=request.user, repository=selectors.repository_get(pk=pk),
+                                                     snapshot=snap, path=p["path"]))
