@@ -172,7 +172,12 @@ class Schedule(models.Model):
     cron = models.CharField(max_length=100, help_text="minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")
     keep_last = models.PositiveIntegerField(default=7)
     keep_daily = models.PositiveIntegerField(default=0)
+    keep_hourly = models.PositiveIntegerField(default=0)
     keep_weekly = models.PositiveIntegerField(default=0)
+    keep_monthly = models.PositiveIntegerField(default=0)
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="schedules",
+                                   help_text="Set: snapshots into this repository instead of archives.")
     compression = models.CharField(max_length=8, choices=Compression.choices, default=Compression.ZSTD)
     consistency = models.CharField(max_length=8, choices=Consistency.choices, default=Consistency.NONE)
     enabled = models.BooleanField(default=True)

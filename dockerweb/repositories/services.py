@@ -157,6 +157,10 @@ def repository_delete(*, actor, repository: Repository) -> None:
     with change(user=actor, action="repository.delete", target=repository.name):
         if Backup.objects.filter(repository=repository, status__in=("queued", "running")).exists():
             raise Conflict("A snapshot into this repository is running; delete the repository when it has ended.")
+        used = list(repository.schedules.values_list("pk", flat=True))
+        if used:
+            raise Conflict(f"Schedules {', '.join(map(str, used))} make snapshots into this repository: change or "
+                           "delete them first.")
         repository.delete()
 
 
@@ -291,6 +295,15 @@ def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: s
     entries.sort(key=lambda e: (e["type"] != "dir", e["name"]))
     limit = settings.FILES_LIST_MAX
     return {"path": shown, "entries": entries[:limit], "truncated": len(entries) > limit}
+
+
+def snapshots_forget(*, repository: Repository, host: str, volume: str, keep: dict[str, int]) -> list[str]:
+    """Apply retention to one volume's snapshots (restic `forget --keep-* --prune`, nothing of
+    other volumes or hosts); returns the removed snapshots' short ids."""
+    with Restic(repository.target()) as restic:
+        restic.unlock()
+        groups = restic.forget(tags=snapshot_tags(host, volume), host=host, keep=keep)
+    return [s.get("short_id", s["id"][:8]) for g in groups for s in (g.get("remove") or [])]
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule, Status
 from dockerweb.backups.schedules import KEEP_MAX
 from dockerweb.core.api import params
+from dockerweb.repositories.models import Repository
 
 
 class ArchiveSerializer(serializers.Serializer):
@@ -90,9 +91,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "host", "volume", "label", "cron", "description", "keep_last", "keep_daily", "keep_weekly",
-                  "compression", "consistency", "enabled", "last_run", "last_status", "last_error", "next_run",
-                  "next_runs"]
+        fields = ["id", "host", "volume", "label", "cron", "description", "keep_last", "keep_hourly", "keep_daily",
+                  "keep_weekly", "keep_monthly", "compression", "consistency", "repository", "enabled", "last_run",
+                  "last_status", "last_error", "next_run", "next_runs"]
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_run(self, s):
@@ -121,9 +122,13 @@ class ScheduleInput(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True)
     cron = serializers.CharField(max_length=200)
     keep_last = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_hourly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     keep_daily = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     keep_weekly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_monthly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     compression = serializers.ChoiceField(choices=Compression.choices, required=False)
+    repository = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all(), required=False, allow_null=True,
+                                                    help_text="Snapshots into this repository instead of archives.")
     consistency = serializers.ChoiceField(choices=Consistency.choices, required=False)
     enabled = serializers.BooleanField(required=False)
 
