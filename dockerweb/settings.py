@@ -29,6 +29,9 @@ BACKUP_DIR = Path(os.environ.get("DOCKERWEB_BACKUP_DIR", DATA_DIR / "backups")).
 RESTIC_BINARY = os.environ.get("DOCKERWEB_RESTIC", "restic")
 RESTIC_CACHE_DIR = os.environ.get("DOCKERWEB_RESTIC_CACHE", str(DATA_DIR / "restic-cache"))
 RESTIC_TIMEOUT = float(os.environ.get("DOCKERWEB_RESTIC_TIMEOUT", "600"))
+# Bytes per second a backup, restore or snapshot may move (0: no limit), to spare a busy host's
+# disks and links, like rsync --bwlimit.
+BACKUP_BWLIMIT = int(os.environ.get("DOCKERWEB_BACKUP_BWLIMIT", "0") or 0)
 # Local repositories live inside these folders of the workers' machine (colon-separated), never
 # elsewhere: an admin's typo cannot write a repository over the machine's own files.
 REPOSITORY_ROOTS = [Path(p).resolve() for p in os.environ.get(

@@ -27,6 +27,8 @@ class Repository(models.Model):
     password_sealed = models.TextField(help_text="The repository's password, sealed (core.secrets).")
     ssh_key_sealed = models.TextField(blank=True, help_text="SFTP: the private key, sealed.")
     known_host = models.TextField(blank=True, help_text="SFTP: the server's pinned host key (`type base64`).")
+    copy_to = models.ForeignKey(to="self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies_from",
+                                help_text="A second repository (offsite) that receives a copy of every snapshot.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNKNOWN)
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True, blank=True)

@@ -123,11 +123,11 @@ class Restic:
 
     # --- running restic ---
 
-    def _argv(self, args: list[str]) -> list[str]:
+    def repo_args(self, prefix: str = "") -> list[str]:
+        """How restic names and opens this repository: `-r`, the password file and, for SFTP,
+        the ssh command (`prefix` "from-" for the source of a copy)."""
         t = self.target
-        argv = [settings.RESTIC_BINARY, "--no-cache" if not settings.RESTIC_CACHE_DIR else "--cache-dir",
-                *([settings.RESTIC_CACHE_DIR] if settings.RESTIC_CACHE_DIR else []),
-                "--password-file", os.path.join(self._dir, "password")]
+        argv = []
         if t.kind == "sftp":
             user, host, port, path = sftp_parts(t.location)
             ssh = ["ssh", "-F", "/dev/null", "-i", os.path.join(self._dir, "id"), "-p", str(port),
@@ -135,10 +135,18 @@ class Restic:
                    "-o", f"UserKnownHostsFile={os.path.join(self._dir, 'known_hosts')}",
                    "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
                    "-l", user, host, "-s", "sftp"]
-            argv += ["-o", "sftp.command=" + shlex.join(ssh), "-r", f"sftp:{user}@{host}:{path}"]
+            argv += ["-o", "sftp.command=" + shlex.join(ssh)]
+            where = f"sftp:{user}@{host}:{path}"
         else:
-            argv += ["-r", t.location]
-        return argv + args
+            where = t.location
+        flag = "--from-repo" if prefix else "-r"
+        return argv + [flag, where, f"--{prefix}password-file", os.path.join(self._dir, "password")]
+
+    def _argv(self, args: list[str]) -> list[str]:
+        cache = ["--cache-dir", settings.RESTIC_CACHE_DIR] if settings.RESTIC_CACHE_DIR else ["--no-cache"]
+        limit = max(1, settings.BACKUP_BWLIMIT // 1024) if settings.BACKUP_BWLIMIT else 0
+        limits = ["--limit-upload", str(limit), "--limit-download", str(limit)] if limit else []
+        return [settings.RESTIC_BINARY, *cache, *limits, *self.repo_args(), *args]
 
     def _env(self) -> dict[str, str]:
         keep = {k: os.environ[k] for k in ("PATH", "LANG", "TZ") if k in os.environ}
@@ -194,7 +202,8 @@ class Restic:
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=self._env(), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)  # its ssh goes with it on kill
+                                    start_new_session=True,  # its ssh goes with it on kill
+                                    preexec_fn=_die_with_parent)
         except FileNotFoundError as exc:
             raise Unavailable("restic is not installed on this worker (Debian package `restic`).") from exc
         with self._lock:
@@ -273,7 +282,9 @@ class Restic:
                  timeout=settings.RESTIC_TIMEOUT * 100)
 
     def forget(self, *, tags: list[str], host: str, keep: dict[str, int], prune: bool = True) -> list[dict]:
-        args = ["forget", "--json", "--host", host, "--group-by", "host,tags", "--tag", ",".join(tags)]
+        # Grouped by host and path (a volume's folder), not by tags: a volume's tags carry its
+        # root folder's owner and mode, which may change between snapshots.
+        args = ["forget", "--json", "--host", host, "--group-by", "host,paths", "--tag", ",".join(tags)]
         for rule, n in keep.items():
             if n:
                 args += [f"--keep-{rule}", str(n)]
@@ -285,6 +296,14 @@ class Restic:
             return json.loads(first) or []
         except ValueError:
             return []
+
+    def copy_from(self, source: "Restic", *, tags: list[str]) -> str:
+        """Copy into this repository every snapshot with `tags` that `source` has and this one
+        lacks (restic skips what is there: a copy that failed is made up by the next)."""
+        if source.target.kind == "sftp" and self.target.kind == "sftp":
+            raise Conflict("Copies between two SFTP repositories are not supported (restic takes one ssh command).")
+        return self.run(["copy", *source.repo_args("from-"), "--tag", ",".join(tags)],
+                        timeout=settings.RESTIC_TIMEOUT * 100)
 
     def check(self) -> str:
         return self.run(["check"], timeout=settings.RESTIC_TIMEOUT * 10)
@@ -304,6 +323,17 @@ def host_key_parts(line: str) -> tuple[str, str]:
         if KEY_TYPES.match(word) and re.match(r"^[A-Za-z0-9+/]+={0,3}\Z", words[i + 1]):
             return word, words[i + 1]
     return "", ""
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: a worker killed with -9 takes its restic along (an orphan
+    would go on writing into the repository after the job was failed and retried)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def host_pattern(host: str, port: int) -> str:

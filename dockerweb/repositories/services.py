@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 
 from django.conf import settings
@@ -30,7 +31,8 @@ def snapshot_tags(host: str, volume: str) -> list[str]:
 
 
 def _validate(*, name: str | None, kind: str | None, location: str | None, password: str | None,
-              ssh_key: str | None, known_host: str | None, current: Repository | None = None) -> dict:
+              ssh_key: str | None, known_host: str | None, current: Repository | None = None,
+              copy_to: Repository | None = None) -> dict:
     errors: dict[str, list[str]] = {}
 
     def refuse(field: str, message: str) -> None:
@@ -92,6 +94,16 @@ def _validate(*, name: str | None, kind: str | None, location: str | None, passw
                                  "is trusted).")
     elif ssh_key or known_host:
         refuse("ssh_key" if ssh_key else "known_host", "Only SFTP repositories take a key.")
+    if copy_to is not None:
+        if current is not None and copy_to.pk == current.pk:
+            refuse("copy_to", "A repository cannot receive copies of itself.")
+        elif copy_to.copy_to_id:
+            refuse("copy_to", f"{copy_to.name} copies to another repository itself; choose one that does not.")
+        elif kind == Repository.Kind.SFTP and copy_to.kind == Repository.Kind.SFTP:
+            refuse("copy_to", "Copies between two SFTP repositories are not supported; copy a local one offsite.")
+        elif current is not None and current.copies_from.exists():
+            refuse("copy_to", f"{current.name} receives copies itself; a copy is not copied further.")
+        out["copy_to"] = copy_to
     if kind is not None:
         out["kind"] = kind
     if errors:
@@ -115,11 +127,11 @@ def _open_or_init(repo: Repository) -> str:
 
 
 def repository_create(*, actor, name: str, kind: str, location: str, password: str, ssh_key: str = "",
-                      known_host: str = "") -> Repository:
+                      known_host: str = "", copy_to: Repository | None = None) -> Repository:
     with change(user=actor, action="repository.create", target=name, detail={"kind": kind, "location": location}) as ch:
         data = _validate(name=name, kind=kind, location=location, password=password,
                          ssh_key=ssh_key if kind == "sftp" else (ssh_key or None),
-                         known_host=known_host if kind == "sftp" else (known_host or None))
+                         known_host=known_host if kind == "sftp" else (known_host or None), copy_to=copy_to)
         repo = Repository(created_by=actor if getattr(actor, "is_authenticated", False) else None, **data)
         ch.detail["repository"] = _open_or_init(repo)
         repo.status = Repository.Status.OK
@@ -135,11 +147,14 @@ def repository_update(*, actor, repository: Repository, **data) -> Repository:
             raise BadRequest("A repository's kind cannot change; create another repository.", field="kind")
         fields = _validate(name=data.get("name"), kind=None, location=data.get("location"),
                            password=data.get("password"), ssh_key=data.get("ssh_key"),
-                           known_host=data.get("known_host"), current=repository)
+                           known_host=data.get("known_host"), current=repository, copy_to=data.get("copy_to"))
         fields.pop("kind", None)
+        if "copy_to" in data and data["copy_to"] is None:
+            fields["copy_to"] = None  # no more copies
         probe = Repository(**{f.attname: getattr(repository, f.attname) for f in Repository._meta.concrete_fields})
         for k, v in fields.items():
-            setattr(probe, k, v)
+            if k != "copy_to":
+                setattr(probe, k, v)
         if any(k in fields for k in ("location", "password_sealed", "ssh_key_sealed", "known_host")):
             with Restic(probe.target()) as restic:
                 if not restic.exists():
@@ -299,11 +314,31 @@ def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: s
 
 def snapshots_forget(*, repository: Repository, host: str, volume: str, keep: dict[str, int]) -> list[str]:
     """Apply retention to one volume's snapshots (restic `forget --keep-* --prune`, nothing of
-    other volumes or hosts); returns the removed snapshots' short ids."""
-    with Restic(repository.target()) as restic:
-        restic.unlock()
-        groups = restic.forget(tags=snapshot_tags(host, volume), host=host, keep=keep)
-    return [s.get("short_id", s["id"][:8]) for g in groups for s in (g.get("remove") or [])]
+    other volumes or hosts), in the repository and in its copy; returns the short ids removed
+    from the repository itself."""
+    removed = []
+    for repo in filter(None, (repository, repository.copy_to)):
+        with Restic(repo.target()) as restic:
+            restic.unlock()
+            groups = restic.forget(tags=snapshot_tags(host, volume), host=host, keep=keep)
+        if repo is repository:
+            removed = [s.get("short_id", s["id"][:8]) for g in groups for s in (g.get("remove") or [])]
+    return removed
+
+
+def snapshot_copy_offsite(*, repository: Repository, host: str, volume: str, job=None) -> None:
+    """Copy the volume's snapshots the copy repository lacks (the one just made, and any an
+    earlier failed copy left behind). A failure says that the snapshot itself was made."""
+    target = repository.copy_to
+    try:
+        with Restic(repository.target()) as source, Restic(target.target()) as dest:
+            dest.unlock()
+            dest.copy_from(source, tags=snapshot_tags(host, volume))
+    except AppError as exc:
+        if job is not None:
+            log.warning("%s: copy to %s failed: %s", job.job_key, target.name, exc.message)
+        raise type(exc)(f"The snapshot was made in {repository.name}, but copying it to {target.name} failed "
+                        f"(the next snapshot copies it again): {exc.message}", field=exc.field) from exc
 
 
 @transaction.atomic
@@ -320,18 +355,25 @@ def snapshot_copy(backup, progress, folder: Path) -> None:
     repo = backup.repository
 
     def on_status(line: dict) -> None:
+        # restic reports twice a second (RESTIC_PROGRESS_FPS), and paces itself (--limit-upload):
+        # each report is saved and pushed as it comes (and a cancel is seen there).
         if line.get("total_bytes"):
             progress.total = line["total_bytes"]
-        done = line.get("bytes_done") or 0
-        if done > progress.done:
-            progress.add(done - progress.done)
+        progress.done = max(progress.done, line.get("bytes_done") or 0)
+        progress.flush()
 
     with Restic(repo.target()) as restic:
         restic.unlock()  # a worker killed mid-snapshot leaves its lock behind
-        summary = restic.backup(str(folder), host=backup.host_name, tags=snapshot_tags(backup.host_name, backup.volume),
-                                on_status=on_status)
+        # The root folder's owner and mode are no entry of the snapshot (its entries are the
+        # folder's content): a tag keeps them, and travels with copies.
+        st = os.stat(folder)
+        root = f"root={stat.S_IMODE(st.st_mode):o}:{st.st_uid}:{st.st_gid}"
+        summary = restic.backup(str(folder), host=backup.host_name,
+                                tags=snapshot_tags(backup.host_name, backup.volume) + [root], on_status=on_status)
     _note(backup, snapshot=summary["snapshot_id"], size=summary.get("data_added") or 0,
           file_count=summary.get("total_files_processed"),
           bytes_total=summary.get("total_bytes_processed") or 0, bytes_done=summary.get("total_bytes_processed") or 0)
     log.info("%s: snapshot %s of %s/%s into %s (%s bytes added)", backup.job_key, summary["snapshot_id"][:8],
              backup.host_name, backup.volume, repo.name, summary.get("data_added"))
+    if repo.copy_to_id:
+        snapshot_copy_offsite(repository=repo, host=backup.host_name, volume=backup.volume, job=backup)

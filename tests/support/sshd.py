@@ -70,6 +70,7 @@ LogLevel VERBOSE
         return f"sftp://{self.user}@127.0.0.1:{self.port}{self.repos / name}"
 
     def start(self) -> "Sshd":
+        """Start (or start again, same port and keys) the server."""
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
         log = open(self.folder / "sshd.log", "ab")
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.folder / "sshd_config")],
