@@ -29,6 +29,10 @@ class Repository(models.Model):
     known_host = models.TextField(blank=True, help_text="SFTP: the server's pinned host key (`type base64`).")
     copy_to = models.ForeignKey(to="self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies_from",
                                 help_text="A second repository (offsite) that receives a copy of every snapshot.")
+    check_cron = models.CharField(max_length=100, blank=True, default="0 4 * * 0",
+                                  help_text="When `restic check` runs (cron, UTC); empty: never on its own.")
+    check_task = models.OneToOneField(to="django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True,
+                                      blank=True, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNKNOWN)
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True, blank=True)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
 from dockerweb.core.secrets import seal
+from dockerweb.backups.schedules import cron_parse
 from dockerweb.core.services import change
 
 from .models import Repository
@@ -32,7 +33,7 @@ def snapshot_tags(host: str, volume: str) -> list[str]:
 
 def _validate(*, name: str | None, kind: str | None, location: str | None, password: str | None,
               ssh_key: str | None, known_host: str | None, current: Repository | None = None,
-              copy_to: Repository | None = None) -> dict:
+              copy_to: Repository | None = None, check_cron: str | None = None) -> dict:
     errors: dict[str, list[str]] = {}
 
     def refuse(field: str, message: str) -> None:
@@ -104,6 +105,13 @@ def _validate(*, name: str | None, kind: str | None, location: str | None, passw
         elif current is not None and current.copies_from.exists():
             refuse("copy_to", f"{current.name} receives copies itself; a copy is not copied further.")
         out["copy_to"] = copy_to
+    if check_cron is not None:
+        if check_cron.strip():
+            try:
+                cron_parse(check_cron)
+            except AppError as exc:
+                refuse("check_cron", exc.message)
+        out["check_cron"] = check_cron.strip()
     if kind is not None:
         out["kind"] = kind
     if errors:
@@ -127,15 +135,19 @@ def _open_or_init(repo: Repository) -> str:
 
 
 def repository_create(*, actor, name: str, kind: str, location: str, password: str, ssh_key: str = "",
-                      known_host: str = "", copy_to: Repository | None = None) -> Repository:
+                      known_host: str = "", copy_to: Repository | None = None,
+                      check_cron: str | None = None) -> Repository:
     with change(user=actor, action="repository.create", target=name, detail={"kind": kind, "location": location}) as ch:
         data = _validate(name=name, kind=kind, location=location, password=password,
                          ssh_key=ssh_key if kind == "sftp" else (ssh_key or None),
-                         known_host=known_host if kind == "sftp" else (known_host or None), copy_to=copy_to)
+                         known_host=known_host if kind == "sftp" else (known_host or None), copy_to=copy_to,
+                         check_cron=check_cron)
         repo = Repository(created_by=actor if getattr(actor, "is_authenticated", False) else None, **data)
         ch.detail["repository"] = _open_or_init(repo)
         repo.status = Repository.Status.OK
-        repo.save()
+        with transaction.atomic():
+            repo.save()
+            _sync_check_task(repo)
     return repo
 
 
@@ -147,7 +159,8 @@ def repository_update(*, actor, repository: Repository, **data) -> Repository:
             raise BadRequest("A repository's kind cannot change; create another repository.", field="kind")
         fields = _validate(name=data.get("name"), kind=None, location=data.get("location"),
                            password=data.get("password"), ssh_key=data.get("ssh_key"),
-                           known_host=data.get("known_host"), current=repository, copy_to=data.get("copy_to"))
+                           known_host=data.get("known_host"), current=repository, copy_to=data.get("copy_to"),
+                           check_cron=data.get("check_cron"))
         fields.pop("kind", None)
         if "copy_to" in data and data["copy_to"] is None:
             fields["copy_to"] = None  # no more copies
@@ -161,7 +174,9 @@ def repository_update(*, actor, repository: Repository, **data) -> Repository:
                     raise Conflict(f"There is no repository at {probe.location}.", field="location")
         for k, v in fields.items():
             setattr(repository, k, v)
-        repository.save()
+        with transaction.atomic():
+            repository.save()
+            _sync_check_task(repository)
     return repository
 
 
@@ -176,7 +191,31 @@ def repository_delete(*, actor, repository: Repository) -> None:
         if used:
             raise Conflict(f"Schedules {', '.join(map(str, used))} make snapshots into this repository: change or "
                            "delete them first.")
-        repository.delete()
+        with transaction.atomic():
+            if repository.check_task_id:
+                repository.check_task.delete()
+            repository.delete()
+
+
+def _sync_check_task(repo: Repository) -> None:
+    """The beat's PeriodicTask that checks the repository on its cron (none when it is empty)."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    if not repo.check_cron:
+        if repo.check_task_id:
+            repo.check_task.delete()
+            Repository.objects.filter(pk=repo.pk).update(check_task=None)
+            repo.check_task = None
+        return
+    m, h, dom, mon, dow = repo.check_cron.split()
+    cron, _ = CrontabSchedule.objects.get_or_create(minute=m, hour=h, day_of_month=dom, month_of_year=mon,
+                                                    day_of_week=dow, timezone="UTC")
+    task = repo.check_task or PeriodicTask(name=f"dockerweb repository check {repo.pk}")
+    task.task, task.crontab, task.interval, task.args = "repositories.check", cron, None, f"[{repo.pk}]"
+    task.save()
+    if repo.check_task_id != task.pk:
+        repo.check_task = task
+        Repository.objects.filter(pk=repo.pk).update(check_task=task)
 
 
 def repository_check_start(*, actor, repository: Repository) -> Repository:

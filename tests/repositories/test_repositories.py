@@ -79,6 +79,7 @@ def test_secrets_are_sealed_write_only_and_checked(host, admin_api, api_as, repo
     ({"kind": "s3"}, "kind"),
     ({"kind": "sftp", "location": "ftp://x/y"}, "location"),
     ({"ssh_key": "not a key"}, "ssh_key"),
+    ({"check_cron": "every sunday"}, "check_cron"),
 ])
 def test_bad_repositories_are_refused_on_their_field(host, admin_api, repo_dir, body, field):
     base = {"name": "bad", "kind": "local", "location": str(repo_dir / "bad"), "password": PASSWORD}
@@ -139,3 +140,23 @@ def test_a_snapshot_is_browsed_like_a_volume(host, engine, api_as, admin_api, re
     assert r.status_code == 404 and r.json()["detail"] == "The repository has no such snapshot."
     assert operator.get(f"/api/repositories/{repo['id']}/snapshots/not-an-id/files/").status_code == 404
     assert api_as("viewer").get(files).status_code == 403
+
+
+def test_a_repository_is_checked_on_its_own_schedule(host, admin_api, repo_dir):
+    from django_celery_beat.models import PeriodicTask
+
+    repo = make_local(admin_api, repo_dir)
+    task = PeriodicTask.objects.get(name=f"dockerweb repository check {repo['id']}")
+    assert repo["check_cron"] == "0 4 * * 0" and task.task == "repositories.check" and task.args == f"[{repo['id']}]"
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "4", "0")
+    r = admin_api.patch(f"/api/repositories/{repo['id']}/", {"check_cron": "30 2 * * *"}, format="json")
+    assert r.status_code == 200 and r.json()["check_cron"] == "30 2 * * *"
+    task.refresh_from_db()
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "2", "*")
+    assert admin_api.patch(f"/api/repositories/{repo['id']}/", {"check_cron": ""}, format="json").status_code == 200
+    assert not PeriodicTask.objects.filter(name=f"dockerweb repository check {repo['id']}").exists()
+    # the task the beat sends runs the check and keeps its result
+    from dockerweb.repositories.tasks import repository_check_task
+
+    assert repository_check_task(repo["id"]) == "ok"
+    assert admin_api.get(f"/api/repositories/{repo['id']}/").json()["last_check"]["ok"] is True

@@ -15,7 +15,8 @@ class RepositorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Repository
-        fields = ["id", "name", "kind", "location", "known_host", "copy_to", "status", "last_check", "created"]
+        fields = ["id", "name", "kind", "location", "known_host", "copy_to", "check_cron", "status", "last_check",
+                  "created"]
 
     def get_last_check(self, r) -> dict:
         return LastCheckSerializer({"at": r.last_check_at, "ok": r.last_check_ok,
@@ -31,6 +32,9 @@ class RepositoryInput(serializers.Serializer):
                                     trim_whitespace=False, help_text="SFTP: the OpenSSH private key (no passphrase).")
     known_host = serializers.CharField(required=False, allow_blank=True, max_length=20000,
                                        help_text="SFTP: the server's host key as ssh-keyscan prints it.")
+    check_cron = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                       help_text="When `restic check` runs on its own (cron, UTC; default Sundays "
+                                                 "04:00); empty: never.")
     copy_to = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all(), required=False, allow_null=True,
                                                  help_text="A second repository that receives a copy of every "
                                                            "snapshot (offsite).")
