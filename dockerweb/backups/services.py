@@ -218,7 +218,8 @@ def backup_execute(backup: Backup) -> Backup:
                 except Exception as exc:  # the bar then shows bytes without a total
                     log.warning("size of %s: %s", backup.volume, exc)
             sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
-            sizer.start()
+            if not backup.repository_id:  # restic measures as it goes (a second walk would slow it)
+                sizer.start()
             progress.flush()
             try:
                 if backup.consistency != Consistency.NONE:
@@ -230,7 +231,8 @@ def backup_execute(backup: Backup) -> Backup:
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)
-                sizer.join(30)
+                if sizer.is_alive():
+                    sizer.join(30)
         if held_problems:
             raise Conflict("The backup was written, but some containers could not be brought back: "
                            + "; ".join(held_problems))

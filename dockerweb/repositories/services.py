@@ -402,7 +402,8 @@ def snapshot_copy(backup, progress, folder: Path) -> None:
         progress.flush()
 
     with Restic(repo.target()) as restic:
-        restic.unlock()  # a worker killed mid-snapshot leaves its lock behind
+        # No unlock first: a worker killed mid-snapshot leaves a shared lock, which no snapshot
+        # minds (only forget/prune/check need the repository alone, and they unlock stale ones).
         # The root folder's owner and mode are no entry of the snapshot (its entries are the
         # folder's content): a tag keeps them, and travels with copies.
         st = os.stat(folder)
