@@ -23,11 +23,14 @@ import os
 import threading
 from pathlib import Path
 
+from dockerweb.core.chunks import coalesce, prefetch
 from dockerweb.engine import archives as engine
 
 from . import paths as paths_of
 from . import store
 from .extract import tree_extract
+from .reader import member_check, member_stream
+from .tarformat import tar_manifest, tree_size, tree_tar
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ class VolumeAccess:
 
     def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
         """Write the archive whose decompressed bytes are `chunks` into the volume, every member
-        checked first (`store.member_check`: `stats` says what was seen); with `select`, only
+        checked first (`reader.member_check`: `stats` says what was seen); with `select`, only
         the members it keeps."""
         raise NotImplementedError
 
@@ -113,13 +116,13 @@ class LocalFolder(VolumeAccess):
         return f"in place at {self.folder}"
 
     def size(self) -> int:
-        return store.tree_size(self.folder)
+        return tree_size(self.folder)
 
     def read_tar(self, write, manifest, on_bytes) -> int:
-        return store.tree_tar(self.folder, "data", write, manifest, on_bytes)
+        return tree_tar(self.folder, "data", write, manifest, on_bytes)
 
     def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
-        members = store.member_check(chunks, strip_components=strip_components, stats=stats, select=select)
+        members = member_check(chunks, strip_components=strip_components, stats=stats, select=select)
         try:
             tree_extract(members, self.folder)
         finally:
@@ -156,22 +159,22 @@ class ThroughEngine(VolumeAccess):
         except BaseException:
             engine.helper_remove(self.host, helper)
             raise
-        pre = store.prefetch(chunks)
+        pre = prefetch(chunks)
 
         def sink(chunk):
             write(chunk)
             on_bytes(len(chunk))
         try:
-            return store.tar_manifest(pre, manifest, sink)
+            return tar_manifest(pre, manifest, sink)
         finally:
             pre.close()
             close()
             engine.helper_remove(self.host, helper)
 
     def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
-        clean = store.member_stream(chunks, strip_components=strip_components, stats=stats, select=select)
+        clean = member_stream(chunks, strip_components=strip_components, stats=stats, select=select)
         helper = engine.helper_create(self.host, job_key=self.job_key, mounts={self.name: ("/restore", False)})
-        pre = store.prefetch(store.coalesce(clean))
+        pre = prefetch(coalesce(clean))
         try:
             engine.archive_write(self.host, helper, "/restore", pre)
         finally:

@@ -14,6 +14,7 @@ from dockerweb.core.errors import AppError, BadRequest
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine_inventory
 
+from . import store
 from .models import Backup, Compression, Consistency, Schedule, Status
 
 log = logging.getLogger(__name__)
@@ -225,8 +226,6 @@ def retention_keep(backups: list[Backup], *, keep_last: int, keep_daily: int, ke
 
 def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
     """Delete the schedule's archives of `volume` that retention does not keep."""
-    from .services import backup_files_remove
-
     backups = list(Backup.objects.filter(schedule=schedule, volume=volume, status=Status.SUCCEEDED)
                    .order_by("-created", "-id"))
     keep = retention_keep(backups, keep_last=schedule.keep_last, keep_daily=schedule.keep_daily,
@@ -234,7 +233,7 @@ def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
     removed = []
     for b in backups:
         if b.pk not in keep:
-            backup_files_remove(b)
+            store.archive_remove(b)
             removed.append(b.pk)
             b.delete()
     if removed:

@@ -5,10 +5,8 @@ run restores; clean up after jobs whose worker died.
 transaction commits; `*_run` are what the task calls, in the worker."""
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.containers import safety
+from dockerweb.core.chunks import CHUNK
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, TooLarge, Unavailable
 from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import archives as engine
@@ -28,6 +27,9 @@ from dockerweb.volumes.services import VOLUME_NAME
 from . import paths as paths_of
 from . import store
 from .access import VolumeAccess, staging_create, volume_access, volume_create
+from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
+from .tarformat import tar_manifest
+from .writer import ArchiveWriter, ManifestWriter
 from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
 from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
 
@@ -123,26 +125,18 @@ def _release(host, held: list[dict]) -> list[str]:
 
 def _backup_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> None:
     """Write the volume's tar, and its manifest, into the archive store."""
-    relative = f"{backup.host.name}/{backup.volume}/{backup.filename}"
-    final = store.store_path(relative)
+    relative = store.archive_name(backup)
     try:
-        writer = store.ArchiveWriter(final, backup.compression)
+        writer = ArchiveWriter(store.store_path(relative), backup.compression)
     except OSError as exc:
         raise Unavailable(f"The archive store cannot be written ({exc.strerror or exc}: {exc.filename}).") from exc
     backup.tmp_path = str(writer.tmp)
     Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
-    manifest_final = Path(str(final) + ".manifest.jsonl")
-    manifest_tmp = manifest_final.with_name("." + manifest_final.name + ".partial")
     try:
-        with open(manifest_tmp, "w") as manifest:
-            count = volume.read_tar(writer.write, manifest, progress.add)
-            manifest.flush()
-            os.fsync(manifest.fileno())
+        count = volume.read_tar(writer.write, writer.manifest, progress.add)
         size, sha = writer.commit()
-        os.replace(manifest_tmp, manifest_final)
     except BaseException:
         writer.abort()
-        manifest_tmp.unlink(missing_ok=True)
         raise
     backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
     backup.bytes_total = backup.bytes_done = progress.done
@@ -215,10 +209,7 @@ def _leftovers(job) -> None:
             engine.job_leftovers_remove(job.host, job_key=job.job_key)
         except AppError as exc:
             log.warning("cleanup of %s: %s", job.job_key, exc.message)
-    tmp = getattr(job, "tmp_path", "")
-    if tmp:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp.replace(".partial", ".manifest.jsonl.partial")).unlink(missing_ok=True)
+    store.partials_remove(getattr(job, "tmp_path", ""))
 
 
 def _job_run(model, pk: int, *, reset, execute) -> str:
@@ -281,7 +272,7 @@ def backup_delete(*, actor, backup: Backup) -> None:
                 detail={"volume": backup.volume, "path": backup.path}):
         if backup.status == Status.RUNNING:
             raise Conflict("This backup is running; cancel it first.")
-        backup_files_remove(backup)
+        store.archive_remove(backup)
         backup.delete()
 
 
@@ -299,17 +290,6 @@ def backup_download(*, actor, backup: Backup) -> Path:
         if not path.exists():
             raise NotFound("The archive file is missing from the archive store.")
         return path
-
-
-def backup_files_remove(backup: Backup) -> None:
-    for rel in (backup.path, backup.manifest_path):
-        if rel:
-            store.store_path(rel).unlink(missing_ok=True)
-    if backup.path:
-        try:
-            store.store_path(backup.path).parent.rmdir()  # only when empty
-        except OSError:
-            pass
 
 
 def _upload_path(upload) -> Path | None:
@@ -350,7 +330,7 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
                                        compression=Compression.NONE, bytes_total=size,
                                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["backup"] = backup.pk
-        tmp = store.store_path(f"imported/{backup.pk}/.upload.partial")
+        tmp = store.upload_partial(backup)
         try:
             tmp.parent.mkdir(parents=True, exist_ok=True)
             given = _upload_path(upload)
@@ -358,12 +338,12 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
                 os.replace(given, tmp)
             else:
                 with open(tmp, "wb") as f:
-                    for chunk in upload.chunks(store.CHUNK):
+                    for chunk in upload.chunks(CHUNK):
                         f.write(chunk)
-            if not store.looks_like_tar(tmp):
+            if not looks_like_tar(tmp):
                 raise BadRequest("The upload is not a tar archive (plain, gzip or zstd).", field="file")
         except BaseException:
-            shutil.rmtree(tmp.parent, ignore_errors=True)
+            store.import_remove(backup)
             backup.delete()
             raise
         backup.tmp_path = str(tmp)
@@ -376,58 +356,49 @@ def import_execute(backup: Backup) -> Backup:
     """Check an uploaded archive in the worker: decompress it, read every member with the
     restore's reader (extended headers capped, constant memory), hash it and write its manifest;
     then give it its final name. Failed: the files go, the row says why."""
-    folder = f"imported/{backup.pk}"
-    tmp = store.store_path(f"{folder}/.upload.partial")
+    tmp = store.upload_partial(backup)
     try:
         if not tmp.exists():
             raise NotFound("The uploaded file is missing from the archive store.")
-        compression = store.detect_compression(tmp)
-        backup.compression = compression
-        relative = f"{folder}/{backup.filename}"
+        backup.compression = detect_compression(tmp)
+        relative = store.archive_name(backup)
         final = store.store_path(relative)
-        manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
         size = tmp.stat().st_size
-        with Progress(backup, total=size) as progress:
-            progress.flush()
-            reader = store.ArchiveReader(tmp, compression)
-
-            def counted():
-                seen = 0
-                for chunk in reader:
-                    progress.add(reader.count - seen)
-                    seen = reader.count
-                    yield chunk
-            try:
-                with open(manifest_tmp, "w") as manifest:
-                    try:
-                        count = store.tar_manifest(counted(), manifest)
-                    except BadRequest as exc:
-                        raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
-                    manifest.flush()
-                    os.fsync(manifest.fileno())
-            finally:
-                reader.close()
-        if not reader.ended:
-            raise BadRequest("The upload cannot be used: it could not be read to its end.", field="file")
-        if count == 0:
-            raise BadRequest("The upload cannot be used: it holds no files.", field="file")
-        os.replace(tmp, final)
-        os.replace(manifest_tmp, Path(str(final) + ".manifest.jsonl"))
+        manifest = ManifestWriter(final)
+        try:
+            with Progress(backup, total=size) as progress:
+                progress.flush()
+                reader = ArchiveReader(tmp, backup.compression)
+                try:
+                    count = tar_manifest(reader.counted(progress.add), manifest)
+                except BadRequest as exc:
+                    raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
+                finally:
+                    reader.close()
+            if not reader.ended:
+                raise BadRequest("The upload cannot be used: it could not be read to its end.", field="file")
+            if count == 0:
+                raise BadRequest("The upload cannot be used: it holds no files.", field="file")
+            os.replace(tmp, final)
+            manifest.commit()
+        except BaseException:
+            manifest.abort()
+            raise
         store.fsync_dir(final.parent)
         backup.path, backup.size, backup.sha256, backup.file_count = relative, size, reader.hexdigest(), count
         backup.bytes_done = backup.bytes_total = size
         backup.tmp_path = ""
         job_finish(backup, status=Status.SUCCEEDED)
     except Cancelled:
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.CANCELLED, error="Cancelled while it was being read; the upload was removed.",
                    tmp_path="")
     except AppError as exc:
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.FAILED, error=exc.message, tmp_path="")
     except Exception as exc:
         log.exception("import %s failed", backup.pk)
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}", tmp_path="")
     return backup
 
@@ -495,24 +466,16 @@ def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progre
     Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
     backup = restore.backup
     log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
-    reader = store.ArchiveReader(archive, backup.compression)
-
-    def counted():
-        seen = 0
-        for chunk in reader:
-            progress.add(reader.count - seen)
-            seen = reader.count
-            yield chunk
-        progress.add(reader.count - seen)
+    reader = ArchiveReader(archive, backup.compression)
     stats: dict = {}
     try:
         try:
-            into.extract(counted(), strip_components=restore.strip_components, stats=stats, select=select)
+            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats, select=select)
         finally:
             reader.close()
     except BadRequest:
         # A damaged archive usually breaks the stream before its end: say which it is.
-        if store.sha256_file(archive) != backup.sha256:
+        if sha256_file(archive) != backup.sha256:
             raise _hash_mismatch(backup) from None
         raise
     if not reader.ended or not stats.get("complete"):
@@ -774,20 +737,16 @@ def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
 
 
 def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
-    if not backup.manifest_path:
-        return []
-    p = store.store_path(backup.manifest_path)
+    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
+    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
     out = []
     try:
-        with open(p) as f:
-            for line in f:
-                entry = json.loads(line)
-                # per-file hashes are BLAKE3 (archives of before: SHA-256)
-                kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
-                entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
-                out.append(entry)
-                if len(out) >= limit:
-                    break
-    except OSError:
+        for entry in paths_of.manifest_lines(backup):
+            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
+            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
+            out.append(entry)
+            if len(out) >= limit:
+                break
+    except (NotFound, OSError):
         pass
     return out
