@@ -220,8 +220,8 @@ class Dockerweb:
         from dockerweb.backups.models import Backup
 
         if self.last is not None:
-            from dockerweb.backups.services import backup_files_remove
-            backup_files_remove(self.last)
+            from dockerweb.backups import store
+            store.archive_remove(self.last)
         settle()
         c0 = self._cpu()
 
@@ -338,7 +338,7 @@ class Snapshots:
 def data_paths(client, vol: str) -> dict:
     """Bytes per second of the ways to get a volume's tar: read in place by the worker (when
     the engine is on this machine), or streamed by the engine's archive endpoint (any engine)."""
-    from dockerweb.backups import store
+    from dockerweb.backups import tarformat
 
     helper = client.api.create_container(IMAGE, command=["true"],
                                          host_config=client.api.create_host_config(binds={vol: {"bind": "/data", "mode": "ro"}}))
@@ -360,7 +360,7 @@ def data_paths(client, vol: str) -> dict:
             pass
     settle()
     t = time.monotonic()
-    store.tree_tar(folder, "data", lambda b: got.__setitem__(0, got[0] + len(b)), Null(), lambda n: None)
+    tarformat.tree_tar(folder, "data", lambda b: got.__setitem__(0, got[0] + len(b)), Null(), lambda n: None)
     in_place_rate = got[0] / (time.monotonic() - t)
     return {"archive_api": archive_rate, "in_place": in_place_rate, "bytes": n}
 

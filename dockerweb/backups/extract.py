@@ -151,7 +151,7 @@ def _writev_all(fd: int, bufs: list) -> None:
 
 
 def tree_extract(members, root: Path) -> None:
-    """Write the `(TarInfo, pieces)` of `backups.store.member_check` into folder `root`.
+    """Write the `(TarInfo, pieces)` of `backups.reader.member_check` into folder `root`.
 
     `root` should be a folder no container uses (a staging volume, or the volume a restore just
     created); even so, nothing already on disk is followed. Raises BadRequest for a member that

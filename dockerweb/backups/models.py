@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from .store import manifest_of
+
 
 class Status(models.TextChoices):
     QUEUED = "queued", "queued"
@@ -126,13 +128,9 @@ class Backup(Job):
         return f"backup {self.pk} of {self.host_name}/{self.volume}"
 
     @property
-    def filename(self) -> str:
-        ext = {"zstd": ".tar.zst", "gzip": ".tar.gz"}.get(self.compression, ".tar")
-        return f"{self.volume}-{self.created:%Y%m%dT%H%M%S}-{self.pk}{ext}"
-
-    @property
     def manifest_path(self) -> str:
-        return self.path + ".manifest.jsonl" if self.path else ""
+        """Its manifest, relative to the archive store ("" while it has no archive)."""
+        return manifest_of(self.path)
 
 
 class Restore(Job):

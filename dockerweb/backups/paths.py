@@ -152,7 +152,7 @@ class Selection:
         return any(parts[:i] in self._chosen for i in range(1, len(parts) + 1))
 
     def keeps(self, name: str) -> bool:
-        """`backups.store.member_check`'s `select`: whether the (stripped) member is extracted."""
+        """`backups.reader.member_check`'s `select`: whether the (stripped) member is extracted."""
         parts = tuple(name.split("/"))
         return parts in self._ancestors or parts in self.extras or self.covers(parts)
 

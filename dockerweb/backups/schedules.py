@@ -14,6 +14,7 @@ from dockerweb.core.errors import AppError, BadRequest
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine_inventory
 
+from . import store
 from .models import Backup, Compression, Consistency, Schedule, Status
 
 log = logging.getLogger(__name__)
@@ -233,8 +234,6 @@ def retention_keep(backups: list[Backup], *, keep_last: int = 0, keep_hourly: in
 def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
     """Remove the schedule's backups of `volume` that retention does not keep: archives here,
     snapshots by the repository's own `forget --prune` (their job rows go with them)."""
-    from .services import backup_files_remove
-
     keeps = {k: getattr(schedule, k) for k in KEEPS}
     if schedule.repository_id:
         from dockerweb.repositories.services import snapshots_forget
@@ -251,7 +250,7 @@ def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
         removed = []
         for b in backups:
             if b.pk not in keep:
-                backup_files_remove(b)
+                store.archive_remove(b)
                 removed.append(b.pk)
                 b.delete()
     if removed:

@@ -5,10 +5,8 @@ run restores; clean up after jobs whose worker died.
 transaction commits; `*_run` are what the task calls, in the worker."""
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.containers import safety
+from dockerweb.core.chunks import CHUNK
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, TooLarge, Unavailable
 from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import archives as engine
@@ -27,7 +26,10 @@ from dockerweb.volumes.services import VOLUME_NAME
 
 from . import paths as paths_of
 from . import store
-from .extract import tree_extract
+from .access import LocalFolder, VolumeAccess, staging_create, volume_access, volume_create
+from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
+from .tarformat import tar_manifest
+from .writer import ArchiveWriter, ManifestWriter
 from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
 from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
 
@@ -125,73 +127,59 @@ def _release(host, held: list[dict]) -> list[str]:
     return problems
 
 
-def _backup_copy(backup: Backup, progress: Progress, folder: Path | None) -> None:
-    """Write the volume's tar into the archive store: read in place when the worker can reach
-    the volume's folder (`folder`), else streamed from the engine's archive endpoint."""
-    host = backup.host
-    relative = f"{host.name}/{backup.volume}/{backup.filename}"
-    final = store.store_path(relative)
+def _backup_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> None:
+    """Write the volume's tar, and its manifest, into the archive store."""
+    relative = store.archive_name(backup)
     try:
-        writer = store.ArchiveWriter(final, backup.compression)
+        writer = ArchiveWriter(store.store_path(relative), backup.compression)
     except OSError as exc:
         raise Unavailable(f"The archive store cannot be written ({exc.strerror or exc}: {exc.filename}).") from exc
     backup.tmp_path = str(writer.tmp)
     Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
-    manifest_final = Path(str(final) + ".manifest.jsonl")
-    manifest_tmp = manifest_final.with_name("." + manifest_final.name + ".partial")
     try:
-        with open(manifest_tmp, "w") as manifest:
-            if folder is not None:
-                count = store.tree_tar(folder, "data", writer.write, manifest, progress.add)
-            else:
-                count = _backup_stream(backup, writer, manifest, progress)
-            manifest.flush()
-            os.fsync(manifest.fileno())
+        count = volume.read_tar(writer.write, writer.manifest, progress.add)
         size, sha = writer.commit()
-        os.replace(manifest_tmp, manifest_final)
     except BaseException:
         writer.abort()
-        manifest_tmp.unlink(missing_ok=True)
         raise
     backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
     backup.bytes_total = backup.bytes_done = progress.done
     backup.tmp_path = ""
 
 
-def _backup_stream(backup: Backup, writer, manifest, progress: Progress) -> int:
-    """The volume's tar from the engine (a helper container that is never started), through the
-    manifest reader, into `writer`; returns the member count."""
-    host = backup.host
-    helper = engine.helper_create(host, job_key=backup.job_key, mounts={backup.volume: ("/data", True)})
-    try:
-        chunks, close = engine.archive_read(host, helper, "/data")
-    except BaseException:
-        engine.helper_remove(host, helper)
-        raise
-    pre = store.prefetch(chunks)
-
-    def sink(chunk):
-        writer.write(chunk)
-        progress.add(len(chunk))
-    try:
-        return store.tar_manifest(pre, manifest, sink)
-    finally:
-        pre.close()
-        close()
-        engine.helper_remove(host, helper)
+def _doors_refresh(backup: Backup) -> None:
+    """Add the volume's ways to the host as they are now to those of the row (whoever takes the
+    archive away must be allowed every one the volume ever had)."""
+    doors = [list(d) for d in safety.volume_doors(backup.host, backup.volume)]
+    if any(d not in backup.doors for d in doors):
+        backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
+        Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
 
 
-def _snapshot_copy(backup: Backup, progress: Progress, folder: Path | None) -> None:
+def _size_measure(backup: Backup, volume: VolumeAccess, progress: Progress) -> threading.Thread:
+    """Measure the volume beside the copy, not before it: the total only feeds the progress bar
+    (without it, the bar shows bytes without a total)."""
+    def measure():
+        try:
+            progress.total = volume.size()
+        except Exception as exc:
+            log.warning("size of %s: %s", backup.volume, exc)
+    sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
+    sizer.start()
+    return sizer
+
+
+def _snapshot_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> None:
     """A snapshot into the job's repository: restic reads the volume's folder in place."""
     from dockerweb.repositories.services import snapshot_copy
 
     if backup.repository is None:
         raise NotFound("The repository of this snapshot was removed.")
-    if folder is None:
+    if not isinstance(volume, LocalFolder):
         raise Conflict("A snapshot into a repository reads the volume's folder in place, which this worker cannot "
                        f"reach on host {backup.host_name!r}: run the host's agent beside its engine "
                        "(docs/deploy.md), or make an archive backup.")
-    snapshot_copy(backup, progress, folder)
+    snapshot_copy(backup, progress, volume.folder)
 
 
 def backup_execute(backup: Backup) -> Backup:
@@ -202,36 +190,25 @@ def backup_execute(backup: Backup) -> Backup:
     try:
         if host is None:
             raise NotFound("The host of this backup was removed.")
-        doors = [list(d) for d in safety.volume_doors(host, backup.volume)]
-        if any(d not in backup.doors for d in doors):
-            backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
-            Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
-        folder = engine.volume_local_dir(host, backup.volume)
-        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name,
-                 f"read in place from {folder}" if folder else "streamed by the engine's archive endpoint")
+        _doors_refresh(backup)
+        volume = volume_access(host, backup.volume, job_key=backup.job_key)
+        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
         with Progress(backup) as progress:
-            # The total only feeds the progress bar: measure it beside the copy, not before it.
-            def measure():
-                try:
-                    progress.total = (store.tree_size(folder) if folder else
-                                      engine.volume_apparent_size(host, job_key=backup.job_key, name=backup.volume))
-                except Exception as exc:  # the bar then shows bytes without a total
-                    log.warning("size of %s: %s", backup.volume, exc)
-            sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
-            if not backup.repository_id:  # restic measures as it goes (a second walk would slow it)
-                sizer.start()
+            # The total only feeds the progress bar; restic measures as it goes (a second walk
+            # would slow a snapshot down).
+            sizer = None if backup.repository_id else _size_measure(backup, volume, progress)
             progress.flush()
             try:
                 if backup.consistency != Consistency.NONE:
                     _hold(backup)
                 if backup.repository_id:
-                    _snapshot_copy(backup, progress, folder)
+                    _snapshot_copy(backup, volume, progress)
                 else:
-                    _backup_copy(backup, progress, folder)
+                    _backup_copy(backup, volume, progress)
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)
-                if sizer.is_alive():
+                if sizer is not None:
                     sizer.join(30)
         if held_problems:
             raise Conflict("The backup was written, but some containers could not be brought back: "
@@ -255,10 +232,7 @@ def _leftovers(job) -> None:
             engine.job_leftovers_remove(job.host, job_key=job.job_key)
         except AppError as exc:
             log.warning("cleanup of %s: %s", job.job_key, exc.message)
-    tmp = getattr(job, "tmp_path", "")
-    if tmp:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp.replace(".partial", ".manifest.jsonl.partial")).unlink(missing_ok=True)
+    store.partials_remove(getattr(job, "tmp_path", ""))
 
 
 def _job_run(model, pk: int, *, reset, execute) -> str:
@@ -321,7 +295,7 @@ def backup_delete(*, actor, backup: Backup) -> None:
                 detail={"volume": backup.volume, "path": backup.path}):
         if backup.status == Status.RUNNING:
             raise Conflict("This backup is running; cancel it first.")
-        backup_files_remove(backup)
+        store.archive_remove(backup)
         backup.delete()
 
 
@@ -339,17 +313,6 @@ def backup_download(*, actor, backup: Backup) -> Path:
         if not path.exists():
             raise NotFound("The archive file is missing from the archive store.")
         return path
-
-
-def backup_files_remove(backup: Backup) -> None:
-    for rel in (backup.path, backup.manifest_path):
-        if rel:
-            store.store_path(rel).unlink(missing_ok=True)
-    if backup.path:
-        try:
-            store.store_path(backup.path).parent.rmdir()  # only when empty
-        except OSError:
-            pass
 
 
 def _upload_path(upload) -> Path | None:
@@ -390,7 +353,7 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
                                        compression=Compression.NONE, bytes_total=size,
                                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["backup"] = backup.pk
-        tmp = store.store_path(f"imported/{backup.pk}/.upload.partial")
+        tmp = store.upload_partial(backup)
         try:
             tmp.parent.mkdir(parents=True, exist_ok=True)
             given = _upload_path(upload)
@@ -398,12 +361,12 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
                 os.replace(given, tmp)
             else:
                 with open(tmp, "wb") as f:
-                    for chunk in upload.chunks(store.CHUNK):
+                    for chunk in upload.chunks(CHUNK):
                         f.write(chunk)
-            if not store.looks_like_tar(tmp):
+            if not looks_like_tar(tmp):
                 raise BadRequest("The upload is not a tar archive (plain, gzip or zstd).", field="file")
         except BaseException:
-            shutil.rmtree(tmp.parent, ignore_errors=True)
+            store.import_remove(backup)
             backup.delete()
             raise
         backup.tmp_path = str(tmp)
@@ -416,58 +379,49 @@ def import_execute(backup: Backup) -> Backup:
     """Check an uploaded archive in the worker: decompress it, read every member with the
     restore's reader (extended headers capped, constant memory), hash it and write its manifest;
     then give it its final name. Failed: the files go, the row says why."""
-    folder = f"imported/{backup.pk}"
-    tmp = store.store_path(f"{folder}/.upload.partial")
+    tmp = store.upload_partial(backup)
     try:
         if not tmp.exists():
             raise NotFound("The uploaded file is missing from the archive store.")
-        compression = store.detect_compression(tmp)
-        backup.compression = compression
-        relative = f"{folder}/{backup.filename}"
+        backup.compression = detect_compression(tmp)
+        relative = store.archive_name(backup)
         final = store.store_path(relative)
-        manifest_tmp = Path(str(final) + ".manifest.jsonl.partial")
         size = tmp.stat().st_size
-        with Progress(backup, total=size) as progress:
-            progress.flush()
-            reader = store.ArchiveReader(tmp, compression)
-
-            def counted():
-                seen = 0
-                for chunk in reader:
-                    progress.add(reader.count - seen)
-                    seen = reader.count
-                    yield chunk
-            try:
-                with open(manifest_tmp, "w") as manifest:
-                    try:
-                        count = store.tar_manifest(counted(), manifest)
-                    except BadRequest as exc:
-                        raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
-                    manifest.flush()
-                    os.fsync(manifest.fileno())
-            finally:
-                reader.close()
-        if not reader.ended:
-            raise BadRequest("The upload cannot be used: it could not be read to its end.", field="file")
-        if count == 0:
-            raise BadRequest("The upload cannot be used: it holds no files.", field="file")
-        os.replace(tmp, final)
-        os.replace(manifest_tmp, Path(str(final) + ".manifest.jsonl"))
+        manifest = ManifestWriter(final)
+        try:
+            with Progress(backup, total=size) as progress:
+                progress.flush()
+                reader = ArchiveReader(tmp, backup.compression)
+                try:
+                    count = tar_manifest(reader.counted(progress.add), manifest)
+                except BadRequest as exc:
+                    raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
+                finally:
+                    reader.close()
+            if not reader.ended:
+                raise BadRequest("The upload cannot be used: it could not be read to its end.", field="file")
+            if count == 0:
+                raise BadRequest("The upload cannot be used: it holds no files.", field="file")
+            os.replace(tmp, final)
+            manifest.commit()
+        except BaseException:
+            manifest.abort()
+            raise
         store.fsync_dir(final.parent)
         backup.path, backup.size, backup.sha256, backup.file_count = relative, size, reader.hexdigest(), count
         backup.bytes_done = backup.bytes_total = size
         backup.tmp_path = ""
         job_finish(backup, status=Status.SUCCEEDED)
     except Cancelled:
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.CANCELLED, error="Cancelled while it was being read; the upload was removed.",
                    tmp_path="")
     except AppError as exc:
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.FAILED, error=exc.message, tmp_path="")
     except Exception as exc:
         log.exception("import %s failed", backup.pk)
-        shutil.rmtree(store.store_path(folder), ignore_errors=True)
+        store.import_remove(backup)
         job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}", tmp_path="")
     return backup
 
@@ -529,51 +483,22 @@ def _hash_mismatch(backup: Backup) -> BadRequest:
                       "changed. Nothing was restored.")
 
 
-def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | None, progress: Progress,
-                     select=None) -> dict:
-    """Extract the archive, every member checked, into volume `into` (in place by descriptor
-    when the worker reaches its `folder`, else through a helper container), hashing the archive
-    on the way; with `select`, only the members it keeps (all are checked, the whole archive is
-    read). Raises BadRequest unless the whole archive was read, matched its SHA-256 and was
-    extracted."""
-    host, backup = restore.host, restore.backup
-    log.info("%s: into volume %r on %s %s", restore.job_key, into, host.name,
-             f"in place at {folder}" if folder else "through the engine's archive endpoint")
-    reader = store.ArchiveReader(path, backup.compression)
-
-    def counted():
-        seen = 0
-        for chunk in reader:
-            progress.add(reader.count - seen)
-            seen = reader.count
-            yield chunk
-        progress.add(reader.count - seen)
+def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progress: Progress, select=None) -> dict:
+    """Extract the archive into volume `into`, every member checked, hashing the archive on the
+    way; with `select`, only the members it keeps (all are checked, the whole archive is read).
+    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
+    backup = restore.backup
+    log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
+    reader = ArchiveReader(archive, backup.compression)
     stats: dict = {}
     try:
         try:
-            if folder is not None:
-                members = store.member_check(counted(), strip_components=restore.strip_components, stats=stats,
-                                             select=select)
-                try:
-                    tree_extract(members, folder)
-                finally:
-                    members.close()
-            else:
-                clean = store.member_stream(counted(), strip_components=restore.strip_components, stats=stats,
-                                            select=select)
-                helper = engine.helper_create(host, job_key=restore.job_key, mounts={into: ("/restore", False)})
-                pre = store.prefetch(store.coalesce(clean))
-                try:
-                    engine.archive_write(host, helper, "/restore", pre)
-                finally:
-                    pre.close()
-                    clean.close()
-                    engine.helper_remove(host, helper)
+            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats, select=select)
         finally:
             reader.close()
     except BadRequest:
         # A damaged archive usually breaks the stream before its end: say which it is.
-        if store.sha256_file(path) != backup.sha256:
+        if sha256_file(archive) != backup.sha256:
             raise _hash_mismatch(backup) from None
         raise
     if not reader.ended or not stats.get("complete"):
@@ -581,6 +506,33 @@ def _restore_extract(restore: Restore, path: Path, into: str, folder: Path | Non
     if reader.hexdigest() != backup.sha256:
         raise _hash_mismatch(backup)
     return stats
+
+
+def _target_open(restore: Restore) -> VolumeAccess | None:
+    """The restore's target volume as it is now, judged again for who asked; None when it does
+    not exist."""
+    if not engine.volume_exists(restore.host, restore.volume):
+        return None
+    _target_check(user=restore.created_by, host=restore.host, volume=restore.volume)
+    return volume_access(restore.host, restore.volume, job_key=restore.job_key)
+
+
+def _target_create(restore: Restore) -> VolumeAccess:
+    """Create the missing target volume (when asked to); the row remembers it, so a failure
+    removes it again."""
+    if not restore.create:
+        raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
+    target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
+                           labels={"dockerweb.restored-from": str(restore.backup.pk)})
+    Restore.objects.filter(pk=restore.pk).update(created_volume=True)
+    restore.created_volume = True
+    return target
+
+
+def _safety_keep(restore: Restore) -> None:
+    """Back up the target before anything of it is replaced."""
+    restore.safety_backup = _safety_backup(restore)
+    Restore.objects.filter(pk=restore.pk).update(safety_backup=restore.safety_backup)
 
 
 def restore_execute(restore: Restore) -> Restore:
@@ -595,69 +547,19 @@ def restore_execute(restore: Restore) -> Restore:
     extraction never follows a link that is on disk. Who asked is judged again against the
     target as it is now (a container that reaches the host may have mounted it meanwhile)."""
     host, backup = restore.host, restore.backup
-    key = restore.job_key
-    staging = None
     try:
         if host is None or backup is None:
             raise NotFound("The host or the backup of this restore was removed.")
-        path = store.store_path(backup.path)
-        if not path.exists():
+        archive = store.store_path(backup.path)
+        if not archive.exists():
             raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
         with Progress(restore, total=backup.size) as progress:
             progress.flush()
             if restore.paths:
-                _restore_paths(restore, path, progress)
-                job_finish(restore, status=Status.SUCCEEDED)
-                return restore
-            # 1. the target: new (it becomes the staging volume) or existing (needs staging)
-            exists = engine.volume_exists(host, restore.volume)
-            if not exists:
-                if not restore.create:
-                    raise NotFound(f"Host {host.name!r} has no volume {restore.volume!r}.")
-                engine.volume_create_exclusive(host, name=restore.volume, labels={
-                    engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
-                Restore.objects.filter(pk=restore.pk).update(created_volume=True)
-                restore.created_volume = True
-                into = restore.volume
-                target_dir = into_dir = engine.volume_local_dir(host, into)
+                _restore_paths(restore, archive, progress)
             else:
-                _target_check(user=restore.created_by, host=host, volume=restore.volume)
-                target_dir = engine.volume_local_dir(host, restore.volume)
-
-                def target_empty() -> bool:
-                    if target_dir is not None:
-                        return store.folder_is_empty(target_dir)
-                    return engine.volume_is_empty(host, job_key=key, name=restore.volume)
-                if not restore.overwrite and not target_empty():
-                    raise Conflict(f"Volume {restore.volume!r} on {host.name!r} is not empty; ask to overwrite it "
-                                   "(a safety backup of its content is kept).", field="overwrite")
-                staging = engine.staging_volume_name()
-                engine.volume_create_exclusive(host, name=staging,
-                                               labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
-                into = staging
-                into_dir = engine.volume_local_dir(host, into)
-            # 2. extract into the staging volume, every member checked, the hash checked on the way
-            stats = _restore_extract(restore, path, into, into_dir, progress)
-            # 3. swap: keep a safety copy of what is replaced, then replace it
-            if staging:
-                if restore.overwrite and not target_empty():
-                    safety_copy = _safety_backup(restore)
-                    restore.safety_backup = safety_copy
-                    Restore.objects.filter(pk=restore.pk).update(safety_backup=safety_copy)
-                if target_dir is not None and into_dir is not None and \
-                        target_dir.stat().st_dev == into_dir.stat().st_dev:
-                    store.folder_replace(target_dir, into_dir)
-                else:
-                    engine.volume_copy_replace(host, job_key=key, source=staging, target=restore.volume)
-            if stats.get("root"):
-                mode, uid, gid = stats["root"]
-                if target_dir is not None:
-                    os.chown(target_dir, uid, gid)
-                    os.chmod(target_dir, mode)
-                else:
-                    engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
+                _restore_whole(restore, archive, progress)
             progress.flush()
-            restore.file_count = stats.get("files", 0)
             restore.bytes_done = restore.bytes_total = progress.done
         job_finish(restore, status=Status.SUCCEEDED)
     except Cancelled:
@@ -675,61 +577,55 @@ def restore_execute(restore: Restore) -> Restore:
     return restore
 
 
+def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
+    """The whole archive into the target: a new target is extracted into directly; an existing
+    one (empty, or `overwrite`) gets a staging volume, which then replaces its content, after a
+    safety backup of what it held."""
+    target = _target_open(restore)
+    if target is None:
+        target = staging = _target_create(restore)
+    else:
+        if not restore.overwrite and not target.is_empty():
+            raise Conflict(f"Volume {restore.volume!r} on {restore.host.name!r} is not empty; ask to overwrite it "
+                           "(a safety backup of its content is kept).", field="overwrite")
+        staging = staging_create(restore.host, job_key=restore.job_key)
+    stats = _restore_extract(restore, archive, staging, progress)
+    if staging is not target:
+        if restore.overwrite and not target.is_empty():
+            _safety_keep(restore)
+        target.replace_with(staging)
+    if stats.get("root"):
+        mode, uid, gid = stats["root"]
+        target.root_set(mode=mode, uid=uid, gid=gid)
+    restore.file_count = stats.get("files", 0)
+
+
 def _restore_paths(restore: Restore, archive: Path, progress: Progress) -> None:
     """Restore only `restore.paths`: the chosen members (and their parent folders) are extracted
     into a staging volume, the whole archive checked and its hash verified; then each path
     replaces what the target holds there, all or nothing, the rest of the target untouched
     (`backups.paths`). Replacing anything the target already holds needs `overwrite` and takes a
     safety backup of the volume first. A new target gets the archive root's owner and mode."""
-    host, backup, key = restore.host, restore.backup, restore.job_key
-    selection = paths_of.selection_check(backup, restore.paths, strip=restore.strip_components)
+    selection = paths_of.selection_check(restore.backup, restore.paths, strip=restore.strip_components)
     if selection is None:
         raise BadRequest("The restore's paths are not a selection of the archive.", field="paths")
-    if engine.volume_exists(host, restore.volume):
-        _target_check(user=restore.created_by, host=host, volume=restore.volume)
-    elif restore.create:
-        engine.volume_create_exclusive(host, name=restore.volume, labels={
-            engine.JOB_LABEL: key, "dockerweb.restored-from": str(backup.pk)})
-        Restore.objects.filter(pk=restore.pk).update(created_volume=True)
-        restore.created_volume = True
-    else:
-        raise NotFound(f"Host {host.name!r} has no volume {restore.volume!r}.")
-    staging = engine.staging_volume_name()
-    engine.volume_create_exclusive(host, name=staging, labels={engine.JOB_LABEL: key, engine.STAGING_LABEL: "1"})
-    staging_dir = engine.volume_local_dir(host, staging)
-    stats = _restore_extract(restore, archive, staging, staging_dir, progress, select=selection.keeps)
-    target_dir = engine.volume_local_dir(host, restore.volume)
-    in_place = target_dir is not None and staging_dir is not None and \
-        target_dir.stat().st_dev == staging_dir.stat().st_dev
-    log.info("%s: paths %s into volume %r %s", key, ", ".join(selection.shown[:5]), restore.volume,
-             "in place" if in_place else "through a helper container")
-    if in_place:
-        replaced = paths_of.existing(target_dir, selection.paths)
-    else:
-        replaced = engine.volume_paths_any_exist(host, job_key=key, name=restore.volume, paths=selection.relative)
+    target = _target_open(restore) or _target_create(restore)
+    staging = staging_create(restore.host, job_key=restore.job_key)
+    stats = _restore_extract(restore, archive, staging, progress, select=selection.keeps)
+    log.info("%s: paths %s into volume %r %s", restore.job_key, ", ".join(selection.shown[:5]), restore.volume,
+             "in place" if target.beside(staging) else "through a helper container")
+    replaced = target.paths_existing(selection)
     if replaced and not restore.overwrite:
         what = ", ".join(replaced[:5]) if isinstance(replaced, list) else "some of the chosen paths"
-        raise Conflict(f"Volume {restore.volume!r} on {host.name!r} already holds {what}; ask to overwrite "
+        raise Conflict(f"Volume {restore.volume!r} on {restore.host.name!r} already holds {what}; ask to overwrite "
                        "(a safety backup of the volume is kept first).", field="overwrite")
     if replaced:
-        safety_copy = _safety_backup(restore)
-        restore.safety_backup = safety_copy
-        Restore.objects.filter(pk=restore.pk).update(safety_backup=safety_copy)
-    if in_place:
-        paths_of.paths_swap(target_dir, staging_dir, selection.paths)
-    else:
-        engine.volume_paths_replace(host, job_key=key, source=staging, target=restore.volume,
-                                    paths=selection.relative)
+        _safety_keep(restore)
+    target.paths_replace(staging, selection)
     if restore.created_volume and stats.get("root"):
         mode, uid, gid = stats["root"]
-        if target_dir is not None:
-            os.chown(target_dir, uid, gid)
-            os.chmod(target_dir, mode)
-        else:
-            engine.volume_root_set(host, job_key=key, name=restore.volume, mode=mode, uid=uid, gid=gid)
-    progress.flush()
+        target.root_set(mode=mode, uid=uid, gid=gid)
     restore.file_count = stats.get("files", 0)
-    restore.bytes_done = restore.bytes_total = progress.done
 
 
 def _restore_undo(restore: Restore) -> None:
@@ -864,20 +760,16 @@ def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
 
 
 def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
-    if not backup.manifest_path:
-        return []
-    p = store.store_path(backup.manifest_path)
+    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
+    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
     out = []
     try:
-        with open(p) as f:
-            for line in f:
-                entry = json.loads(line)
-                # per-file hashes are BLAKE3 (archives of before: SHA-256)
-                kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
-                entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
-                out.append(entry)
-                if len(out) >= limit:
-                    break
-    except OSError:
+        for entry in paths_of.manifest_lines(backup):
+            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
+            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
+            out.append(entry)
+            if len(out) >= limit:
+                break
+    except (NotFound, OSError):
         pass
     return out

@@ -25,7 +25,7 @@ target, never followed. Listings stop at `settings.FILES_LIST_MAX` entries (`tru
 files are shown up to `settings.FILES_VIEW_MAX_BYTES` (413 beyond: download them instead).
 
 Everything runs in the web process, within the request: listing and viewing are bounded by
-those caps, and downloads are streamed (`backups.store.AsyncChunks`: a chunk or two of memory
+those caps, and downloads are streamed (`core.chunks.AsyncChunks`: a chunk or two of memory
 whatever the size; the event loop never waits on a disk or the engine). A Celery task would
 have to spool a whole archive to disk before the first byte reached the browser."""
 from __future__ import annotations
@@ -41,8 +41,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from dockerweb.backups import store
+from dockerweb.backups.tarformat import tar_single_file, tree_tar
 from dockerweb.containers import safety
+from dockerweb.core.chunks import CHUNK, AsyncChunks, pull
 from dockerweb.core.errors import BadRequest, Conflict, NotFound, PermissionDenied, TooLarge
 from dockerweb.core.models import Activity
 from dockerweb.core.services import activity_record, change, permission_check
@@ -148,7 +149,7 @@ class Download:
 
     filename: str
     content_type: str
-    chunks: store.AsyncChunks
+    chunks: AsyncChunks
     size: int | None = None
 
 
@@ -304,7 +305,7 @@ class InPlace:
             if st.st_size > cap:
                 raise _too_large(shown(parts), st.st_size)
             data = bytearray()
-            while len(data) <= cap and (chunk := os.read(f.fd, min(store.CHUNK, cap + 1 - len(data)))):
+            while len(data) <= cap and (chunk := os.read(f.fd, min(CHUNK, cap + 1 - len(data)))):
                 data += chunk
             if len(data) > cap:  # grew since its stat
                 raise _too_large(shown(parts), len(data))
@@ -312,7 +313,7 @@ class InPlace:
         finally:
             f.close()
 
-    def stream(self, parts: tuple[str, ...]) -> tuple[int, store.AsyncChunks]:
+    def stream(self, parts: tuple[str, ...]) -> tuple[int, AsyncChunks]:
         """The file's bytes up to its size when opened (the answer's Content-Length): a file that
         grows meanwhile is cut there, one that shrinks ends short (the client sees it)."""
         f, st = self.open_file(parts)
@@ -320,22 +321,22 @@ class InPlace:
         def chunks():
             left = st.st_size
             try:
-                while left > 0 and f.fd >= 0 and (chunk := os.read(f.fd, min(store.CHUNK, left))):
+                while left > 0 and f.fd >= 0 and (chunk := os.read(f.fd, min(CHUNK, left))):
                     left -= len(chunk)
                     yield chunk
             finally:
                 f.close()
-        return st.st_size, store.AsyncChunks(chunks(), on_close=f.close)
+        return st.st_size, AsyncChunks(chunks(), on_close=f.close)
 
-    def tar(self, parts: tuple[str, ...], arcname: str) -> store.AsyncChunks:
+    def tar(self, parts: tuple[str, ...], arcname: str) -> AsyncChunks:
         folder = _Once(self.open_folder(parts))
 
         def produce(write):
             try:
-                store.tree_tar(folder.fd, arcname, write, None, lambda n: None)
+                tree_tar(folder.fd, arcname, write, None, lambda n: None)
             finally:
                 folder.close()
-        return store.AsyncChunks(store.pull(produce), on_close=folder.close)
+        return AsyncChunks(pull(produce), on_close=folder.close)
 
 
 # --- through the engine -----------------------------------------------------------------------
@@ -425,7 +426,7 @@ class ThroughEngine:
 
     def _file_chunks(self, cid: str, parts: tuple[str, ...]):
         chunks, close = engine.archive_read(self.host, cid, self.root + shown(parts))
-        return store.tar_single_file(chunks), close
+        return tar_single_file(chunks), close
 
     def read(self, parts: tuple[str, ...], cap: int) -> tuple[bytes, int]:
         cid = self._helper()
@@ -466,9 +467,9 @@ class ThroughEngine:
                     close()
             finally:
                 engine.helper_remove(self.host, cid)
-        return store.AsyncChunks(chunks(), on_close=done)
+        return AsyncChunks(chunks(), on_close=done)
 
-    def stream(self, parts: tuple[str, ...]) -> tuple[int, store.AsyncChunks]:
+    def stream(self, parts: tuple[str, ...]) -> tuple[int, AsyncChunks]:
         cid = self._helper()
         try:
             st = self._file(cid, parts)
@@ -477,7 +478,7 @@ class ThroughEngine:
             raise
         return st.get("size"), self._served(cid, lambda: self._file_chunks(cid, parts))
 
-    def tar(self, parts: tuple[str, ...], arcname: str) -> store.AsyncChunks:
+    def tar(self, parts: tuple[str, ...], arcname: str) -> AsyncChunks:
         cid = self._helper()
         try:
             st = self._check(cid, parts)

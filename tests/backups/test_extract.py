@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerweb.backups import store
+from dockerweb.backups import reader
 from dockerweb.backups.extract import tree_extract
 from dockerweb.core.errors import BadRequest
 
@@ -39,7 +39,7 @@ def _add(tf, name, *, data: bytes | None = None, kind=tarfile.REGTYPE, link="", 
 
 def _extract(data: bytes, root: Path, strip: int = 1) -> dict:
     stats: dict = {}
-    members = store.member_check(iter([data]), strip_components=strip, stats=stats)
+    members = reader.member_check(iter([data]), strip_components=strip, stats=stats)
     try:
         tree_extract(members, root)
     finally:

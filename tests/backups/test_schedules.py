@@ -42,7 +42,7 @@ def test_schedule_fires_and_prunes_by_retention(celery_worker_proc, host, engine
     assert len(kept) == 2 and all(b.status == "succeeded" and b.origin == "schedule" for b in kept)
     assert kept[0].pk > 1 or Backup.objects.filter(pk__lt=kept[0].pk, schedule_id=s["id"]).count() == 0
     files = sorted(p.name for p in (Path(settings.BACKUP_DIR) / "local" / "sch-src").glob("*.tar.gz"))
-    assert files == sorted(b.filename for b in kept), "the pruned archive's file is gone too"
+    assert files == sorted(Path(b.path).name for b in kept), "the pruned archive's file is gone too"
 
     body = admin.get(f"/api/schedules/{s['id']}/").json()
     assert body["last_run"] and body["last_status"] == "succeeded"

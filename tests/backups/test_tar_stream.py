@@ -1,4 +1,4 @@
-"""The restore's own tar reader (store.member_stream): every header format tar writes (ustar,
+"""The restore's own tar reader (reader.member_stream): every header format tar writes (ustar,
 GNU long names and links, PAX with long names, extended attributes and global headers) comes
 out as the same members, stripped and checked, with the file data passed on unchanged; cut
 or damaged streams are refused."""
@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from dockerweb.backups import store
+from dockerweb.backups import reader
 from dockerweb.core.errors import BadRequest
 
 from .conftest import evil_tar
@@ -64,7 +64,7 @@ def _chunks(data: bytes, size: int):
 def test_every_tar_format_comes_out_the_same(fmt, chunk):
     data = _archive(fmt, global_pax=fmt == tarfile.PAX_FORMAT)
     stats: dict = {}
-    clean = b"".join(bytes(p) for p in store.member_stream(_chunks(data, chunk), strip_components=1, stats=stats))
+    clean = b"".join(bytes(p) for p in reader.member_stream(_chunks(data, chunk), strip_components=1, stats=stats))
     expected = [(name.split("/", 1)[1], kind, mode, uid, gid, link[len("data/"):] if kind == tarfile.LNKTYPE else link,
                  digest, xattrs)
                 for name, kind, mode, uid, gid, link, digest, xattrs in _members(data) if name != "data"]
@@ -83,7 +83,7 @@ def test_ustar_long_name_split_into_prefix():
         info = tarfile.TarInfo(name)
         info.size = 2
         tf.addfile(info, io.BytesIO(b"ok"))
-    clean = b"".join(bytes(p) for p in store.member_stream(_chunks(buf.getvalue(), 4096), strip_components=1, stats={}))
+    clean = b"".join(bytes(p) for p in reader.member_stream(_chunks(buf.getvalue(), 4096), strip_components=1, stats={}))
     assert [m[0] for m in _members(clean)] == [name[len("data/"):]]
 
 
@@ -96,7 +96,7 @@ def test_a_cut_stream_is_refused(cut):
     at = int(len(data.rstrip(b"\0")) * cut) if isinstance(cut, float) else cut  # a share of the members
     stats: dict = {}
     with pytest.raises(BadRequest, match="truncated"):
-        for _ in store.member_stream(_chunks(data[:at], 4096), strip_components=1, stats=stats):
+        for _ in reader.member_stream(_chunks(data[:at], 4096), strip_components=1, stats=stats):
             pass
     assert "complete" not in stats
 
@@ -105,7 +105,7 @@ def test_a_damaged_header_is_refused():
     data = bytearray(_archive(tarfile.GNU_FORMAT))
     data[512 + 148] ^= 0x55  # the checksum field of the second header
     with pytest.raises(BadRequest, match="corrupt"):
-        for _ in store.member_stream(_chunks(bytes(data), 4096), strip_components=1, stats={}):
+        for _ in reader.member_stream(_chunks(bytes(data), 4096), strip_components=1, stats={}):
             pass
 
 
@@ -118,7 +118,7 @@ def test_unsafe_members_are_refused_before_anything_follows(kind):
     volume, but the second resolves to its parent; chain: t -> d1/s/../.. is `.` as text)."""
     passed = []
     with pytest.raises(BadRequest, match="refused|points") as refused:
-        for piece in store.member_stream(_chunks(evil_tar(kind), 4096), strip_components=1, stats={}):
+        for piece in reader.member_stream(_chunks(evil_tar(kind), 4096), strip_components=1, stats={}):
             passed.append(bytes(piece))
     names = [m[0] for m in _members(b"".join(passed) + bytes(1024))]
     assert names[0] == "fine.txt" and not any("escape" in n or "evil" in n or n == "x" for n in names)
@@ -136,7 +136,7 @@ def test_a_link_made_to_leave_by_a_later_link_is_refused_at_the_end():
     it counts as complete (the restore then throws away what it extracted)."""
     stats: dict = {}
     with pytest.raises(BadRequest, match="points outside the volume"):
-        for _ in store.member_stream(_chunks(evil_tar("chain-late"), 4096), strip_components=1, stats=stats):
+        for _ in reader.member_stream(_chunks(evil_tar("chain-late"), 4096), strip_components=1, stats=stats):
             pass
     assert "complete" not in stats
 
@@ -150,6 +150,6 @@ def test_links_that_stay_inside_are_kept():
             m.type, m.linkname = tarfile.SYMTYPE, link
             tf.addfile(m)
     stats: dict = {}
-    out = b"".join(bytes(p) for p in store.member_stream(_chunks(buf.getvalue(), 4096), strip_components=1,
+    out = b"".join(bytes(p) for p in reader.member_stream(_chunks(buf.getvalue(), 4096), strip_components=1,
                                                           stats=stats))
     assert stats.get("complete") and [m[0] for m in _members(out)] == ["a/b/up", "a/c", "x", "loop"]

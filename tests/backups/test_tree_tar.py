@@ -1,4 +1,4 @@
-"""Reading a volume in place (store.tree_tar): what it stores, and that a container racing the
+"""Reading a volume in place (tarformat.tree_tar): what it stores, and that a container racing the
 walk (a folder or file swapped for a symbolic link after the folder was listed) cannot get
 anything from outside the volume into the archive."""
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import blake3
 
-from dockerweb.backups import store
+from dockerweb.backups import tarformat
 
 
 def _tar(root: Path) -> tuple[list[tarfile.TarInfo], dict[str, bytes], list[str]]:
     out, lines = io.BytesIO(), io.StringIO()
-    store.tree_tar(root, "data", lambda b: out.write(bytes(b)), lines, lambda n: None)
+    tarformat.tree_tar(root, "data", lambda b: out.write(bytes(b)), lines, lambda n: None)
     members, bodies = [], {}
     with tarfile.open(fileobj=io.BytesIO(out.getvalue()), mode="r:") as tf:
         for m in tf:
@@ -80,7 +80,7 @@ def test_a_folder_or_file_swapped_for_a_link_mid_walk_is_not_followed(tmp_path, 
             os.symlink(outside / "shadow", root / "victim-file")
         return Listing(entries)
 
-    monkeypatch.setattr(store.os, "scandir", racing_scandir)
+    monkeypatch.setattr(tarformat.os, "scandir", racing_scandir)
     members, bodies, _ = _tar(root)
     assert not any(b"secret" in body for body in bodies.values())
     assert not any(m.name.startswith("data/victim-dir/") for m in members)
@@ -94,5 +94,5 @@ def test_the_size_told_beforehand_is_the_size_written(tmp_path):
         (d / f"f{i}").write_bytes(os.urandom(i * 97))
     os.symlink("/etc", root / "d0" / "etc-link")
     written = []
-    store.tree_tar(root, "data", lambda b: written.append(len(b)), io.StringIO(), lambda n: None)
-    assert store.tree_size(root) == sum(written)
+    tarformat.tree_tar(root, "data", lambda b: written.append(len(b)), io.StringIO(), lambda n: None)
+    assert tarformat.tree_size(root) == sum(written)
