@@ -293,6 +293,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No deep links: Swagger UI puts each as an <a> inside the button that opens an operation (a
+    # control inside a control, which screen readers cannot reach); no syntax colouring: its
+    # theme's numbers are too faint on its dark background. See static/js/api-docs.js.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": False},
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["dockerweb.core.permissions.IsViewer"],
     # Request bodies get their own components (no read-only fields; required text non-blank).
