@@ -139,6 +139,9 @@ class Restore(Job):
     KIND = "restore"
 
     backup = models.ForeignKey(to=Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="restores")
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="restores", help_text="Set: restores `snapshot` of this repository.")
+    snapshot = models.CharField(max_length=64, blank=True)
     host = models.ForeignKey(to="inventory.Host", on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="restores")
     host_name = models.CharField(max_length=63, blank=True)

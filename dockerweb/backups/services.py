@@ -445,21 +445,13 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
                         **({"paths": list(paths)[:20]} if paths else {})}) as ch:
         if backup.status != Status.SUCCEEDED or not backup.path:
             raise Conflict(f"Backup {backup.pk} has no complete archive to restore ({backup.status}).")
-        if not volume:
-            raise BadRequest("Name the volume to restore into.", field="volume")
-        if not VOLUME_NAME.match(volume):
-            raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
-                             field="volume")
+        _volume_name_check(volume)
         safety.doors_check(user=actor, host=host, doors=backup.doors, how=f"Restoring backup {backup.pk}")
         strip = backup.strip_components if strip_components is None else strip_components
         if strip < 0 or strip > 20:
             raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
         selection = paths_of.selection_check(backup, paths, strip=strip) if paths else None
-        exists = engine.volume_exists(host, volume)
-        if not exists and not create:
-            raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
-        if exists:
-            _target_check(user=actor, host=host, volume=volume)
+        _target_precheck(user=actor, host=host, volume=volume, create=create)
         restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
                                          overwrite=overwrite, strip_components=strip,
                                          paths=selection.shown if selection else [],
@@ -467,6 +459,49 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
         ch.detail["restore"] = restore.pk
         _enqueue(restore, restore_run_task)
     return restore
+
+
+def snapshot_restore_start(*, actor, repository, snapshot: str, host: Host, volume: str, create: bool = False,
+                           overwrite: bool = False, paths: list[str] | None = None) -> Restore:
+    """Queue the restore of a repository's snapshot into `volume` on `host`: the same staged,
+    all-or-nothing job as an archive's, whole or by `paths` (as the snapshot's file list shows
+    them, each checked to be in it). Reading a snapshot needs the doors its volume had."""
+    from dockerweb.repositories import services as repositories
+
+    from .tasks import restore_run_task
+
+    with change(user=actor, action="restore.create", host=host, target=volume,
+                detail={"repository": repository.name, "snapshot": snapshot, "create": create,
+                        "overwrite": overwrite, **({"paths": list(paths)[:20]} if paths else {})}) as ch:
+        _volume_name_check(volume)
+        repositories.snapshot_reach_check(actor=actor, repository=repository, snapshot=snapshot,
+                                          how=f"Restoring snapshot {snapshot[:8]} of {repository.name!r}")
+        selection = repositories.snapshot_selection(repository=repository, snapshot=snapshot, paths=paths)
+        _target_precheck(user=actor, host=host, volume=volume, create=create)
+        restore = Restore.objects.create(repository=repository, snapshot=snapshot, host=host, host_name=host.name,
+                                         volume=volume, create=create, overwrite=overwrite, strip_components=0,
+                                         paths=selection.shown if selection else [],
+                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        ch.detail["restore"] = restore.pk
+        _enqueue(restore, restore_run_task)
+    return restore
+
+
+def _volume_name_check(volume: str) -> None:
+    if not volume:
+        raise BadRequest("Name the volume to restore into.", field="volume")
+    if not VOLUME_NAME.match(volume):
+        raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
+                         field="volume")
+
+
+def _target_precheck(*, user, host: Host, volume: str, create: bool) -> None:
+    """Before a restore is queued: the target exists (or may be created) and may be written."""
+    exists = engine.volume_exists(host, volume)
+    if not exists and not create:
+        raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
+    if exists:
+        _target_check(user=user, host=host, volume=volume)
 
 
 def _target_check(*, user, host: Host, volume: str) -> None:
@@ -522,8 +557,9 @@ def _target_create(restore: Restore) -> VolumeAccess:
     removes it again."""
     if not restore.create:
         raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
+    source = f"{restore.repository.name}:{restore.snapshot}" if restore.repository_id else str(restore.backup.pk)
     target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
-                           labels={"dockerweb.restored-from": str(restore.backup.pk)})
+                           labels={"dockerweb.restored-from": source})
     Restore.objects.filter(pk=restore.pk).update(created_volume=True)
     restore.created_volume = True
     return target
@@ -548,17 +584,30 @@ def restore_execute(restore: Restore) -> Restore:
     target as it is now (a container that reaches the host may have mounted it meanwhile)."""
     host, backup = restore.host, restore.backup
     try:
-        if host is None or backup is None:
-            raise NotFound("The host or the backup of this restore was removed.")
-        archive = store.store_path(backup.path)
-        if not archive.exists():
-            raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
-        with Progress(restore, total=backup.size) as progress:
+        if host is None or (backup is None and restore.repository is None):
+            raise NotFound("The host, the backup or the repository of this restore was removed.")
+        if restore.repository_id:
+            from dockerweb.repositories.services import snapshot_total
+
+            total = snapshot_total(repository=restore.repository, snapshot=restore.snapshot)
+        else:
+            archive = store.store_path(backup.path)
+            if not archive.exists():
+                raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
+            total = backup.size
+        with Progress(restore, total=total or 0) as progress:
             progress.flush()
-            if restore.paths:
-                _restore_paths(restore, archive, progress)
+            if restore.repository_id:
+                def extract(into: VolumeAccess, selection) -> dict:
+                    return _snapshot_extract(restore, into, progress, selection)
             else:
-                _restore_whole(restore, archive, progress)
+                def extract(into: VolumeAccess, selection) -> dict:
+                    return _restore_extract(restore, archive, into, progress,
+                                            select=selection.keeps if selection else None)
+            if restore.paths:
+                _restore_paths(restore, extract)
+            else:
+                _restore_whole(restore, extract)
             progress.flush()
             restore.bytes_done = restore.bytes_total = progress.done
         job_finish(restore, status=Status.SUCCEEDED)
@@ -577,7 +626,23 @@ def restore_execute(restore: Restore) -> Restore:
     return restore
 
 
-def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
+def _snapshot_extract(restore: Restore, into: VolumeAccess, progress: Progress, selection) -> dict:
+    """restic restores the snapshot (or the chosen paths) into `into`, a staging volume nobody
+    else can mount (or a new target), read in place: every piece authenticated by the
+    repository's MAC as it is decrypted."""
+    from dockerweb.repositories.services import snapshot_restore_into
+
+    if not isinstance(into, LocalFolder):
+        raise Conflict("A restore from a repository writes the volume's folder in place, which this worker cannot "
+                       f"reach on host {restore.host_name!r}: run the host's agent beside its engine "
+                       "(docs/deploy.md).")
+    log.info("%s: snapshot %s of %s into volume %r %s", restore.job_key, restore.snapshot[:8],
+             restore.repository.name, into.name, into.writing)
+    return snapshot_restore_into(repository=restore.repository, snapshot=restore.snapshot, folder=into.folder,
+                                 include=selection.shown if selection else None, progress=progress)
+
+
+def _restore_whole(restore: Restore, extract) -> None:
     """The whole archive into the target: a new target is extracted into directly; an existing
     one (empty, or `overwrite`) gets a staging volume, which then replaces its content, after a
     safety backup of what it held."""
@@ -589,7 +654,7 @@ def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
             raise Conflict(f"Volume {restore.volume!r} on {restore.host.name!r} is not empty; ask to overwrite it "
                            "(a safety backup of its content is kept).", field="overwrite")
         staging = staging_create(restore.host, job_key=restore.job_key)
-    stats = _restore_extract(restore, archive, staging, progress)
+    stats = extract(staging, None)
     if staging is not target:
         if restore.overwrite and not target.is_empty():
             _safety_keep(restore)
@@ -600,18 +665,22 @@ def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
     restore.file_count = stats.get("files", 0)
 
 
-def _restore_paths(restore: Restore, archive: Path, progress: Progress) -> None:
+def _restore_paths(restore: Restore, extract) -> None:
     """Restore only `restore.paths`: the chosen members (and their parent folders) are extracted
     into a staging volume, the whole archive checked and its hash verified; then each path
     replaces what the target holds there, all or nothing, the rest of the target untouched
     (`backups.paths`). Replacing anything the target already holds needs `overwrite` and takes a
     safety backup of the volume first. A new target gets the archive root's owner and mode."""
-    selection = paths_of.selection_check(restore.backup, restore.paths, strip=restore.strip_components)
+    if restore.repository_id:  # checked against the snapshot when the job was queued
+        chosen = paths_of.paths_chosen(restore.paths)
+        selection = paths_of.Selection(chosen) if chosen else None
+    else:
+        selection = paths_of.selection_check(restore.backup, restore.paths, strip=restore.strip_components)
     if selection is None:
         raise BadRequest("The restore's paths are not a selection of the archive.", field="paths")
     target = _target_open(restore) or _target_create(restore)
     staging = staging_create(restore.host, job_key=restore.job_key)
-    stats = _restore_extract(restore, archive, staging, progress, select=selection.keeps)
+    stats = extract(staging, selection)
     log.info("%s: paths %s into volume %r %s", restore.job_key, ", ".join(selection.shown[:5]), restore.volume,
              "in place" if target.beside(staging) else "through a helper container")
     replaced = target.paths_existing(selection)

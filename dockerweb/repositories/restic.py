@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -152,20 +153,39 @@ class Restic:
         keep = {k: os.environ[k] for k in ("PATH", "LANG", "TZ") if k in os.environ}
         return {**keep, "HOME": self._dir, "RESTIC_PROGRESS_FPS": "2"}
 
-    def run(self, args: list[str], *, cwd: str | None = None, timeout: float | None = None) -> str:
-        """Run restic to its end; its stdout, or the translated error."""
+    def run(self, args: list[str], *, cwd: str | None = None, timeout: float | None = None,
+            watch: Callable[[], None] | None = None) -> str:
+        """Run restic to its end; its stdout, or the translated error. `watch` is called twice a
+        second while it runs; what it raises (a cancelled job) stops restic and is raised."""
+        limit = timeout or settings.RESTIC_TIMEOUT
         proc = self._start(args, cwd=cwd)
+        out: list[str] = []
+        err: list[str] = []
+        readers = [threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True),
+                   threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)]
+        for r in readers:
+            r.start()
+        deadline = time.monotonic() + limit
         try:
-            out, err = proc.communicate(timeout=timeout or settings.RESTIC_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            proc.communicate()
-            raise Unavailable(f"restic did not answer within {timeout or settings.RESTIC_TIMEOUT:.0f} s.")
+            while True:
+                try:
+                    proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() > deadline:
+                        raise Unavailable(f"restic did not answer within {limit:.0f} s.") from None
+                    if watch is not None:
+                        watch()
         finally:
+            if proc.poll() is None:
+                self.kill()
+                proc.wait()
+            for r in readers:
+                r.join(5)
             self._proc = None
         if proc.returncode != 0:
-            raise _explain(err, self.target)
-        return out
+            raise _explain("".join(err), self.target)
+        return "".join(out)
 
     def stream(self, args: list[str], *, cwd: str | None = None,
                on_line: Callable[[dict], None] | None = None) -> dict | None:
@@ -235,8 +255,8 @@ class Restic:
                 return False
             raise
 
-    def snapshots(self, tags: list[str] | None = None) -> list[dict]:
-        args = ["snapshots", "--json"] + [a for t in (tags or []) for a in ("--tag", t)]
+    def snapshots(self, tags: list[str] | None = None, ids: list[str] | None = None) -> list[dict]:
+        args = ["snapshots", "--json"] + [a for t in (tags or []) for a in ("--tag", t)] + list(ids or [])
         return json.loads(self.run(args) or "[]") or []
 
     def backup(self, folder: str, *, host: str, tags: list[str],
@@ -277,9 +297,9 @@ class Restic:
                         node["linktarget"] = line.split(marker, 1)[1]
         return nodes
 
-    def restore(self, snapshot: str, target: str, *, include: list[str] | None = None) -> None:
+    def restore(self, snapshot: str, target: str, *, include: list[str] | None = None, watch=None) -> None:
         self.run(["restore", snapshot, "--target", target, *[a for p in (include or []) for a in ("--include", p)]],
-                 timeout=settings.RESTIC_TIMEOUT * 100)
+                 timeout=settings.RESTIC_TIMEOUT * 100, watch=watch)
 
     def forget(self, *, tags: list[str], host: str, keep: dict[str, int], prune: bool = True) -> list[dict]:
         # Grouped by host and path (a volume's folder), not by tags: a volume's tags carry its

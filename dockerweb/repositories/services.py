@@ -303,16 +303,28 @@ def snapshot_job(*, repository: Repository, snapshot: str):
 
     if not _SNAPSHOT_ID.match(snapshot or ""):
         raise NotFound("The repository has no such snapshot.", field="snapshot")
-    return (Backup.objects.filter(repository=repository, snapshot=snapshot[:8]).first()
-            or Backup.objects.filter(repository=repository, snapshot=snapshot).first())
+    job = (Backup.objects.filter(repository=repository, snapshot=snapshot[:8]).first()
+           or Backup.objects.filter(repository=repository, snapshot=snapshot).first())
+    if job is None:
+        # A copy (offsite) names the snapshot it was copied from: that one's job, wherever it was
+        # made (its repository may be gone from here).
+        with Restic(repository.target()) as restic:
+            found = restic.snapshots(ids=[snapshot])
+        original = (found[0].get("original") or "") if found else ""
+        if original:
+            job = Backup.objects.filter(snapshot=original[:8], repository__isnull=False).first() or \
+                Backup.objects.filter(snapshot=original[:8]).first()
+    return job
 
 
-def _reach_check(*, actor, action: str, repository: Repository, snapshot: str, how: str, detail: dict):
+def snapshot_reach_check(*, actor, repository: Repository, snapshot: str, how: str, action: str = "restore.create",
+                         detail: dict | None = None):
     """Reading a snapshot is reading the volume it holds: the action's role and every door the
     volume had; a snapshot no job of ours made has unknown doors, so only admins read it."""
     from dockerweb.containers import safety
     from dockerweb.core.services import activity_record, permission_check
 
+    detail = detail or {}
     permission_check(user=actor, action=action, target=f"{repository.name}:{snapshot}", detail=detail)
     job = snapshot_job(repository=repository, snapshot=snapshot)
     try:
@@ -334,7 +346,7 @@ def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: s
     from dockerweb.backups import paths as paths_of
 
     parts = paths_of.path_parts(path)
-    _reach_check(actor=actor, action="backup.browse", repository=repository, snapshot=snapshot,
+    snapshot_reach_check(actor=actor, action="backup.browse", repository=repository, snapshot=snapshot,
                  how=f"Browsing snapshot {snapshot[:8]} of repository {repository.name!r}", detail={"path": path})
     shown = paths_of.shown(parts)
     with Restic(repository.target()) as restic:
@@ -378,6 +390,62 @@ def snapshot_copy_offsite(*, repository: Repository, host: str, volume: str, job
             log.warning("%s: copy to %s failed: %s", job.job_key, target.name, exc.message)
         raise type(exc)(f"The snapshot was made in {repository.name}, but copying it to {target.name} failed "
                         f"(the next snapshot copies it again): {exc.message}", field=exc.field) from exc
+
+
+def snapshot_selection(*, repository: Repository, snapshot: str, paths: list[str] | None):
+    """The chosen paths of a restore from a snapshot (`backups.paths.Selection`), each checked to
+    be in the snapshot (400 on `paths`); None for the whole snapshot."""
+    from dockerweb.backups import paths as paths_of
+
+    chosen = paths_of.paths_chosen(paths)
+    if chosen is None:
+        return None
+    missing = []
+    with Restic(repository.target()) as restic:
+        for parts in chosen:
+            shown = paths_of.shown(parts)
+            parent = paths_of.shown(parts[:-1])
+            if not any(n.get("path") == shown for n in restic.ls(snapshot, parent)):
+                missing.append(shown)
+    if missing:
+        raise BadRequest(f"Not in snapshot {snapshot[:8]}: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}.",
+                         field="paths")
+    return paths_of.Selection(chosen)
+
+
+def snapshot_total(*, repository: Repository, snapshot: str) -> int:
+    """The bytes of the volume's files a snapshot holds, when a job of ours made it (else 0)."""
+    job = snapshot_job(repository=repository, snapshot=snapshot)
+    return job.bytes_total if job else 0
+
+
+def _snapshot_root(restic: Restic, snapshot: str) -> tuple[int, int, int] | None:
+    for s in restic.snapshots(ids=[snapshot]):
+        for tag in s.get("tags") or []:
+            if tag.startswith("root="):
+                try:
+                    mode, uid, gid = tag[len("root="):].split(":")
+                    return int(mode, 8), int(uid), int(gid)
+                except ValueError:
+                    return None
+    return None
+
+
+def snapshot_restore_into(*, repository: Repository, snapshot: str, folder: Path, include: list[str] | None,
+                          progress) -> dict:
+    """restic restores the snapshot (or only `include`, as shown: /sub/file) into `folder`.
+    Returns {"files", "root"} as an archive's extraction does; `root` is the volume root's
+    (mode, uid, gid) the snapshot kept. restic 0.14 says nothing while it restores: the job's
+    bar moves when it is done, and a cancel is seen twice a second."""
+    with Restic(repository.target()) as restic:
+        root = _snapshot_root(restic, snapshot)
+        restic.restore(snapshot, str(folder), include=include, watch=progress.flush)
+    files = 0
+    for _, dirs, names in os.walk(folder):
+        files += len(names) + len(dirs)
+    total = progress.total or 0
+    progress.done = total
+    return {"files": files, "root": root}
 
 
 @transaction.atomic

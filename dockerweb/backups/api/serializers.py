@@ -46,10 +46,13 @@ class RestoreSerializer(JobFields):
                                                 help_text="Null once the backup has been deleted.")
     safety_backup = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
                                                        help_text="The copy taken before overwriting, if any.")
+    repository = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                    help_text="Set: restores `snapshot` of this repository.")
 
     class Meta:
         model = Restore
-        fields = ["id", "job", "backup", "host", "volume", "create", "overwrite", "strip_components", "paths", "status",
+        fields = ["id", "job", "backup", "repository", "snapshot", "host", "volume", "create", "overwrite",
+                  "strip_components", "paths", "status",
                   "progress", "bytes_done", "bytes_total", "throughput", "eta", "safety_backup", "file_count",
                   "created", "started", "finished", "error", "worker"]
 

@@ -59,3 +59,15 @@ class SnapshotFilters(serializers.Serializer):
 class SnapshotInput(serializers.Serializer):
     repository = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all())
     consistency = serializers.ChoiceField(choices=Consistency.choices, default="none")
+
+
+class SnapshotRestoreInput(serializers.Serializer):
+    host = serializers.CharField(max_length=63, help_text="The host of the target volume.")
+    volume = serializers.CharField(max_length=255, help_text="The target volume.")
+    create = serializers.BooleanField(default=False, help_text="Create the volume if it does not exist.")
+    overwrite = serializers.BooleanField(default=False, help_text="Replace what the volume holds (after a safety "
+                                                                  "backup of it).")
+    paths = serializers.ListField(
+        child=serializers.CharField(max_length=4096, trim_whitespace=False), required=False, max_length=1000,
+        help_text="Restore only these files or folders, as the snapshot's file list shows them (/sub/file.txt); "
+                  "each replaces what the volume holds there, the rest stays. Empty: the whole snapshot.")

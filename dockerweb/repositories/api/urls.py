@@ -11,5 +11,7 @@ urlpatterns = [
     path("repositories/<id:pk>/snapshots/", views.RepositorySnapshots.as_view(), name="api-repository-snapshots"),
     path("repositories/<id:pk>/snapshots/<str:snap>/files/", views.SnapshotFiles.as_view(),
          name="api-snapshot-files"),
+    path("repositories/<id:pk>/snapshots/<str:snap>/restore/", views.SnapshotRestore.as_view(),
+         name="api-snapshot-restore"),
     path("hosts/<str:host>/volumes/<str:name>/snapshots/", views.VolumeSnapshots.as_view(), name="api-volume-snapshots"),
 ]

@@ -5,13 +5,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dockerweb.backups import services as backups
-from dockerweb.backups.api.serializers import BackupSerializer
+from dockerweb.backups.api.serializers import BackupSerializer, RestoreSerializer
 from dockerweb.core.api.params import query_params
 from dockerweb.inventory.selectors import host_get
 from dockerweb.volumes.api.serializers import FilesListingSerializer, FilesParams
 from dockerweb.repositories import selectors, services
 
-from .serializers import RepositoryInput, RepositorySerializer, SnapshotFilters, SnapshotInput, SnapshotSerializer
+from .serializers import (RepositoryInput, RepositorySerializer, SnapshotFilters, SnapshotInput,
+                          SnapshotRestoreInput, SnapshotSerializer)
 
 
 class RepositoryList(APIView):
@@ -85,3 +86,20 @@ class SnapshotFiles(APIView):
         p = query_params(FilesParams, request)
         return Response(services.snapshot_files_list(actor=request.user, repository=selectors.repository_get(pk=pk),
                                                      snapshot=snap, path=p["path"]))
+
+
+class SnapshotRestore(APIView):
+    """POST: restore the snapshot (whole, or `paths`) into a volume: 202 and the restore job
+    (`GET /api/restores/{id}/`), staged and all-or-nothing like an archive's restore."""
+
+    @extend_schema(request=SnapshotRestoreInput, responses={202: RestoreSerializer})
+    def post(self, request, pk, snap):
+        repo = selectors.repository_get(pk=pk)
+        data = SnapshotRestoreInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        restore = backups.snapshot_restore_start(actor=request.user, repository=repo, snapshot=snap,
+                                                 host=host_get(name=v["host"]), volume=v["volume"],
+                                                 create=v["create"], overwrite=v["overwrite"],
+                                                 paths=v.get("paths") or None)
+        return Response(RestoreSerializer(restore).data, status=status.HTTP_202_ACCEPTED)
