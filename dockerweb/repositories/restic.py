@@ -100,7 +100,11 @@ class Restic:
         self._lock = threading.Lock()
 
     def __enter__(self) -> "Restic":
-        self._dir = tempfile.mkdtemp(prefix="dw-restic-")
+        # Its own folder for the secrets of this run (not the process's temp folder, which the
+        # web tier points at the uploads beside the archive store).
+        base = Path(settings.DATA_DIR) / "restic-run"
+        base.mkdir(mode=0o700, exist_ok=True)
+        self._dir = tempfile.mkdtemp(prefix="dw-restic-", dir=base)
         os.chmod(self._dir, 0o700)
         self._write("password", self.target.password)
         if self.target.kind == "sftp":

@@ -310,7 +310,9 @@ def snapshot_job(*, repository: Repository, snapshot: str):
         # made (its repository may be gone from here).
         with Restic(repository.target()) as restic:
             found = restic.snapshots(ids=[snapshot])
-        original = (found[0].get("original") or "") if found else ""
+        if not found:
+            raise NotFound("The repository has no such snapshot.", field="snapshot")
+        original = found[0].get("original") or ""
         if original:
             job = Backup.objects.filter(snapshot=original[:8], repository__isnull=False).first() or \
                 Backup.objects.filter(snapshot=original[:8]).first()

@@ -72,6 +72,8 @@ SEMANTIC_400 = (
     "POST /api/hosts/{host}/volumes/",  # the host's volume drivers and their options
     "POST /api/schedules/",  # cron syntax; a volume or a label
     "POST /api/hosts/{host}/volumes/{name}/snapshots/",  # the repository must exist
+    "POST /api/repositories/{id}/snapshots/{snap}/restore/",  # the snapshot's paths, the target volume
+    "GET /api/repositories/{id}/snapshots/{snap}/files/",  # a folder of the snapshot
     "PATCH /api/schedules/{id}/",
     "GET /api/schedules/preview/",  # cron syntax
     # A path must name a folder (listing, archive) or a file (content) of the volume, and never
