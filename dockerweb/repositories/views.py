@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from dockerweb.backups import services as backups
@@ -23,6 +23,17 @@ from . import selectors, services
 from .forms import RepositoryEditForm, RepositoryForm, SnapshotFilterForm, SnapshotStartForm
 
 SNAPSHOTS_PER_PAGE = 50
+
+
+def _volume_href(host: str, volume: str, hosts: set) -> str:
+    """The page of a volume of a registered host ("" when there is none, or the name is no volume's:
+    a snapshot made elsewhere may carry any tag)."""
+    if not volume or host not in hosts:
+        return ""
+    try:
+        return reverse("volumes:detail", args=[volume]) + "?" + urlencode({"host": host})
+    except NoReverseMatch:
+        return ""
 
 
 def _described(repo):
@@ -72,7 +83,6 @@ def repository_detail(request, pk: int):
            "can_check": may(request.user, "repository.check"), "copies_from": list(repo.copies_from.all()),
            "schedules": list(repo.schedules.select_related("host"))}
     ctx["filter_hosts"] = sorted({h for h, _ in ctx["volumes"]} | ({f["host"]} if f["host"] else set()))
-    ctx["hosts_known"] = {h.name for h in inventory.host_list()}  # a snapshot's volume links to its page there
     try:
         snaps = services.snapshots_list(repository=repo, host=f["host"], volume=f["volume"])
     except AppError as exc:
@@ -82,7 +92,9 @@ def repository_detail(request, pk: int):
     page = paginate(request, snaps, SNAPSHOTS_PER_PAGE)
     jobs = selectors.snapshot_jobs(repo, (s["short_id"] for s in page))
     ctx["page"] = page
+    hosts = {h.name for h in inventory.host_list()}
     ctx["rows"] = [{**s, "when": selectors.snapshot_time(s), "job": jobs.get(s["short_id"]),
+                    "volume_href": _volume_href(s["host"], s["volume"], hosts),
                     "browsable": selectors.snapshot_files_visible(user=request.user, job=jobs.get(s["short_id"]))}
                    for s in page]
     return render(request, "repositories/detail.html", ctx, status=status)
@@ -137,8 +149,7 @@ def snapshot_start(request):
     """The volume page's "Snapshot into a repository": start the job and show its page."""
     form = SnapshotStartForm(request.POST)
     host_name, volume = request.POST.get("host", ""), request.POST.get("volume", "")
-    back = next_url(request) or (reverse("volumes:detail", args=[volume]) + "?" + urlencode({"host": host_name})
-                                 if volume else reverse("repositories:list"))
+    back = next_url(request) or _volume_href(host_name, volume, {host_name}) or reverse("repositories:list")
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(back)
