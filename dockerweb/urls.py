@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("dockerweb.containers.urls")),
     path("", include("dockerweb.volumes.urls")),
     path("", include("dockerweb.backups.urls")),
+    path("", include("dockerweb.repositories.urls")),
     path("", include("dockerweb.topology.urls")),
     path("", include("dockerweb.audit.urls")),
 ]

@@ -10,7 +10,7 @@ from .models import Backup, Restore, Schedule, Status
 
 def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
     f = filters or {}
-    qs = Backup.objects.select_related("schedule")
+    qs = Backup.objects.select_related("schedule", "repository")
     if f.get("host"):
         qs = qs.filter(host_name=f["host"])
     if f.get("volume"):
@@ -23,7 +23,7 @@ def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
 
 
 def backup_get(*, pk) -> Backup:
-    b = Backup.objects.select_related("host", "schedule").filter(pk=pk).first()
+    b = Backup.objects.select_related("host", "schedule", "repository").filter(pk=pk).first()
     if b is None:
         raise NotFound(f"There is no backup {pk}.")
     return b
@@ -56,11 +56,11 @@ def restore_get(*, pk) -> Restore:
 
 
 def schedule_list() -> QuerySet[Schedule]:
-    return Schedule.objects.select_related("host")
+    return Schedule.objects.select_related("host", "repository")
 
 
 def schedule_get(*, pk) -> Schedule:
-    s = Schedule.objects.select_related("host", "periodic_task").filter(pk=pk).first()
+    s = Schedule.objects.select_related("host", "periodic_task", "repository").filter(pk=pk).first()
     if s is None:
         raise NotFound(f"There is no schedule {pk}.")
     return s

@@ -73,8 +73,13 @@ def backup_detail(request, pk: int):
     """A backup's page. `?tab=files` lists its archive (`&path=` a folder) and, with
     `&restore=<path>`, offers to restore that path alone (the form posts `paths`)."""
     backup = selectors.backup_get(pk=pk)
+    is_snapshot = backup.format == "restic"  # a snapshot into a repository: no archive, no manifest
     hosts = [h.name for h in Host.objects.all()]
     files_tab = request.GET.get("tab") == "files"
+    if is_snapshot and files_tab:  # its files are the snapshot's, on the repository's pages
+        if backup.repository_id and backup.snapshot:
+            return redirect("repositories:snapshot", pk=backup.repository_id, snap=backup.snapshot)
+        return redirect("backups:detail", pk=backup.pk)
     restore_path = request.POST.get("paths") if request.method == "POST" else request.GET.get("restore")
     initial = {"host": backup.host_name or (hosts[0] if hosts else ""), "volume": f"{backup.volume}-restored",
                "create": True, "strip_components": backup.strip_components}
@@ -91,11 +96,11 @@ def backup_detail(request, pk: int):
                                        paths=request.POST.getlist("paths") or None)
             return redirect("backups:restore", pk=r.pk)
         status = refused.status
-    ctx = {"backup": backup, "form": form, "restores": backup.restores.all()[:20],
+    ctx = {"backup": backup, "is_snapshot": is_snapshot, "form": form, "restores": backup.restores.all()[:20],
            "can_browse": selectors.backup_files_visible(user=request.user, backup=backup),
            "tab": "files" if files_tab else "overview"}
     if not files_tab:
-        ctx["manifest"] = services.manifest_entries(backup, limit=50) if ctx["can_browse"] else []
+        ctx["manifest"] = services.manifest_entries(backup, limit=50) if ctx["can_browse"] and not is_snapshot else []
         return render(request, "backups/detail.html", ctx, status=status)
     ctx["restore_path"] = restore_path
     if ctx["can_browse"]:

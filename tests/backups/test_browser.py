@@ -39,9 +39,10 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
     page.goto(asgi_server + "/volumes/browser-vol/?host=local")
     panel = page.locator("#backups-panel")
     assert "No backups of this volume yet" in panel.inner_text()
-    panel.locator("select[name=consistency]").select_option("stop")
+    form = panel.locator("[data-testid=volume-backup-form]")  # (the panel may offer snapshots too)
+    form.locator("select[name=consistency]").select_option("stop")
     with page.expect_navigation():
-        panel.locator("button.primary").click()
+        form.locator("button.primary").click()
     assert "/backups/" in page.url
     backup = Backup.objects.get(volume="browser-vol")
     assert page.locator(f'.jobprog[data-job="backup-{backup.pk}"]').count() == 1

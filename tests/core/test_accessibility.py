@@ -4,10 +4,11 @@ axe-core (the npm package in package.json, served by dockerweb itself from /stat
 cytoscape) is injected by Playwright into each page of the navigation, the detail pages and the
 forms, built on the real sandbox engine with what makes pages hard: a long network name,
 anonymous volumes (64-hex names), 30 running containers with long names, a backup, a restore,
-a schedule, saved audits. Every page must have 0 critical and 0 serious violations; the counts per
-page and impact are printed, and each page is saved as a screenshot at 1440 and 1024 px wide
-(artifacts/a11y/). No page is exempt, the API docs (Swagger UI) included; the states of that page
-(operations open, "Try it out", the Authorize dialog) are checked in test_api_docs_browser.py.
+a schedule, saved audits, two repositories (one the other's copy) with a snapshot and a schedule.
+Every page must have 0 critical and 0 serious violations; the counts per page and impact are
+printed, and each page is saved as a screenshot at 1440 and 1024 px wide (artifacts/a11y/). No
+page is exempt, the API docs (Swagger UI) included; the states of that page (operations open,
+"Try it out", the Authorize dialog) are checked in test_api_docs_browser.py.
 
 With the same data, on every page (issue 17, items 5 and 6): the long names never make the page
 wider than the window, at either width; and no raw id (12 to 64 hex digits) of a container or
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -45,7 +48,7 @@ def _ended(model, pk):
     return row
 
 
-def _build(engine, host, admin):
+def _build(engine, host, admin, repo_dir):
     """The data: returns the names and ids the pages are opened with."""
     from dockerweb.audit.services import audit_run
     from dockerweb.backups.models import Backup, Restore
@@ -85,8 +88,19 @@ def _build(engine, host, admin):
     schedule = schedule_create(actor=admin, host=host, volume=anon[1].name, cron="15 2 * * *", keep_last=3,
                                compression="zstd", consistency="none", enabled=True)
     audits = [audit_run(actor=admin, host=host) for _ in range(3)]
+    # A repository with a copy, a snapshot of the volume with files in it, and a schedule into it.
+    from dockerweb.repositories.services import repository_create
+
+    copy = repository_create(actor=admin, name="a11y-offsite-copy", kind="local", location=str(repo_dir / "copy"),
+                             password="a11y repository password")
+    repo = repository_create(actor=admin, name="a11y-repository-with-a-long-name", kind="local",
+                             location=str(repo_dir / "main"), password="a11y repository password", copy_to=copy)
+    snap = _ended(Backup, backup_start(actor=admin, host=host, volume=anon[0].name, repository=repo).pk)
+    schedule_create(actor=admin, host=host, volume=anon[2].name, cron="0 * * * *", keep_last=0, keep_hourly=24,
+                    keep_monthly=6, repository=repo, consistency="none", enabled=True)
     return {"net": net.id, "vol": anon[0].name, "ctr": CTR.format(0), "backup": backup.pk, "restore": restore.pk,
-            "schedule": schedule.pk, "audit": audits[-1].pk, "audit_a": audits[0].pk}
+            "schedule": schedule.pk, "audit": audits[-1].pk, "audit_a": audits[0].pk, "repo": repo.pk,
+            "snapshot": snap.snapshot, "snapshot_job": snap.pk}
 
 
 def _pages(d, admin_pk, other_pk):
@@ -116,6 +130,10 @@ def _pages(d, admin_pk, other_pk):
         ("restore-detail", f"/restores/{d['restore']}/", None),
         ("schedules", "/schedules/?host=local", None),
         ("schedule-edit", f"/schedules/{d['schedule']}/", None),
+        ("repositories", "/repositories/", None),
+        ("repository-detail", f"/repositories/{d['repo']}/", None),
+        ("snapshot-files", f"/repositories/{d['repo']}/snapshots/{d['snapshot']}/?path=%2Flogs", None),
+        ("snapshot-job", f"/backups/{d['snapshot_job']}/", None),
         ("audit", "/audit/?host=local", "#matrix-table"),
         ("audit-saved", f"/audit/{d['audit']}/?host=local", "#matrix-table"),
         ("audit-compare", f"/audit/compare/?host=local&a={d['audit_a']}&b={d['audit']}", None),
@@ -184,11 +202,13 @@ def _open(page, base, url, ready):
 
 
 def test_every_page_has_no_critical_or_serious_violation(celery_worker_proc, asgi_server, browser, make_user, host,
-                                                         engine, artifacts_dir, capsys):
+                                                         engine, artifacts_dir, capsys, settings, request):
     assert AXE.exists(), "axe-core is missing from node_modules: run scripts/setup.sh"
     admin = make_user("admin", username="a11y-admin-with-a-rather-long-user-name")
     other = make_user("operator", username="operator-" + "x" * 60)
-    data = _build(engine, host, admin)
+    repo_dir = Path(tempfile.mkdtemp(prefix="a11y-", dir=settings.REPOSITORY_ROOTS[0]))
+    request.addfinalizer(lambda: shutil.rmtree(repo_dir, ignore_errors=True))
+    data = _build(engine, host, admin, repo_dir)
     shots = artifacts_dir / "a11y"
     shots.mkdir(exist_ok=True)
 

@@ -10,7 +10,7 @@ from tests.support.browser import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 IMAGE = "dockerweb-test/busybox:latest"
-NAV = ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Audit", "Activity", "Hosts"]
+NAV = ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Repositories", "Audit", "Activity", "Hosts"]
 WIDTH = "() => ({doc: document.documentElement.scrollWidth, view: window.innerWidth})"
 
 
