@@ -128,3 +128,17 @@ class SnapshotStartForm(forms.Form):
 class SnapshotFilterForm(forms.Form):
     host = forms.CharField(required=False, max_length=63)
     volume = forms.CharField(required=False, max_length=255)
+
+
+class SnapshotRestoreForm(forms.Form):
+    """Restore a snapshot, whole or one path of it, into a volume (a snapshot's files page)."""
+
+    host = forms.ChoiceField(help_text="Another host than the snapshot's makes this a migration.")
+    volume = forms.CharField(max_length=255, help_text="Target volume.",
+                             widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    create = forms.BooleanField(required=False, label="Create the volume if it does not exist")
+    overwrite = forms.BooleanField(required=False, label="Overwrite a non-empty volume (a safety backup is kept)")
+
+    def __init__(self, *args, hosts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].choices = [(h, h) for h in hosts]

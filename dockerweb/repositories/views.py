@@ -1,6 +1,6 @@
 """Pages of the repositories app: the repositories (add, check), a repository's page (its
-snapshots, change, forget), a snapshot's files, and the snapshot of a volume started from the
-volume's page."""
+snapshots, change, forget), a snapshot's files (and its restore, whole or by path), and the
+snapshot of a volume started from the volume's page."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -20,7 +20,7 @@ from dockerweb.inventory import selectors as inventory
 from dockerweb.volumes import files
 
 from . import selectors, services
-from .forms import RepositoryEditForm, RepositoryForm, SnapshotFilterForm, SnapshotStartForm
+from .forms import RepositoryEditForm, RepositoryForm, SnapshotFilterForm, SnapshotRestoreForm, SnapshotStartForm
 
 SNAPSHOTS_PER_PAGE = 50
 
@@ -80,7 +80,8 @@ def repository_detail(request, pk: int):
     f = filters.cleaned_data if filters.is_valid() else {"host": "", "volume": ""}
     ctx = {"repo": repo, "form": form, "filters": f, "volumes": selectors.repository_volumes(repo),
            "can_edit": may(request.user, "repository.update"), "can_delete": may(request.user, "repository.delete"),
-           "can_check": may(request.user, "repository.check"), "copies_from": list(repo.copies_from.all()),
+           "can_check": may(request.user, "repository.check"),
+           "can_restore": may(request.user, "restore.create"), "copies_from": list(repo.copies_from.all()),
            "schedules": list(repo.schedules.select_related("host"))}
     ctx["filter_hosts"] = sorted({h for h, _ in ctx["volumes"]} | ({f["host"]} if f["host"] else set()))
     try:
@@ -123,14 +124,37 @@ def repository_delete(request, pk: int):
 
 @login_required
 def snapshot_files(request, pk: int, snap: str):
-    """A folder (`?path=`) of a snapshot: the file list of archives and volumes."""
+    """A folder (`?path=`) of a snapshot: the file list of archives and volumes. With
+    `&restore=<path>` (`/`: the whole snapshot), it offers to restore that path into a volume
+    (the form posts `paths`), as an archive's Files tab does."""
     repo = selectors.repository_get(pk=pk)
     status = 200
     job = services.snapshot_job(repository=repo, snapshot=snap)  # 404 page for what is no snapshot id
     ctx = {"repo": repo, "snap": snap, "job": job,
-           "can_browse": selectors.snapshot_files_visible(user=request.user, job=job)}
+           "can_browse": selectors.snapshot_files_visible(user=request.user, job=job),
+           "can_restore": may(request.user, "restore.create")}
     here = reverse("repositories:snapshot", args=[repo.pk, snap])
     ctx["folder_href"] = here + "?path="
+    restore_path = request.POST.get("paths") if request.method == "POST" else request.GET.get("restore")
+    hosts = [h.name for h in inventory.host_list()]
+    initial = {"host": job.host_name if job and job.host_name in hosts else (hosts[0] if hosts else ""),
+               "volume": f"{job.volume}-restored" if job else "", "create": True}
+    if restore_path and restore_path != "/" and job:  # one path back where it came from, by default
+        initial.update(volume=job.volume, create=False)
+    form = SnapshotRestoreForm(request.POST or None, hosts=hosts, initial=initial)
+    shown = bool(restore_path and ctx["can_browse"] and ctx["can_restore"])  # the form is on the page
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        with refusal(request, form if shown else None) as refused:
+            r = backups.snapshot_restore_start(actor=request.user, repository=repo, snapshot=snap,
+                                               host=inventory.host_get(name=d["host"]), volume=d["volume"],
+                                               create=d["create"], overwrite=d["overwrite"],
+                                               paths=request.POST.getlist("paths") or None)
+            return redirect("backups:restore", pk=r.pk)
+        status = refused.status
+    elif request.method == "POST":
+        status = 400
+    ctx.update({"form": form, "restore_path": restore_path if shown else ""})
     if ctx["can_browse"]:
         try:
             listing = services.snapshot_files_list(actor=request.user, repository=repo, snapshot=snap,
@@ -139,7 +163,7 @@ def snapshot_files(request, pk: int, snap: str):
                         "crumbs": files.crumbs(listing["path"])})
         except AppError as exc:
             ctx.update({"files_error": exc.message, "crumbs": files.crumbs("/")})
-            status = exc.status
+            status = status if status != 200 else exc.status
     return render(request, "repositories/files.html", ctx, status=status)
 
 

@@ -133,6 +133,8 @@ def _pages(d, admin_pk, other_pk):
         ("repositories", "/repositories/", None),
         ("repository-detail", f"/repositories/{d['repo']}/", None),
         ("snapshot-files", f"/repositories/{d['repo']}/snapshots/{d['snapshot']}/?path=%2Flogs", None),
+        ("snapshot-restore", f"/repositories/{d['repo']}/snapshots/{d['snapshot']}/?path=%2Flogs&restore=%2Flogs",
+         "#restore-form"),
         ("snapshot-job", f"/backups/{d['snapshot_job']}/", None),
         ("audit", "/audit/?host=local", "#matrix-table"),
         ("audit-saved", f"/audit/{d['audit']}/?host=local", "#matrix-table"),

@@ -1,8 +1,9 @@
 """Repositories in a real browser (Chromium against daphne, the real Celery worker, restic and a
 volume of the sandbox engine): an admin adds a local repository from the page (a bad location
 first, refused at its field), snapshots a volume from the volume's page, finds the snapshot on the
-repository's page and browses its files; an operator gets the list without the forms, and checks.
-Screenshots at 1440 and 1024 px wide."""
+repository's page and browses its files; an operator gets the list without the forms, and checks;
+an operator restores a whole snapshot into a new volume and one file of it over an existing
+volume from the pages (a viewer is offered neither). Screenshots at 1440 and 1024 px wide."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.support.browser import login
 from tests.support.procs import wait_for
 
-from .conftest import PASSWORD, fill_volume
+from .conftest import PASSWORD, fill_volume, fingerprint, make_local, run_in, snapshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -119,7 +120,7 @@ def test_an_admin_adds_a_repository_snapshots_a_volume_and_browses_it(celery_wor
     assert files.locator("tr[data-entry='file1.txt'][data-type=file]").count() == 1
     assert files.locator("tr[data-entry='name with spaces.txt']").count() == 1
     with page.expect_navigation():
-        files.locator("tr[data-entry=sub] a").click()
+        files.locator("tr[data-entry=sub] td.name a").click()
     assert page.inner_text("[data-testid=crumbs]").replace("\n", "") == "/sub"
     secret = page.locator("[data-testid=files] tr[data-entry='secret.key']")
     assert "0600" in secret.inner_text() and "1234:5678" in secret.inner_text()
@@ -165,3 +166,79 @@ def test_an_operator_reads_repositories_without_their_forms_and_checks_one(celer
     assert page.url.endswith(f"/repositories/{repo.pk}/")
     assert "No errors were found." in page.inner_text("[data-testid=last-check]")
     assert page.locator("#repository-edit").count() == 0 and page.locator("#repository-delete").count() == 0
+
+
+def _restore_ended(page):
+    """On a restore's page: the status it ended with, once the page has reloaded itself after the
+    end (the server then shows when it finished; the bar's status alone changes before the reload)."""
+    page.wait_for_function("() => !!document.querySelector('[data-testid=restore-finished] time')", timeout=90_000)
+    page.wait_for_load_state("load")
+    return page.get_attribute(".jobprog", "data-status")
+
+
+def test_an_operator_restores_a_snapshot_whole_and_one_file_of_it(celery_worker_proc, asgi_server, page, make_user,
+                                                                  api_as, admin_api, host, engine, repo_dir,
+                                                                  artifacts_dir):
+    from dockerweb.backups.models import Restore
+
+    repo = make_local(admin_api, repo_dir, name="ui-restore-repo")
+    fill_volume(engine, "dw-ui-rs-src", kib=64, small=3)
+    snap = snapshot(api_as("operator", "ui-rs-snapper"), "dw-ui-rs-src", repo["id"])["snapshot"]
+    login(page, asgi_server, make_user("operator", "ui-rs-operator"))
+
+    # The whole snapshot, from its row on the repository's page, into a new volume.
+    page.goto(asgi_server + f"/repositories/{repo['id']}/")
+    with page.expect_navigation():
+        page.click(f"tr[data-snapshot='{snap}'] [data-testid=restore]")
+    form = page.locator("#restore-form")
+    assert "Restore the whole snapshot" in form.locator("h2").inner_text()
+    assert form.locator("input[name=volume]").input_value() == "dw-ui-rs-src-restored"
+    assert form.locator("input[name=create]").is_checked() and not form.locator("input[name=overwrite]").is_checked()
+    # a name that is no volume's: refused at its field, nothing started
+    form.locator("input[name=volume]").fill("no/such name")
+    with page.expect_navigation():
+        form.locator("button.primary").click()
+    volume = page.locator("#restore-form [data-field=volume]")
+    assert "is not a volume name" in volume.locator(".field-error").inner_text()
+    assert not Restore.objects.exists()
+    _shots(page, artifacts_dir, "restore-error")
+    page.fill("#restore-form input[name=volume]", "dw-ui-rs-new")
+    with page.expect_navigation():
+        page.click("#restore-form button.primary")
+    whole = Restore.objects.get(volume="dw-ui-rs-new")
+    assert page.url.endswith(f"/restores/{whole.pk}/")
+    assert _restore_ended(page) == "succeeded", page.inner_text("main")
+    assert whole.repository_id == repo["id"] and whole.snapshot == snap and whole.paths == []
+    assert page.inner_text("[data-testid=restore-snapshot]") == snap[:8]
+    assert page.inner_text("[data-testid=restore-paths]").strip() == "the whole snapshot"
+    assert fingerprint(engine, "dw-ui-rs-new") == fingerprint(engine, "dw-ui-rs-src")
+    _shots(page, artifacts_dir, "restore-done")
+
+    # One file, from the snapshot's file list, over a volume that holds something else too.
+    run_in(engine, "dw-ui-rs-new", "echo mine > /v/file1.txt && echo extra > /v/extra.txt")
+    page.goto(asgi_server + f"/repositories/{repo['id']}/snapshots/{snap}/")
+    with page.expect_navigation():
+        page.click("[data-testid=files] tr[data-entry='file1.txt'] [data-testid=restore-path]")
+    assert page.inner_text("[data-testid=restore-chosen]") == "/file1.txt"
+    form = page.locator("#restore-form")
+    assert form.locator("input[name=volume]").input_value() == "dw-ui-rs-src", "by default, back where it came from"
+    _shots(page, artifacts_dir, "restore-path")
+    form.locator("input[name=volume]").fill("dw-ui-rs-new")
+    form.locator("input[name=overwrite]").check()
+    with page.expect_navigation():
+        form.locator("button.primary").click()
+    one = Restore.objects.exclude(pk=whole.pk).get()
+    assert page.url.endswith(f"/restores/{one.pk}/")
+    assert _restore_ended(page) == "succeeded", page.inner_text("main")
+    assert one.paths == ["/file1.txt"] and one.overwrite and not one.create
+    assert page.inner_text("[data-testid=restore-paths]").strip() == "/file1.txt"
+    assert run_in(engine, "dw-ui-rs-new", "cat /v/file1.txt /v/extra.txt", ro=True) == "this is backup test!\nextra\n"
+
+    # A viewer is offered no restore.
+    page.context.clear_cookies()
+    login(page, asgi_server, make_user("viewer", "ui-rs-viewer"))
+    page.goto(asgi_server + f"/repositories/{repo['id']}/")
+    assert page.locator(f"tr[data-snapshot='{snap}']").count() == 1
+    assert page.locator("[data-testid=restore]").count() == 0
+    page.goto(asgi_server + f"/repositories/{repo['id']}/snapshots/{snap}/?restore=%2F")
+    assert page.locator("#restore-form").count() == 0 and page.locator("[data-testid=restore-path]").count() == 0

@@ -169,7 +169,7 @@ def test_an_sftp_repository_from_the_page_takes_its_key_and_pinned_host_key(host
 
 def test_snapshots_from_the_volume_page_listed_paged_and_browsed(celery_worker_proc, host, engine, make_user, api_as,
                                                                   repo_dir, monkeypatch):
-    from dockerweb.backups.models import Backup
+    from dockerweb.backups.models import Backup, Restore
     from dockerweb.core.templatetags.dockerweb import humansize
     from dockerweb.inventory.services import volume_sync
     from dockerweb.repositories import views
@@ -232,7 +232,12 @@ def test_snapshots_from_the_volume_page_listed_paged_and_browsed(celery_worker_p
     files = op.get(f"/repositories/{repo.pk}/snapshots/{made[0]}/").content.decode()
     assert 'data-entry="file1.txt" data-type="file"' in files and 'data-entry="sub" data-type="dir"' in files
     assert f'href="/repositories/{repo.pk}/snapshots/{made[0]}/?path=%2Fsub"' in files
-    assert "Restore this path" not in files
+    assert "Restore this path" in files and "Restore the whole snapshot…" in files  # an operator may restore
+    # A path that is not in the snapshot: refused above the restore form (400), no job started.
+    url = f"/repositories/{repo.pk}/snapshots/{made[0]}/?path=%2F&restore=%2Fnosuch"
+    r = op.post(url, {"host": "local", "volume": "dw-page-snap", "overwrite": "on", "paths": "/nosuch"})
+    assert r.status_code == 400 and f"Not in snapshot {made[0][:8]}: /nosuch." in r.content.decode()
+    assert 'id="restore-form"' in r.content.decode() and not Restore.objects.exists()
     sub = op.get(f"/repositories/{repo.pk}/snapshots/{made[0]}/?path=/sub").content.decode()
     assert 'data-entry="secret.key"' in sub and "<code>0600</code>" in sub and "1234:5678" in sub
     assert 'data-entry="link-to-file1" data-type="symlink"' in sub and "→ ../file1.txt" in sub
