@@ -11,11 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.core.errors import AppError, BadRequest
+from dockerweb.core.jobs import job_claim
+from dockerweb.core.models import JobStatus as Status
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine_inventory
 
 from . import store
-from .models import Backup, Compression, Consistency, Schedule, Status
+from .models import Backup, Compression, Consistency, Schedule
 
 log = logging.getLogger(__name__)
 TASK_NAME = "backups.schedule_run"
@@ -168,7 +170,6 @@ def schedule_run(*, schedule_id: int) -> dict:
     """One firing: back up each volume (one after another, in this task), prune after each
     success, and record how the run ended on the schedule."""
     from .services import backup_create, backup_execute
-    from .jobs import job_claim
 
     schedule = Schedule.objects.select_related("host").filter(pk=schedule_id).first()
     if schedule is None or not schedule.enabled:

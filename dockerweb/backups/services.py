@@ -11,16 +11,15 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from dockerweb.containers import safety
 from dockerweb.core.chunks import CHUNK
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, TooLarge, Unavailable
+from dockerweb.core.jobs import Cancelled, Progress, job_cancel, job_claim, job_enqueue, job_finish, job_run, jobs_reap
+from dockerweb.core.models import JobStatus as Status
 from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import archives as engine
 from dockerweb.engine import inventory as engine_inventory
-from dockerweb.inventory.agents import agent_queue_for, agent_status
 from dockerweb.inventory.models import Host
 from dockerweb.volumes.services import VOLUME_NAME
 
@@ -30,25 +29,9 @@ from .access import VolumeAccess, staging_create, volume_access, volume_create
 from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
 from .tarformat import tar_manifest
 from .writer import ArchiveWriter, ManifestWriter
-from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
-from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
+from .models import Backup, Compression, Consistency, Restore
 
 log = logging.getLogger(__name__)
-
-
-def _enqueue(job, task) -> None:
-    """Send the job's task once the row is committed; a broker that is down fails the job (503)."""
-    def send():
-        # Beside the host's engine when its agent runs (in place, at the volume), else the central workers.
-        queue = agent_queue_for(job.host) or ""
-        try:
-            result = task.apply_async(args=[job.pk], queue=queue or None)
-            type(job).objects.filter(pk=job.pk).update(task_id=result.id, queue=queue)
-        except Exception as exc:
-            log.warning("cannot enqueue %s: %s", job.job_key, exc)
-            job_finish(job, status=Status.FAILED, error=f"The task queue cannot be reached: {exc}")
-            raise Unavailable("The task queue (Redis) cannot be reached right now; the job was not started.") from exc
-    transaction.on_commit(send)
 
 
 def _choice(value, choices, field) -> str:
@@ -78,8 +61,6 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
     `enqueue`, send its task. Schedules call this directly: they act for nobody in particular.
     `doors` are the volume's ways to the host (`safety.volume_doors`), judged again for whoever
     later downloads or restores the archive; found here when not given."""
-    from .tasks import backup_run_task
-
     _choice(compression, Compression, "compression")
     _choice(consistency, Consistency, "consistency")
     if not engine.volume_exists(host, volume):
@@ -90,7 +71,7 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
                                    consistency=consistency, origin=origin, schedule=schedule, doors=doors,
                                    created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
     if enqueue:
-        _enqueue(backup, backup_run_task)
+        job_enqueue(backup)
     return backup
 
 
@@ -212,23 +193,6 @@ def _leftovers(job) -> None:
     store.partials_remove(getattr(job, "tmp_path", ""))
 
 
-def _job_run(model, pk: int, *, reset, execute) -> str:
-    """The task body of a job: claim the row; when a worker died running it, undo what it left
-    and retry within the cap (`reset` forgets what the dead attempt recorded); run it."""
-    job, previous = job_claim(model, pk)
-    if job is None:
-        return f"skipped ({previous})"
-    if previous:
-        job_cleanup(job, reason="")
-        if job.attempts > MAX_ATTEMPTS:
-            job_finish(job, status=Status.FAILED,
-                       error=f"The worker running this {job.KIND} stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
-            return "failed"
-        reset(job)
-    execute(job)
-    return job.status
-
-
 def backup_run(*, backup_id: int) -> str:
     def reset(backup):
         backup.held_containers = []
@@ -238,32 +202,12 @@ def backup_run(*, backup_id: int) -> str:
         if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
             from .schedules import schedule_after_backup
             schedule_after_backup(backup)
-    return _job_run(Backup, backup_id, reset=reset, execute=execute)
+    return job_run(Backup, backup_id, reset=reset, execute=execute)
 
 
 def backup_cancel(*, actor, backup: Backup) -> Backup:
     with change(user=actor, action="backup.cancel", host=backup.host, target=f"backup {backup.pk}"):
-        return _cancel(backup)
-
-
-def _cancel(job):
-    if job.status in TERMINAL:
-        raise Conflict(f"This job already ended ({job.status}).")
-    type(job).objects.filter(pk=job.pk).update(cancel_requested=True)
-    job.refresh_from_db()
-    if job.status == Status.QUEUED:
-        won = type(job).objects.filter(pk=job.pk, status=Status.QUEUED).update(
-            status=Status.CANCELLED, finished=timezone.now(), error="Cancelled before it started.")
-        job.refresh_from_db()
-        if won:
-            job_publish(job)
-            if job.task_id:
-                from dockerweb.celery import app
-                try:
-                    app.control.revoke(job.task_id)
-                except Exception:
-                    pass
-    return job
+        return job_cancel(backup)
 
 
 def backup_delete(*, actor, backup: Backup) -> None:
@@ -306,8 +250,6 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
     archive store by `backups.uploads`, within `DOCKERWEB_IMPORT_MAX_BYTES`) is moved into the
     import's folder here, and a worker reads it (`import_execute`): hashed, every member read
     by the restore's own reader, its manifest written. Returns the queued job (202)."""
-    from .tasks import import_run_task
-
     name = volume or Path(getattr(upload, "name", "") or "imported").name.split(".")[0] or "imported"
     with change(user=actor, action="backup.import", host=host, target=name,
                 detail={"filename": getattr(upload, "name", ""), "size": getattr(upload, "size", None),
@@ -348,7 +290,7 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
             raise
         backup.tmp_path = str(tmp)
         Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
-        _enqueue(backup, import_run_task)
+        job_enqueue(backup)
     return backup
 
 
@@ -404,7 +346,7 @@ def import_execute(backup: Backup) -> Backup:
 
 
 def import_run(*, backup_id: int) -> str:
-    return _job_run(Backup, backup_id, reset=lambda backup: None, execute=import_execute)
+    return job_run(Backup, backup_id, execute=import_execute)
 
 
 # --- restores -----------------------------------------------------------------------------------
@@ -415,8 +357,6 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
     `paths` (as the backup's file list shows them), only those are restored, each replacing
     what the volume holds there and nothing else (`backups.paths`); each must be in the archive
     (400 on `paths`, checked against its manifest before the job starts)."""
-    from .tasks import restore_run_task
-
     with change(user=actor, action="restore.create", host=host, target=volume,
                 detail={"backup": backup.pk, "create": create, "overwrite": overwrite,
                         **({"paths": list(paths)[:20]} if paths else {})}) as ch:
@@ -442,7 +382,7 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
                                          paths=selection.shown if selection else [],
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["restore"] = restore.pk
-        _enqueue(restore, restore_run_task)
+        job_enqueue(restore)
     return restore
 
 
@@ -629,19 +569,20 @@ def _safety_backup(restore: Restore) -> Backup:
 def restore_run(*, restore_id: int) -> str:
     def reset(restore):
         Restore.objects.filter(pk=restore.pk).update(created_volume=False)
-    return _job_run(Restore, restore_id, reset=reset, execute=restore_execute)
+    return job_run(Restore, restore_id, reset=reset, execute=restore_execute)
 
 
 def restore_cancel(*, actor, restore: Restore) -> Restore:
     with change(user=actor, action="backup.cancel", host=restore.host, target=f"restore {restore.pk}"):
-        return _cancel(restore)
+        return job_cancel(restore)
 
 
 # --- jobs whose worker died ---------------------------------------------------------------------
 
-def job_cleanup(job, *, reason: str) -> dict:
-    """Undo what a job left on the engine and on disk: helper containers, staging volumes, held
-    containers, temporary files. With `reason`, also mark the job failed."""
+def job_cleanup(job) -> dict:
+    """Undo what an attempt of a backup or restore whose worker died left on the engine and on
+    disk: held containers, a volume it created, helper containers, staging volumes, temporary
+    files. Returns what was done (`core.jobs` then retries the job, or marks it failed)."""
     done = {"released": [], "removed": {}}
     if isinstance(job, Backup) and job.held_containers and job.host is not None:
         done["released"] = [c["name"] for c in job.held_containers]
@@ -654,48 +595,14 @@ def job_cleanup(job, *, reason: str) -> dict:
         except AppError as exc:
             done["error"] = exc.message
     _leftovers(job)
-    if reason:
-        job_finish(job, status=Status.FAILED, error=reason)
-        activity_record(user=None, action=f"{job.KIND}.reap", outcome="failed", host=job.host_name,
-                        target=job.job_key, detail={"message": reason, **done})
     return done
 
 
-def _agent_leftovers_resend() -> list[str]:
-    """Jobs sent to a host's agent that is gone while they waited: the central workers take
-    them (through the engine's API). A second delivery cannot run a job twice (its claim)."""
-    from .tasks import backup_run_task, import_run_task, restore_run_task
-
-    sent = []
-    for model in (Backup, Restore):
-        for job in model.objects.filter(status=Status.QUEUED).exclude(queue="").select_related("host"):
-            if job.host is not None and agent_status(job.host.name) is None:
-                if model.objects.filter(pk=job.pk, status=Status.QUEUED, queue=job.queue).update(queue=""):
-                    task = (restore_run_task if model is Restore else
-                            import_run_task if job.origin == Backup.Origin.IMPORT else backup_run_task)
-                    task.apply_async(args=[job.pk])
-                    sent.append(job.job_key)
-    return sent
-
-
 def job_reap(*, stale_seconds: int | None = None) -> list[str]:
-    """Mark failed every running job whose worker is gone, and clean up after it."""
-    from .jobs import STALE_SECONDS
-
-    from dockerweb.audit.services import audit_leftovers_resend
-
-    reaped = []
-    _agent_leftovers_resend()
-    audit_leftovers_resend()
-    for model in (Backup, Restore):
-        for job in model.objects.filter(status=Status.RUNNING):
-            if claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):
-                # Claim the right to reap it, so two reapers do not both act.
-                if model.objects.filter(pk=job.pk, status=Status.RUNNING, claimed_by=job.claimed_by).update(
-                        claimed_by="reaper"):
-                    job_cleanup(job, reason=f"The worker running this {job.KIND} stopped ({job.claimed_by}) before "
-                                            "it finished; what it left was cleaned up. Start it again if needed.")
-                    reaped.append(job.job_key)
+    """The reaper's round (every minute, and when a worker starts): every job whose worker is
+    gone is cleaned up after and marked failed (`core.jobs.jobs_reap`), and helpers of file
+    downloads a dead web process left are removed."""
+    reaped = jobs_reap(stale_seconds=stale_seconds)
     _files_helpers_sweep()
     return reaped
 
