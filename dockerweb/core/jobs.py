@@ -36,13 +36,10 @@ from .models import TERMINAL, JobStatus
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
-STALE_SECONDS = int(getattr(settings, "BACKUP_JOB_STALE_SECONDS", os.environ.get("DOCKERWEB_JOB_STALE_SECONDS", 60)))
 MAX_ATTEMPTS = 2
 # A job's task: a task whose worker dies goes back to the queue (prefetch 1 is the workers'
 # setting); the row's claim makes sure it never runs twice at once.
 JOB_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
-# Bytes per second a job may move (0: no limit), to spare a busy host's disks, like rsync --bwlimit.
-BWLIMIT = int(os.environ.get("DOCKERWEB_BACKUP_BWLIMIT", "0") or 0)
 
 
 class Cancelled(Exception):
@@ -112,15 +109,17 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def claimer_dead(job, *, stale_seconds: int = STALE_SECONDS) -> bool:
+def claimer_dead(job, *, stale_seconds: int | None = None) -> bool:
     """Whether the worker that claimed `job` is gone: its process is missing on this machine, or
-    its heartbeat is older than `stale_seconds` (a worker on another machine)."""
+    its heartbeat is older than `stale_seconds` (settings.JOB_STALE_SECONDS; a worker on another
+    machine)."""
     hostname, _, pid = (job.claimed_by or "").rpartition(":")
     if hostname == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
         return True
     if job.heartbeat is None:
         return True
-    return (timezone.now() - job.heartbeat).total_seconds() > stale_seconds
+    stale = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+    return (timezone.now() - job.heartbeat).total_seconds() > stale
 
 
 # --- sending, claiming, running, ending ----------------------------------------------------------
@@ -282,14 +281,15 @@ class Progress(Heartbeat):
         self.total = total
         self.done = 0
         self.t0 = time.monotonic()
+        self.bwlimit = settings.BACKUP_BWLIMIT
         self._last = 0.0
         self._window: list[tuple[float, int]] = []
 
     def add(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
-        if BWLIMIT:
-            ahead = self.done / BWLIMIT - (now - self.t0)
+        if self.bwlimit:
+            ahead = self.done / self.bwlimit - (now - self.t0)
             if ahead > 0:
                 time.sleep(min(ahead, 5.0))
                 now = time.monotonic()
@@ -347,7 +347,7 @@ def jobs_reap(*, stale_seconds: int | None = None) -> list[str]:
     for kind in _kinds.values():
         model = kind.model
         for job in model.objects.filter(status=JobStatus.RUNNING).select_related("host"):
-            if not claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):
+            if not claimer_dead(job, stale_seconds=stale_seconds):
                 continue
             # Claim the right to reap it, so two reapers do not both act.
             if not model.objects.filter(pk=job.pk, status=JobStatus.RUNNING, claimed_by=job.claimed_by).update(
