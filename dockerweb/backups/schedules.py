@@ -203,11 +203,6 @@ def schedule_run(*, schedule_id: int) -> dict:
     return {"backups": results, "errors": errors}
 
 
-def schedule_after_backup(backup: Backup) -> None:
-    if backup.status == Status.SUCCEEDED and backup.schedule_id:
-        schedule_prune(schedule=backup.schedule, volume=backup.volume)
-
-
 def retention_keep(backups: list[Backup], *, keep_last: int, keep_daily: int, keep_weekly: int) -> set[int]:
     """Ids to keep among `backups` (newest first): the newest `keep_last`, the newest of each of
     the last `keep_daily` days that have one, and of each of the last `keep_weekly` ISO weeks."""

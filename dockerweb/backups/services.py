@@ -2,7 +2,10 @@
 run restores; clean up after jobs whose worker died.
 
 `*_start` services check the role, write the queued row and enqueue the Celery task after the
-transaction commits; `*_run` are what the task calls, in the worker."""
+transaction commits; `*_run` are what the task calls, in the worker (`core.jobs`: claim,
+heartbeat, takeover); `*_execute` do the work. The work reaches each volume through one
+`backups.access.VolumeAccess`, chosen once per job and volume (in place, or through the
+engine), and the archive store through `store` (names), `writer` and `reader`."""
 from __future__ import annotations
 
 import logging
@@ -26,10 +29,10 @@ from dockerweb.volumes.services import VOLUME_NAME
 from . import paths as paths_of
 from . import store
 from .access import VolumeAccess, staging_create, volume_access, volume_create
+from .models import Backup, Compression, Consistency, Restore
 from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
 from .tarformat import tar_manifest
 from .writer import ArchiveWriter, ManifestWriter
-from .models import Backup, Compression, Consistency, Restore
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +45,13 @@ def _choice(value, choices, field) -> str:
 
 # --- backups ------------------------------------------------------------------------------------
 
-def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
-                 origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True) -> Backup:
+def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none") -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
                 detail={"compression": compression, "consistency": consistency}) as ch:
         doors = safety.volume_reach_check(user=actor, host=host, name=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
-                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue, doors=doors)
+                               created_by=actor, doors=doors)
         ch.detail["backup"] = backup.pk
     return backup
 
@@ -73,6 +75,72 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
     if enqueue:
         job_enqueue(backup)
     return backup
+
+
+def backup_run(*, backup_id: int) -> str:
+    def reset(backup):
+        backup.held_containers = []
+    return job_run(Backup, backup_id, reset=reset, execute=backup_execute)
+
+
+def backup_execute(backup: Backup) -> Backup:
+    """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
+    Containers held for consistency are released whatever happens."""
+    host = backup.host
+    held_problems: list[str] = []
+    try:
+        if host is None:
+            raise NotFound("The host of this backup was removed.")
+        _doors_refresh(backup)
+        volume = volume_access(host, backup.volume, job_key=backup.job_key)
+        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
+        with Progress(backup) as progress:
+            sizer = _size_measure(backup, volume, progress)
+            progress.flush()
+            try:
+                if backup.consistency != Consistency.NONE:
+                    _hold(backup)
+                _backup_copy(backup, volume, progress)
+            finally:
+                if backup.held_containers:
+                    held_problems = _release(host, backup.held_containers)
+                sizer.join(30)
+        if held_problems:
+            raise Conflict("The backup was written, but some containers could not be brought back: "
+                           + "; ".join(held_problems))
+        job_finish(backup, status=Status.SUCCEEDED)
+    except Cancelled:
+        job_finish(backup, status=Status.CANCELLED, error="Cancelled while running; no archive was kept.")
+    except AppError as exc:
+        job_finish(backup, status=Status.FAILED, error=exc.message)
+    except Exception as exc:
+        log.exception("backup %s failed", backup.pk)
+        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}")
+    finally:
+        _leftovers(backup)
+    return backup
+
+
+def _doors_refresh(backup: Backup) -> None:
+    """Add the volume's ways to the host as they are now to those of the row (whoever takes the
+    archive away must be allowed every one the volume ever had)."""
+    doors = [list(d) for d in safety.volume_doors(backup.host, backup.volume)]
+    if any(d not in backup.doors for d in doors):
+        backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
+        Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
+
+
+def _size_measure(backup: Backup, volume: VolumeAccess, progress: Progress) -> threading.Thread:
+    """Measure the volume beside the copy, not before it: the total only feeds the progress bar
+    (without it, the bar shows bytes without a total)."""
+    def measure():
+        try:
+            progress.total = volume.size()
+        except Exception as exc:
+            log.warning("size of %s: %s", backup.volume, exc)
+    sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
+    sizer.start()
+    return sizer
 
 
 def _hold(backup: Backup) -> None:
@@ -124,85 +192,15 @@ def _backup_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> No
     backup.tmp_path = ""
 
 
-def _doors_refresh(backup: Backup) -> None:
-    """Add the volume's ways to the host as they are now to those of the row (whoever takes the
-    archive away must be allowed every one the volume ever had)."""
-    doors = [list(d) for d in safety.volume_doors(backup.host, backup.volume)]
-    if any(d not in backup.doors for d in doors):
-        backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
-        Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
-
-
-def _size_measure(backup: Backup, volume: VolumeAccess, progress: Progress) -> threading.Thread:
-    """Measure the volume beside the copy, not before it: the total only feeds the progress bar
-    (without it, the bar shows bytes without a total)."""
-    def measure():
-        try:
-            progress.total = volume.size()
-        except Exception as exc:
-            log.warning("size of %s: %s", backup.volume, exc)
-    sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
-    sizer.start()
-    return sizer
-
-
-def backup_execute(backup: Backup) -> Backup:
-    """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
-    Containers held for consistency are released whatever happens."""
-    host = backup.host
-    held_problems: list[str] = []
-    try:
-        if host is None:
-            raise NotFound("The host of this backup was removed.")
-        _doors_refresh(backup)
-        volume = volume_access(host, backup.volume, job_key=backup.job_key)
-        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
-        with Progress(backup) as progress:
-            sizer = _size_measure(backup, volume, progress)
-            progress.flush()
-            try:
-                if backup.consistency != Consistency.NONE:
-                    _hold(backup)
-                _backup_copy(backup, volume, progress)
-            finally:
-                if backup.held_containers:
-                    held_problems = _release(host, backup.held_containers)
-                sizer.join(30)
-        if held_problems:
-            raise Conflict("The backup was written, but some containers could not be brought back: "
-                           + "; ".join(held_problems))
-        job_finish(backup, status=Status.SUCCEEDED)
-    except Cancelled:
-        job_finish(backup, status=Status.CANCELLED, error="Cancelled while running; no archive was kept.")
-    except AppError as exc:
-        job_finish(backup, status=Status.FAILED, error=exc.message)
-    except Exception as exc:
-        log.exception("backup %s failed", backup.pk)
-        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}")
-    finally:
-        _leftovers(backup)
-    return backup
-
-
 def _leftovers(job) -> None:
+    """What any backup or restore leaves once it ends: helper containers, staging volumes and
+    files under temporary names."""
     if job.host is not None:
         try:
             engine.job_leftovers_remove(job.host, job_key=job.job_key)
         except AppError as exc:
             log.warning("cleanup of %s: %s", job.job_key, exc.message)
     store.partials_remove(getattr(job, "tmp_path", ""))
-
-
-def backup_run(*, backup_id: int) -> str:
-    def reset(backup):
-        backup.held_containers = []
-
-    def execute(backup):
-        backup_execute(backup)
-        if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
-            from .schedules import schedule_after_backup
-            schedule_after_backup(backup)
-    return job_run(Backup, backup_id, reset=reset, execute=execute)
 
 
 def backup_cancel(*, actor, backup: Backup) -> Backup:
@@ -236,12 +234,40 @@ def backup_download(*, actor, backup: Backup) -> Path:
         return path
 
 
-def _upload_path(upload) -> Path | None:
-    """Where an upload already lies on disk (Django's temporary file), or None."""
+def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
+    """`{path, entries, truncated}` of folder `path` of the backup's archive, from its manifest,
+    paths as they will be restored. Browsing an archive is browsing the volume it holds: the
+    operator role and every door the volume had (`Backup.doors`). A refusal is logged."""
+    permission_check(user=actor, action="backup.browse", host=backup.host_name or None, target=f"backup {backup.pk}",
+                     detail={"path": path})
     try:
-        return Path(upload.temporary_file_path())
-    except AttributeError:
-        return None
+        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
+                           how=f"Browsing backup {backup.pk} of volume {backup.volume!r}")
+    except PermissionDenied as exc:
+        activity_record(user=actor, action="backup.browse", outcome="refused", host=backup.host_name or None,
+                        target=f"backup {backup.pk}", detail={"path": path, "message": exc.message})
+        raise
+    parts = paths_of.path_parts(path)
+    if backup.status != Status.SUCCEEDED:
+        raise Conflict(f"Backup {backup.pk} has no complete archive ({backup.status}).")
+    entries, truncated = paths_of.backup_folder_list(backup, parts, limit=settings.FILES_LIST_MAX)
+    return {"path": paths_of.shown(parts), "entries": entries, "truncated": truncated}
+
+
+def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
+    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
+    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
+    out = []
+    try:
+        for entry in paths_of.manifest_lines(backup):
+            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
+            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
+            out.append(entry)
+            if len(out) >= limit:
+                break
+    except (NotFound, OSError):
+        pass
+    return out
 
 
 def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0, host: Host | None = None) -> Backup:
@@ -292,6 +318,18 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
         Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
         job_enqueue(backup)
     return backup
+
+
+def _upload_path(upload) -> Path | None:
+    """Where an upload already lies on disk (Django's temporary file), or None."""
+    try:
+        return Path(upload.temporary_file_path())
+    except AttributeError:
+        return None
+
+
+def import_run(*, backup_id: int) -> str:
+    return job_run(Backup, backup_id, execute=import_execute)
 
 
 def import_execute(backup: Backup) -> Backup:
@@ -345,10 +383,6 @@ def import_execute(backup: Backup) -> Backup:
     return backup
 
 
-def import_run(*, backup_id: int) -> str:
-    return job_run(Backup, backup_id, execute=import_execute)
-
-
 # --- restores -----------------------------------------------------------------------------------
 
 def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: bool = False, overwrite: bool = False,
@@ -395,61 +429,10 @@ def _target_check(*, user, host: Host, volume: str) -> None:
     safety.volume_reach_check(user=user, host=host, name=volume, how="Restoring into", raw=raw)
 
 
-def _hash_mismatch(backup: Backup) -> BadRequest:
-    return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
-                      "changed. Nothing was restored.")
-
-
-def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progress: Progress, select=None) -> dict:
-    """Extract the archive into volume `into`, every member checked, hashing the archive on the
-    way; with `select`, only the members it keeps (all are checked, the whole archive is read).
-    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
-    backup = restore.backup
-    log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
-    reader = ArchiveReader(archive, backup.compression)
-    stats: dict = {}
-    try:
-        try:
-            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats, select=select)
-        finally:
-            reader.close()
-    except BadRequest:
-        # A damaged archive usually breaks the stream before its end: say which it is.
-        if sha256_file(archive) != backup.sha256:
-            raise _hash_mismatch(backup) from None
-        raise
-    if not reader.ended or not stats.get("complete"):
-        raise BadRequest("The archive could not be read to its end; nothing was restored.")
-    if reader.hexdigest() != backup.sha256:
-        raise _hash_mismatch(backup)
-    return stats
-
-
-def _target_open(restore: Restore) -> VolumeAccess | None:
-    """The restore's target volume as it is now, judged again for who asked; None when it does
-    not exist."""
-    if not engine.volume_exists(restore.host, restore.volume):
-        return None
-    _target_check(user=restore.created_by, host=restore.host, volume=restore.volume)
-    return volume_access(restore.host, restore.volume, job_key=restore.job_key)
-
-
-def _target_create(restore: Restore) -> VolumeAccess:
-    """Create the missing target volume (when asked to); the row remembers it, so a failure
-    removes it again."""
-    if not restore.create:
-        raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
-    target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
-                           labels={"dockerweb.restored-from": str(restore.backup.pk)})
-    Restore.objects.filter(pk=restore.pk).update(created_volume=True)
-    restore.created_volume = True
-    return target
-
-
-def _safety_keep(restore: Restore) -> None:
-    """Back up the target before anything of it is replaced."""
-    restore.safety_backup = _safety_backup(restore)
-    Restore.objects.filter(pk=restore.pk).update(safety_backup=restore.safety_backup)
+def restore_run(*, restore_id: int) -> str:
+    def reset(restore):
+        Restore.objects.filter(pk=restore.pk).update(created_volume=False)
+    return job_run(Restore, restore_id, reset=reset, execute=restore_execute)
 
 
 def restore_execute(restore: Restore) -> Restore:
@@ -545,14 +528,31 @@ def _restore_paths(restore: Restore, archive: Path, progress: Progress) -> None:
     restore.file_count = stats.get("files", 0)
 
 
-def _restore_undo(restore: Restore) -> None:
-    """A failed restore into a volume it created removes that volume again."""
-    if restore.created_volume and restore.host is not None:
-        try:
-            engine.job_leftovers_remove(restore.host, job_key=restore.job_key)
-            engine.volume_remove(restore.host, restore.volume)
-        except AppError as exc:
-            log.warning("undo of %s: %s", restore.job_key, exc.message)
+def _target_open(restore: Restore) -> VolumeAccess | None:
+    """The restore's target volume as it is now, judged again for who asked; None when it does
+    not exist."""
+    if not engine.volume_exists(restore.host, restore.volume):
+        return None
+    _target_check(user=restore.created_by, host=restore.host, volume=restore.volume)
+    return volume_access(restore.host, restore.volume, job_key=restore.job_key)
+
+
+def _target_create(restore: Restore) -> VolumeAccess:
+    """Create the missing target volume (when asked to); the row remembers it, so a failure
+    removes it again."""
+    if not restore.create:
+        raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
+    target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
+                           labels={"dockerweb.restored-from": str(restore.backup.pk)})
+    Restore.objects.filter(pk=restore.pk).update(created_volume=True)
+    restore.created_volume = True
+    return target
+
+
+def _safety_keep(restore: Restore) -> None:
+    """Back up the target before anything of it is replaced."""
+    restore.safety_backup = _safety_backup(restore)
+    Restore.objects.filter(pk=restore.pk).update(safety_backup=restore.safety_backup)
 
 
 def _safety_backup(restore: Restore) -> Backup:
@@ -566,10 +566,45 @@ def _safety_backup(restore: Restore) -> Backup:
     return backup
 
 
-def restore_run(*, restore_id: int) -> str:
-    def reset(restore):
-        Restore.objects.filter(pk=restore.pk).update(created_volume=False)
-    return job_run(Restore, restore_id, reset=reset, execute=restore_execute)
+def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progress: Progress, select=None) -> dict:
+    """Extract the archive into volume `into`, every member checked, hashing the archive on the
+    way; with `select`, only the members it keeps (all are checked, the whole archive is read).
+    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
+    backup = restore.backup
+    log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
+    reader = ArchiveReader(archive, backup.compression)
+    stats: dict = {}
+    try:
+        try:
+            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats,
+                         select=select)
+        finally:
+            reader.close()
+    except BadRequest:
+        # A damaged archive usually breaks the stream before its end: say which it is.
+        if sha256_file(archive) != backup.sha256:
+            raise _hash_mismatch(backup) from None
+        raise
+    if not reader.ended or not stats.get("complete"):
+        raise BadRequest("The archive could not be read to its end; nothing was restored.")
+    if reader.hexdigest() != backup.sha256:
+        raise _hash_mismatch(backup)
+    return stats
+
+
+def _hash_mismatch(backup: Backup) -> BadRequest:
+    return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
+                      "changed. Nothing was restored.")
+
+
+def _restore_undo(restore: Restore) -> None:
+    """A failed restore into a volume it created removes that volume again."""
+    if restore.created_volume and restore.host is not None:
+        try:
+            engine.job_leftovers_remove(restore.host, job_key=restore.job_key)
+            engine.volume_remove(restore.host, restore.volume)
+        except AppError as exc:
+            log.warning("undo of %s: %s", restore.job_key, exc.message)
 
 
 def restore_cancel(*, actor, restore: Restore) -> Restore:
@@ -578,6 +613,15 @@ def restore_cancel(*, actor, restore: Restore) -> Restore:
 
 
 # --- jobs whose worker died ---------------------------------------------------------------------
+
+def job_reap(*, stale_seconds: int | None = None) -> list[str]:
+    """The reaper's round (every minute, and when a worker starts): every job whose worker is
+    gone is cleaned up after and marked failed (`core.jobs.jobs_reap`), and helpers of file
+    downloads a dead web process left are removed."""
+    reaped = jobs_reap(stale_seconds=stale_seconds)
+    _files_helpers_sweep()
+    return reaped
+
 
 def job_cleanup(job) -> dict:
     """Undo what an attempt of a backup or restore whose worker died left on the engine and on
@@ -598,15 +642,6 @@ def job_cleanup(job) -> dict:
     return done
 
 
-def job_reap(*, stale_seconds: int | None = None) -> list[str]:
-    """The reaper's round (every minute, and when a worker starts): every job whose worker is
-    gone is cleaned up after and marked failed (`core.jobs.jobs_reap`), and helpers of file
-    downloads a dead web process left are removed."""
-    reaped = jobs_reap(stale_seconds=stale_seconds)
-    _files_helpers_sweep()
-    return reaped
-
-
 def _files_helpers_sweep() -> None:
     """Remove helpers of file downloads whose web process died before removing them (a helper
     holds its volume "in use"); engines known to be away (or that do not answer) are skipped
@@ -619,41 +654,3 @@ def _files_helpers_sweep() -> None:
             continue
         if removed:
             log.warning("removed %d stale files helper(s) on %s: %s", len(removed), host.name, ", ".join(removed))
-
-
-def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
-    """`{path, entries, truncated}` of folder `path` of the backup's archive, from its manifest,
-    paths as they will be restored. Browsing an archive is browsing the volume it holds: the
-    operator role and every door the volume had (`Backup.doors`). A refusal is logged."""
-    from django.conf import settings
-
-    permission_check(user=actor, action="backup.browse", host=backup.host_name or None, target=f"backup {backup.pk}",
-                     detail={"path": path})
-    try:
-        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
-                           how=f"Browsing backup {backup.pk} of volume {backup.volume!r}")
-    except PermissionDenied as exc:
-        activity_record(user=actor, action="backup.browse", outcome="refused", host=backup.host_name or None,
-                        target=f"backup {backup.pk}", detail={"path": path, "message": exc.message})
-        raise
-    parts = paths_of.path_parts(path)
-    if backup.status != Status.SUCCEEDED:
-        raise Conflict(f"Backup {backup.pk} has no complete archive ({backup.status}).")
-    entries, truncated = paths_of.backup_folder_list(backup, parts, limit=settings.FILES_LIST_MAX)
-    return {"path": paths_of.shown(parts), "entries": entries, "truncated": truncated}
-
-
-def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
-    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
-    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
-    out = []
-    try:
-        for entry in paths_of.manifest_lines(backup):
-            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
-            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
-            out.append(entry)
-            if len(out) >= limit:
-                break
-    except (NotFound, OSError):
-        pass
-    return out

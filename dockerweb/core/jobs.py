@@ -182,8 +182,8 @@ def job_run(model, pk: int, *, execute: Callable, reset: Callable = lambda job: 
     if previous:
         _kind(model).cleanup(job)
         if job.attempts > MAX_ATTEMPTS:
-            job_finish(job, status=JobStatus.FAILED,
-                       error=f"The worker running this {job.KIND} stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
+            job_finish(job, status=JobStatus.FAILED, error=f"The worker running this {job.KIND} stopped ({previous}); "
+                                                           f"gave up after {MAX_ATTEMPTS} attempts.")
             return "failed"
         reset(job)
     execute(job)
