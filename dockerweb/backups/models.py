@@ -16,6 +16,7 @@ from .store import manifest_of
 
 class Compression(models.TextChoices):
     ZSTD = "zstd", "zstd"
+    FAST = "fast", "fast (zstd at a negative level: quicker, larger)"
     GZIP = "gzip", "gzip"
     NONE = "none", "none (plain tar)"
 

@@ -82,7 +82,7 @@ def _validate(data: dict) -> dict:
     if "cron" in data:
         cron_parse(data["cron"])
     if "compression" in data and data["compression"] not in Compression.values:
-        raise BadRequest("compression must be zstd, gzip or none.", field="compression")
+        raise BadRequest(f"compression must be one of: {', '.join(Compression.values)}.", field="compression")
     if "consistency" in data and data["consistency"] not in Consistency.values:
         raise BadRequest("consistency must be none, pause or stop.", field="consistency")
     for k in ("keep_last", "keep_daily", "keep_weekly"):
