@@ -2,7 +2,7 @@
 dockerweb's backup and restore jobs, end to end, on the same volume, in one run.
 
     make bench ARGS=bench/bench_backup.py           (BENCH_ID=bak to run beside others)
-    BENCH_BACKUP_SIZES=0.25,1,4 make bench ARGS=…   volume sizes in GiB (default 0.25,1)
+    BENCH_BACKUP_SIZES=0.25,1,4 make bench ARGS=…   volume sizes in GiB (default 1,4)
     BENCH_BACKUP_REPS=5                             rounds per size (default 3)
 
 The volume is half incompressible (a few big random files) and half text-like (thousands of
@@ -260,6 +260,81 @@ class Dockerweb:
         self.proc.stop()
 
 
+class Snapshots:
+    """Repository snapshots (restic) of the same volume through the API, by the same worker:
+    the first (full) one, unchanged ones, ones after 1% of the files changed, and the space ten
+    daily snapshots with 1% churn take. restic's own peak memory is sampled while it runs."""
+
+    def __init__(self, client, api, admin, vol: str, tag: str, worker_pid: int):
+        self.client, self.api, self.vol, self.worker_pid = client, api, vol, worker_pid
+        self.folder = Path(settings.REPOSITORY_ROOTS[0]) / f"bench-{tag}"
+        r = admin.post("/api/repositories/", {"name": f"bench-{tag}", "kind": "local", "location": str(self.folder),
+                                              "password": "bench password", "check_cron": ""}, format="json")
+        assert r.status_code == 201, r.content
+        self.repo = r.json()["id"]
+        self.restic_peak_mib = 0.0
+        self.churned = 0
+
+    def _sample(self, stop):
+        while not stop.is_set():
+            for pid in Path("/proc").iterdir():
+                if pid.name.isdigit():
+                    try:
+                        if (pid / "comm").read_text().strip() == "restic":
+                            self.restic_peak_mib = max(self.restic_peak_mib, mem_kib(int(pid.name), "VmHWM") / 1024)
+                    except OSError:
+                        pass
+            stop.wait(0.05)
+
+    def snapshot(self) -> float:
+        import threading
+
+        from dockerweb.backups.models import Backup
+
+        settle()
+        stop = threading.Event()
+        sampler = threading.Thread(target=self._sample, args=(stop,), daemon=True)
+        sampler.start()
+
+        def run():
+            r = self.api.post(f"/api/hosts/local/volumes/{self.vol}/snapshots/", {"repository": self.repo},
+                              format="json")
+            assert r.status_code == 202, r.content
+            while True:
+                row = Backup.objects.get(pk=r.json()["id"])
+                if row.status in ("succeeded", "failed", "cancelled"):
+                    return row
+                time.sleep(0.01)
+        try:
+            t, b = timed(run)
+        finally:
+            stop.set()
+            sampler.join()
+        assert b.status == "succeeded", b.error
+        self.last = b
+        return t
+
+    def churn(self, percent: float = 1.0) -> int:
+        """Change `percent` of the volume's files (a line appended to each), untimed."""
+        every = int(100 / percent)
+        self.churned += 1
+        out = self.client.containers.run(IMAGE, ["sh", "-c", f"find /v -type f | awk 'NR % {every} == {self.churned % every}' | "
+                                                 f"while read -r f; do echo 'churn {self.churned}' >> \"$f\"; echo x; done | wc -l"],
+                                         remove=True, network_mode="none", volumes={self.vol: {"bind": "/v", "mode": "rw"}})
+        return int(out.strip())
+
+    def size(self) -> int:
+        return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+
+    def close(self, admin):
+        from dockerweb.backups.models import Backup
+
+        Backup.objects.filter(repository_id=self.repo).delete()
+        admin.delete(f"/api/repositories/{self.repo}/")
+        import shutil
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def data_paths(client, vol: str) -> dict:
     """Bytes per second of the ways to get a volume's tar: read in place by the worker (when
     the engine is on this machine), or streamed by the engine's archive endpoint (any engine)."""
@@ -312,11 +387,16 @@ def main():
     api = APIClient(SERVER_NAME="localhost")
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
 
-    sizes = [float(s) for s in os.environ.get("BENCH_BACKUP_SIZES", "0.25,1").split(",") if s]
+    admin_user = User.objects.filter(username="bench-admin").first() or User.objects.create_user("bench-admin", password="x" * 12)
+    user_set_role(user=admin_user, role="admin")
+    admin = APIClient(SERVER_NAME="localhost")
+    admin.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=admin_user)[0].key}")
+
+    sizes = [float(s) for s in os.environ.get("BENCH_BACKUP_SIZES", "1,4").split(",") if s]
     reps = int(os.environ.get("BENCH_BACKUP_REPS", "3"))
     print(f"cores: {os.cpu_count()}, engine {url}, archive store {settings.BACKUP_DIR}, {reps} rounds per size "
           "(medians; each step after a sync, the order of the two methods alternating)")
-    rows = []
+    rows, snap_rows = [], []
     for gib in sizes:
         tag = f"{gib:g}g".replace(".", "_")
         vol = f"bench-{tag}"
@@ -341,6 +421,27 @@ def main():
                     times[k].append(fn())
                 assert d.restored == nbytes == w.restored, (d.restored, nbytes, w.restored)
                 assert d.files == nfiles
+            snaps = Snapshots(client, api, admin, vol, tag, d.proc.pid)
+            try:
+                snap = {"full": [snaps.snapshot()], "same": [], "churn": []}
+                for r in range(reps):
+                    snap["same"].append(snaps.snapshot())
+                for r in range(reps):
+                    changed = snaps.churn()
+                    snap["churn"].append(snaps.snapshot())
+                snap_last = snaps.last
+                # Ten daily snapshots with 1% churn each, in a repository of their own, against
+                # one zstd archive of the volume.
+                snaps.close(admin)
+                snaps = Snapshots(client, api, admin, vol, tag + "-ten", d.proc.pid)
+                for day in range(10):
+                    if day:
+                        snaps.churn()
+                    snaps.snapshot()
+                ten_bytes = snaps.size()
+                restic_peak = snaps.restic_peak_mib
+            finally:
+                snaps.close(admin)
         finally:
             w.close()
             d.close()
@@ -359,10 +460,24 @@ def main():
               f"on {os.cpu_count()} cores")
         print(f"worker memory: pool process {d.base_mib:.0f} MiB before, peak {d.peak_mib:.0f} MiB; "
               f"main process peak {d.main_peak_mib:.0f} MiB")
+        ms = {k: median(v) for k, v in snap.items()}
+        each_s = lambda k: ", ".join(f"{x:.2f}" for x in snap[k])  # noqa: E731
+        print(f"repository snapshot (restic, API to job end): first {ms['full']:.2f} s; unchanged {ms['same']:.2f} s "
+              f"[{each_s('same')}]; after {changed} files (1%) changed {ms['churn']:.2f} s [{each_s('churn')}] "
+              f"(last added {snap_last.size / MiB:.1f} MiB)")
+        print(f"ratio (walkthrough tar / snapshot): unchanged {m['wb'] / ms['same']:.2f}× (target ≥ 8× at 4 GiB), "
+              f"1% changed {m['wb'] / ms['churn']:.2f}× (target ≥ 5×), first {m['wb'] / ms['full']:.2f}×")
+        print(f"space: ten daily snapshots with 1% churn {ten_bytes / MiB:.0f} MiB against one zstd archive "
+              f"{d.archive / MiB:.0f} MiB = {ten_bytes / d.archive:.2f}× (target ≤ 1.2×)")
+        print(f"restic peak memory {restic_peak:.0f} MiB (its own process, beside the worker's)")
         rows.append((gib, d.peak_mib))
+        snap_rows.append((gib, ms["same"], restic_peak))
         client.volumes.get(vol).remove(force=True)
     if len(rows) > 1:
         print("\nworker peak memory by volume size: " + ", ".join(f"{g:g} GiB → {m:.0f} MiB" for g, m in rows))
+        (g0, s0, p0), (g1, s1, p1) = snap_rows[0], snap_rows[-1]
+        print(f"unchanged snapshot from {g0:g} to {g1:g} GiB: {s0:.2f} → {s1:.2f} s = {s1 / s0 - 1:+.0%} "
+              f"(target ≤ +25%); restic peak memory {p0:.0f} → {p1:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ real headless Chromium.
    zooms for two seconds.
 2. Event-to-patch-applied latency over 100 changes (docker SDK `create` on the real engine):
    from the engine event's `timeNano` to the moment the page's graph holds the new node
-   (`performance.timeOrigin + performance.now()` right after `cy.add`, same clock), p50 and p95,
-   against the baseline of the same event reaching the channel layer as `mirror.change`.
+   (`performance.timeOrigin + performance.now()` when the page's graph tells it applied the patch,
+   `graph.on("applied")`, same clock), p50 and p95, against the baseline of the same event
+   reaching the channel layer as `mirror.change`. The page is timed from outside
+   (bench/topology_timing.py, an init script).
 3. CPU of the web process (daphne, from /proc) during a burst of 200 container starts
    (4 SDK threads), until the page shows all 200 running; patches sent vs mirror changes.
 
@@ -31,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerweb.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop in this thread
 
@@ -46,6 +49,7 @@ from dockerweb.inventory.models import Container, Endpoint, Host, Mount, Network
 from dockerweb.inventory.services import host_reconcile, host_register  # noqa: E402
 from tests.support import procs  # noqa: E402
 from tests.support.browser import login  # noqa: E402
+from topology_timing import PAINTED, TIMING_JS  # noqa: E402
 
 IMAGE = "dockerweb-test/busybox:latest"
 FAKE = "bench500"
@@ -184,7 +188,7 @@ def profile_load(page, url) -> None:
     cdp.send("Profiler.setSamplingInterval", {"interval": 200})
     cdp.send("Profiler.start")
     page.goto(url)
-    page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined")
+    page.wait_for_function(PAINTED)
     prof = cdp.send("Profiler.stop")["profile"]
     nodes = {n["id"]: n for n in prof["nodes"]}
     dt = collections.Counter()
@@ -219,6 +223,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
             page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+            page.add_init_script(TIMING_JS)
             login(page, base, user)
 
             # --- 1. first render at 500 containers ------------------------------------------------
@@ -235,13 +240,12 @@ def main() -> None:
             renders, fetches, loads, scripts = [], [], [], []
             for _ in range(3):
                 page.goto(f"{base}/topology/?host={FAKE}")
-                page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined",
-                                       timeout=30000)
-                m = page.evaluate("window.dwTopologyPage.metrics")
-                renders.append(m["firstRenderMs"])
-                fetches.append(m["fetchMs"])
-                loads.append(m["loadedMs"] - m["fetchMs"])
-                scripts.append(m["scriptMs"])
+                page.wait_for_function(PAINTED, timeout=30000)
+                m = page.evaluate("window.__topoTiming")
+                renders.append(m["painted"])
+                fetches.append(m["fetched"])
+                loads.append(m["loaded"] - m["fetched"])
+                scripts.append(m["script"])
             if os.environ.get("BENCH_TOPOLOGY_PROFILE"):
                 profile_load(page, f"{base}/topology/?host={FAKE}")
             shown = page.evaluate("window.dwTopologyPage.cy.nodes('.container').length")
@@ -291,7 +295,7 @@ def main() -> None:
                 created.append(c.id)
                 page.wait_for_function(f"() => window.dwTopologyPage.graph.get('local', 'ctr:{c.id}').nonempty()", timeout=30000,
                                        polling=5)
-                entry = page.evaluate(f"window.dwTopologyPage.applied.find(a => a.op === 'add' && a.id === 'ctr:{c.id}')")
+                entry = page.wait_for_function(f"() => window.__topoApplied.ops['add ctr:{c.id}']", timeout=5000).json_value()
                 applied = entry["t"]
                 ev = events.times.get(("create", c.id))
                 for _ in range(100):
@@ -316,7 +320,7 @@ def main() -> None:
             print(results["latency"], flush=True)
 
             # --- 3. burst of 200 starts -----------------------------------------------------------
-            patches0 = page.evaluate("window.dwTopologyPage.patches")
+            patches0 = page.evaluate("window.__topoApplied.patches")
             mirror0 = mirror.count
             web0, watch0 = cpu_seconds(asgi.pid), cpu_seconds(watcher.pid)
             t0 = time.monotonic()
@@ -333,7 +337,7 @@ def main() -> None:
                                    timeout=180000, polling=200)
             wall = time.monotonic() - t0
             web_cpu, watch_cpu = cpu_seconds(asgi.pid) - web0, cpu_seconds(watcher.pid) - watch0
-            patches = page.evaluate("window.dwTopologyPage.patches") - patches0
+            patches = page.evaluate("window.__topoApplied.patches") - patches0
             results["burst"] = (
                 f"burst of {N_BURST} container starts ({t_started:.1f} s to start them, {wall:.1f} s until the page showed all running): "
                 f"web process (daphne) CPU {web_cpu:.2f} s = {100 * web_cpu / wall:.0f}% of one core on average; "

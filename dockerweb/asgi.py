@@ -8,12 +8,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerweb.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 
 from dockerweb.core.bodylimit import BodyLimit  # noqa: E402
+from dockerweb.core.consumers import WebsocketSessionMiddleware  # noqa: E402
 from dockerweb.core.origins import SameOriginValidator  # noqa: E402
 from dockerweb.core.synclimit import SyncLimit  # noqa: E402
 from dockerweb.routing import websocket_urlpatterns  # noqa: E402
@@ -54,6 +56,8 @@ application = ProtocolTypeRouter(
         # the loop that serves the websockets: see core/synclimit.py); bodies over the upload limit
         # are refused before they are read.
         "http": SyncLimit(BodyLimit(django_asgi_app)),
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Channels' AuthMiddlewareStack, with a session middleware that leaves `send` alone.
+        "websocket": SameOriginValidator(CookieMiddleware(WebsocketSessionMiddleware(AuthMiddleware(
+            URLRouter(websocket_urlpatterns))))),
     }
 )

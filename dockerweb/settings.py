@@ -24,6 +24,20 @@ def env_bool(name: str, default: bool = False) -> bool:
 DATA_DIR = Path(os.environ.get("DOCKERWEB_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 BACKUP_DIR = Path(os.environ.get("DOCKERWEB_BACKUP_DIR", DATA_DIR / "backups")).resolve()
+# Repositories (restic): the binary, its cache (speeds up incremental snapshots), and how long a
+# quick command (snapshots, ls, check of a small repository) may take before it counts as hung.
+RESTIC_BINARY = os.environ.get("DOCKERWEB_RESTIC", "restic")
+RESTIC_CACHE_DIR = os.environ.get("DOCKERWEB_RESTIC_CACHE", str(DATA_DIR / "restic-cache"))
+RESTIC_TIMEOUT = float(os.environ.get("DOCKERWEB_RESTIC_TIMEOUT", "600"))
+# Bytes per second a backup, restore or snapshot may move (0: no limit), to spare a busy host's
+# disks and links, like rsync --bwlimit.
+BACKUP_BWLIMIT = int(os.environ.get("DOCKERWEB_BACKUP_BWLIMIT", "0") or 0)
+# Local repositories live inside these folders of the workers' machine (colon-separated), never
+# elsewhere: an admin's typo cannot write a repository over the machine's own files.
+REPOSITORY_ROOTS = [Path(p).resolve() for p in os.environ.get(
+    "DOCKERWEB_REPOSITORY_ROOTS", str(DATA_DIR / "repositories")).split(":") if p]
+if "DOCKERWEB_REPOSITORY_ROOTS" not in os.environ:
+    (DATA_DIR / "repositories").mkdir(exist_ok=True)
 # Uploads are archives to import: streamed to a file beside the archive store (renamed into it,
 # never copied), up to this many bytes.
 IMPORT_MAX_BYTES = int(os.environ.get("DOCKERWEB_IMPORT_MAX_BYTES", str(20 * 1024 ** 3)))
@@ -83,6 +97,7 @@ INSTALLED_APPS = [
     "dockerweb.containers",
     "dockerweb.volumes",
     "dockerweb.backups",
+    "dockerweb.repositories",
     "dockerweb.topology",
     "dockerweb.audit",
 ]
@@ -278,6 +293,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No deep links: Swagger UI puts each as an <a> inside the button that opens an operation (a
+    # control inside a control, which screen readers cannot reach); no syntax colouring: its
+    # theme's numbers are too faint on its dark background. See static/js/api-docs.js.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": False},
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["dockerweb.core.permissions.IsViewer"],
     # Request bodies get their own components (no read-only fields; required text non-blank).
@@ -323,10 +342,8 @@ ADMIN_USER = os.environ.get("DOCKERWEB_ADMIN_USER") or "admin"
 ADMIN_PASSWORD = os.environ.get("DOCKERWEB_ADMIN_PASSWORD") or None
 
 # Jobs (backups, restores, audits): a running job whose heartbeat is this old is taken over (its
-# worker died); bytes per second a backup or restore may move (0: no limit), to spare a busy
-# host's disks, like rsync --bwlimit.
+# worker died). (BACKUP_BWLIMIT, above, bounds what a backup or restore moves.)
 JOB_STALE_SECONDS = int(os.environ.get("DOCKERWEB_JOB_STALE_SECONDS", "60"))
-BACKUP_BWLIMIT = int(os.environ.get("DOCKERWEB_BACKUP_BWLIMIT", "0") or 0)
 # Volumes of an engine on this machine are read and written in place (False: always through the
 # engine's helpers, as for a remote engine; DOCKERWEB_BACKUP_DIRECT=off).
 BACKUP_DIRECT = os.environ.get("DOCKERWEB_BACKUP_DIRECT", "auto").strip().lower() not in {"off", "0", "no", "false"}

@@ -14,6 +14,7 @@ api_patterns = [
     path("", include("dockerweb.containers.api.urls")),
     path("", include("dockerweb.volumes.api.urls")),
     path("", include("dockerweb.backups.api.urls")),
+    path("", include("dockerweb.repositories.api.urls")),
     path("", include("dockerweb.topology.api.urls")),
     path("", include("dockerweb.audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("dockerweb.containers.urls")),
     path("", include("dockerweb.volumes.urls")),
     path("", include("dockerweb.backups.urls")),
+    path("", include("dockerweb.repositories.urls")),
     path("", include("dockerweb.topology.urls")),
     path("", include("dockerweb.audit.urls")),
 ]

@@ -17,9 +17,11 @@ need_cmd ip iproute2
 need_cmd nsenter util-linux
 need_cmd node nodejs
 need_cmd npm npm
+need_cmd restic restic
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || apt_missing+=(busybox-static)
 if [ "${1:-}" = test ]; then
   [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+  [ -x /usr/sbin/sshd ] || apt_missing+=(openssh-server)  # SFTP repositories in tests
 fi
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then

@@ -7,8 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from dockerweb.core.errors import BadRequest
+from dockerweb.core.pages import host_page
 from dockerweb.core.permissions import may
-from dockerweb.inventory.views import host_page
 
 from . import selectors
 from .api.serializers import AuditSerializer

@@ -1,6 +1,9 @@
 from django import forms
 
+from dockerweb.repositories.forms import RepositoryChoiceField
+
 from .models import Compression, Consistency
+from .schedules import KEEP_MAX
 
 
 class BackupStartForm(forms.Form):
@@ -43,13 +46,30 @@ class ScheduleForm(forms.Form):
     volume = forms.CharField(required=False, help_text="One volume, or leave empty and give a label.")
     label = forms.CharField(required=False, help_text="Every volume with this label: <code>key</code> or <code>key=value</code>.")
     cron = forms.CharField(initial="0 3 * * *", help_text="minute hour day-of-month month day-of-week (UTC)")
-    keep_last = forms.IntegerField(min_value=0, initial=7)
-    keep_daily = forms.IntegerField(min_value=0, initial=0)
-    keep_weekly = forms.IntegerField(min_value=0, initial=0)
-    compression = forms.ChoiceField(choices=Compression.choices, initial="zstd")
+    repository = RepositoryChoiceField(
+        queryset=None, required=False, label="Keep in", empty_label="the archive store (a full archive each run)",
+        help_text="A repository keeps incremental, encrypted snapshots instead of archives.")
+    keep_last = forms.IntegerField(min_value=0, max_value=KEEP_MAX, initial=7)
+    keep_hourly = forms.IntegerField(min_value=0, max_value=KEEP_MAX, initial=0, required=False)
+    keep_daily = forms.IntegerField(min_value=0, max_value=KEEP_MAX, initial=0)
+    keep_weekly = forms.IntegerField(min_value=0, max_value=KEEP_MAX, initial=0)
+    keep_monthly = forms.IntegerField(min_value=0, max_value=KEEP_MAX, initial=0, required=False)
+    compression = forms.ChoiceField(choices=Compression.choices, initial="zstd",
+                                    widget=forms.Select(attrs={"data-shown-when": "repository="}),
+                                    help_text="Of archives (a repository compresses its own way).")
     consistency = forms.ChoiceField(choices=Consistency.choices, initial="none")
     enabled = forms.BooleanField(required=False, initial=True)
 
     def __init__(self, *args, hosts=(), **kwargs):
+        from dockerweb.repositories.selectors import repository_list
+
         super().__init__(*args, **kwargs)
         self.fields["host"].choices = [(h, h) for h in hosts]
+        self.fields["repository"].queryset = repository_list()
+
+    def clean(self):
+        d = super().clean()
+        for k in ("keep_hourly", "keep_monthly"):  # forms of before had no such fields: empty is none
+            if k in d and d[k] is None:
+                d[k] = 0
+        return d

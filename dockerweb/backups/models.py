@@ -74,6 +74,10 @@ class Backup(TransferJob):
         default=1, help_text="Leading path parts a restore strips by default (ours: the `data/` folder).")
     held_containers = models.JSONField(default=list, blank=True,
                                        help_text="[{id, name, action}] paused or stopped for the copy")
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="snapshots",
+                                   help_text="Set: a snapshot into this repository instead of an archive.")
+    snapshot = models.CharField(max_length=64, blank=True, help_text="The repository's id of the snapshot made.")
     doors = models.JSONField(default=list, blank=True,
                              help_text="[[action, reason]]: the volume's ways to the host when it was backed up "
                                        "(containers.safety.volume_doors); whoever downloads or restores the "
@@ -97,6 +101,9 @@ class Restore(TransferJob):
     KIND = "restore"
 
     backup = models.ForeignKey(to=Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="restores")
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="restores", help_text="Set: restores `snapshot` of this repository.")
+    snapshot = models.CharField(max_length=64, blank=True)
     host = models.ForeignKey(to="inventory.Host", on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="restores")
     host_name = models.CharField(max_length=63, blank=True)
@@ -128,7 +135,12 @@ class Schedule(models.Model):
     cron = models.CharField(max_length=100, help_text="minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")
     keep_last = models.PositiveIntegerField(default=7)
     keep_daily = models.PositiveIntegerField(default=0)
+    keep_hourly = models.PositiveIntegerField(default=0)
     keep_weekly = models.PositiveIntegerField(default=0)
+    keep_monthly = models.PositiveIntegerField(default=0)
+    repository = models.ForeignKey(to="repositories.Repository", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="schedules",
+                                   help_text="Set: snapshots into this repository instead of archives.")
     compression = models.CharField(max_length=8, choices=Compression.choices, default=Compression.ZSTD)
     consistency = models.CharField(max_length=8, choices=Consistency.choices, default=Consistency.NONE)
     enabled = models.BooleanField(default=True)

@@ -157,22 +157,31 @@ class Selection:
         return parts in self._ancestors or parts in self.extras or self.covers(parts)
 
 
-def selection_check(backup: Backup, paths: list[str] | None, *, strip: int) -> Selection | None:
-    """The Selection of `paths` (as shown, with strip `strip`), checked against the backup's
-    manifest before any job starts: each must be in the archive (400 on `paths` otherwise).
-    None when nothing is chosen, or `/` is (the whole archive)."""
+def paths_chosen(paths: list[str] | None) -> list[tuple[str, ...]] | None:
+    """The chosen paths (as shown) as parts: in the order given, once each, none inside
+    another; None when nothing is chosen, or `/` is (the whole of it). 400 on `paths`."""
     if not paths:
         return None
     if len(paths) > MAX_PATHS:
-        raise BadRequest(f"Choose at most {MAX_PATHS} paths, or restore the whole archive.", field="paths")
+        raise BadRequest(f"Choose at most {MAX_PATHS} paths, or restore the whole of it.", field="paths")
     chosen = [path_parts(p, field="paths") for p in paths]
     if any(not p for p in chosen):
         return None
     given = set(chosen)
     kept: list[tuple[str, ...]] = []
-    for p in chosen:  # in the order given, once, and none inside another chosen path
+    for p in chosen:
         if p not in kept and not any(p[:i] in given for i in range(1, len(p))):
             kept.append(p)
+    return kept
+
+
+def selection_check(backup: Backup, paths: list[str] | None, *, strip: int) -> Selection | None:
+    """The Selection of `paths` (as shown, with strip `strip`), checked against the backup's
+    manifest before any job starts: each must be in the archive (400 on `paths` otherwise).
+    None when nothing is chosen, or `/` is (the whole archive)."""
+    kept = paths_chosen(paths)
+    if kept is None:
+        return None
     selection = Selection(kept)
     found: set[tuple[str, ...]] = set()
     extras: set[tuple[str, ...]] = set()

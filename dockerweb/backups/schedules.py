@@ -22,7 +22,8 @@ from .models import Backup, Compression, Consistency, Schedule
 log = logging.getLogger(__name__)
 TASK_NAME = "backups.schedule_run"
 KEEP_MAX = 10_000  # retention counts: plenty for any rotation, and what the database column holds
-FIELDS = ("volume", "label", "cron", "keep_last", "keep_daily", "keep_weekly", "compression", "consistency", "enabled")
+KEEPS = ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly")
+FIELDS = ("volume", "label", "cron", *KEEPS, "compression", "consistency", "enabled", "repository")
 
 
 # --- cron ---------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def _validate(data: dict) -> dict:
         raise BadRequest(f"compression must be one of: {', '.join(Compression.values)}.", field="compression")
     if "consistency" in data and data["consistency"] not in Consistency.values:
         raise BadRequest("consistency must be none, pause or stop.", field="consistency")
-    for k in ("keep_last", "keep_daily", "keep_weekly"):
+    for k in KEEPS:
         if k in data and (data[k] is None or not 0 <= int(data[k]) <= KEEP_MAX):
             raise BadRequest(f"{k} must be a whole number from 0 to {KEEP_MAX}.", field=k)
     return data
@@ -95,8 +96,9 @@ def _check_target(schedule: Schedule) -> None:
     if bool(schedule.volume) == bool(schedule.label):
         raise BadRequest("Give either one volume or a label (every volume with it), not both or neither.",
                          field="volume")
-    if schedule.keep_last + schedule.keep_daily + schedule.keep_weekly == 0:
-        raise BadRequest("Keep at least one archive (keep_last, keep_daily or keep_weekly).", field="keep_last")
+    if sum(getattr(schedule, k) for k in KEEPS) == 0:
+        raise BadRequest("Keep at least one backup (keep_last, keep_hourly, keep_daily, keep_weekly or keep_monthly).",
+                         field="keep_last")
 
 
 def _sync_periodic_task(schedule: Schedule) -> None:
@@ -183,7 +185,8 @@ def schedule_run(*, schedule_id: int) -> dict:
             try:
                 backup = backup_create(host=schedule.host, volume=name, compression=schedule.compression,
                                        consistency=schedule.consistency, origin=Backup.Origin.SCHEDULE,
-                                       schedule=schedule, created_by=schedule.created_by, enqueue=False)
+                                       schedule=schedule, created_by=schedule.created_by, enqueue=False,
+                                       repository=schedule.repository)
             except AppError as exc:
                 errors.append(f"{name}: {exc.message}")
                 continue
@@ -193,7 +196,10 @@ def schedule_run(*, schedule_id: int) -> dict:
             backup_execute(claimed)
             results[name] = claimed.status
             if claimed.status == Status.SUCCEEDED:
-                schedule_prune(schedule=schedule, volume=name)
+                try:
+                    schedule_prune(schedule=schedule, volume=name)
+                except AppError as exc:  # the snapshot is kept; the next run prunes again
+                    errors.append(f"{name}: retention: {exc.message}")
             else:
                 errors.append(f"{name}: {claimed.error}")
     except AppError as exc:
@@ -203,35 +209,46 @@ def schedule_run(*, schedule_id: int) -> dict:
     return {"backups": results, "errors": errors}
 
 
-def retention_keep(backups: list[Backup], *, keep_last: int, keep_daily: int, keep_weekly: int) -> set[int]:
-    """Ids to keep among `backups` (newest first): the newest `keep_last`, the newest of each of
-    the last `keep_daily` days that have one, and of each of the last `keep_weekly` ISO weeks."""
+def retention_keep(backups: list[Backup], *, keep_last: int = 0, keep_hourly: int = 0, keep_daily: int = 0,
+                   keep_weekly: int = 0, keep_monthly: int = 0) -> set[int]:
+    """Ids to keep among `backups` (newest first): the newest `keep_last`, and the newest of each
+    of the last `keep_hourly` hours, `keep_daily` days, `keep_weekly` ISO weeks and
+    `keep_monthly` months that have one (UTC) — restic's `forget --keep-*` rules."""
     keep = {b.pk for b in backups[:keep_last]}
-    days, weeks = [], []
-    for b in backups:
-        d = b.created.astimezone(dt_timezone.utc).date()
-        if keep_daily and d not in days and len(days) < keep_daily:
-            days.append(d)
-            keep.add(b.pk)
-        w = d.isocalendar()[:2]
-        if keep_weekly and w not in weeks and len(weeks) < keep_weekly:
-            weeks.append(w)
-            keep.add(b.pk)
+    buckets = ((keep_hourly, lambda t: (t.date(), t.hour)), (keep_daily, lambda t: t.date()),
+               (keep_weekly, lambda t: t.date().isocalendar()[:2]), (keep_monthly, lambda t: (t.year, t.month)))
+    for count, bucket in buckets:
+        seen: list = []
+        for b in backups:
+            key = bucket(b.created.astimezone(dt_timezone.utc))
+            if count and key not in seen and len(seen) < count:
+                seen.append(key)
+                keep.add(b.pk)
     return keep
 
 
 def schedule_prune(*, schedule: Schedule, volume: str) -> list[int]:
-    """Delete the schedule's archives of `volume` that retention does not keep."""
-    backups = list(Backup.objects.filter(schedule=schedule, volume=volume, status=Status.SUCCEEDED)
-                   .order_by("-created", "-id"))
-    keep = retention_keep(backups, keep_last=schedule.keep_last, keep_daily=schedule.keep_daily,
-                          keep_weekly=schedule.keep_weekly)
-    removed = []
-    for b in backups:
-        if b.pk not in keep:
-            store.archive_remove(b)
-            removed.append(b.pk)
-            b.delete()
+    """Remove the schedule's backups of `volume` that retention does not keep: archives here,
+    snapshots by the repository's own `forget --prune` (their job rows go with them)."""
+    keeps = {k: getattr(schedule, k) for k in KEEPS}
+    if schedule.repository_id:
+        from dockerweb.repositories.services import snapshots_forget
+
+        removed_ids = snapshots_forget(repository=schedule.repository, host=schedule.host.name, volume=volume,
+                                       keep={k[len("keep_"):]: v for k, v in keeps.items()})
+        gone = Backup.objects.filter(repository=schedule.repository, snapshot__in=removed_ids)
+        removed = list(gone.values_list("pk", flat=True))
+        gone.delete()
+    else:
+        backups = list(Backup.objects.filter(schedule=schedule, volume=volume, status=Status.SUCCEEDED,
+                                             repository__isnull=True).order_by("-created", "-id"))
+        keep = retention_keep(backups, **keeps)
+        removed = []
+        for b in backups:
+            if b.pk not in keep:
+                store.archive_remove(b)
+                removed.append(b.pk)
+                b.delete()
     if removed:
         log.info("schedule %s pruned backups %s of %s", schedule.pk, removed, volume)
     return removed

@@ -11,7 +11,7 @@ from .models import Backup, Restore, Schedule
 
 def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
     f = filters or {}
-    qs = Backup.objects.select_related("schedule")
+    qs = Backup.objects.select_related("schedule", "repository")
     if f.get("host"):
         qs = qs.filter(host_name=f["host"])
     if f.get("volume"):
@@ -24,7 +24,7 @@ def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:
 
 
 def backup_get(*, pk) -> Backup:
-    b = Backup.objects.select_related("host", "schedule").filter(pk=pk).first()
+    b = Backup.objects.select_related("host", "schedule", "repository").filter(pk=pk).first()
     if b is None:
         raise NotFound(f"There is no backup {pk}.")
     return b
@@ -57,11 +57,11 @@ def restore_get(*, pk) -> Restore:
 
 
 def schedule_list() -> QuerySet[Schedule]:
-    return Schedule.objects.select_related("host")
+    return Schedule.objects.select_related("host", "repository")
 
 
 def schedule_get(*, pk) -> Schedule:
-    s = Schedule.objects.select_related("host", "periodic_task").filter(pk=pk).first()
+    s = Schedule.objects.select_related("host", "periodic_task", "repository").filter(pk=pk).first()
     if s is None:
         raise NotFound(f"There is no schedule {pk}.")
     return s

@@ -28,7 +28,7 @@ from dockerweb.volumes.services import VOLUME_NAME
 
 from . import paths as paths_of
 from . import store
-from .access import VolumeAccess, staging_create, volume_access, volume_create
+from .access import LocalFolder, VolumeAccess, staging_create, volume_access, volume_create
 from .models import Backup, Compression, Consistency, Restore
 from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
 from .tarformat import tar_manifest
@@ -45,20 +45,22 @@ def _choice(value, choices, field) -> str:
 
 # --- backups ------------------------------------------------------------------------------------
 
-def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none") -> Backup:
+def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
+                 repository=None) -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
-                detail={"compression": compression, "consistency": consistency}) as ch:
+                detail={"compression": compression, "consistency": consistency,
+                        **({"repository": repository.name} if repository else {})}) as ch:
         doors = safety.volume_reach_check(user=actor, host=host, name=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
-                               created_by=actor, doors=doors)
+                               created_by=actor, doors=doors, repository=repository)
         ch.detail["backup"] = backup.pk
     return backup
 
 
 def backup_create(*, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
                   origin: str = Backup.Origin.MANUAL, schedule=None, created_by=None, enqueue: bool = True,
-                  doors: list | None = None) -> Backup:
+                  doors: list | None = None, repository=None) -> Backup:
     """Write the queued row of a backup (the volume must exist on the engine) and, with
     `enqueue`, send its task. Schedules call this directly: they act for nobody in particular.
     `doors` are the volume's ways to the host (`safety.volume_doors`), judged again for whoever
@@ -71,6 +73,7 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
         doors = safety.volume_doors(host, volume)
     backup = Backup.objects.create(host=host, host_name=host.name, volume=volume, compression=compression,
                                    consistency=consistency, origin=origin, schedule=schedule, doors=doors,
+                                   repository=repository, format="restic" if repository else "tar",
                                    created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
     if enqueue:
         job_enqueue(backup)
@@ -95,16 +98,22 @@ def backup_execute(backup: Backup) -> Backup:
         volume = volume_access(host, backup.volume, job_key=backup.job_key)
         log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
         with Progress(backup) as progress:
-            sizer = _size_measure(backup, volume, progress)
+            # The total only feeds the progress bar; restic measures as it goes (a second walk
+            # would slow a snapshot down).
+            sizer = None if backup.repository_id else _size_measure(backup, volume, progress)
             progress.flush()
             try:
                 if backup.consistency != Consistency.NONE:
                     _hold(backup)
-                _backup_copy(backup, volume, progress)
+                if backup.repository_id:
+                    _snapshot_copy(backup, volume, progress)
+                else:
+                    _backup_copy(backup, volume, progress)
             finally:
                 if backup.held_containers:
                     held_problems = _release(host, backup.held_containers)
-                sizer.join(30)
+                if sizer is not None:
+                    sizer.join(30)
         if held_problems:
             raise Conflict("The backup was written, but some containers could not be brought back: "
                            + "; ".join(held_problems))
@@ -190,6 +199,19 @@ def _backup_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> No
     backup.path, backup.size, backup.sha256, backup.file_count = relative, size, sha, count
     backup.bytes_total = backup.bytes_done = progress.done
     backup.tmp_path = ""
+
+
+def _snapshot_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> None:
+    """A snapshot into the job's repository: restic reads the volume's folder in place."""
+    from dockerweb.repositories.services import snapshot_copy
+
+    if backup.repository is None:
+        raise NotFound("The repository of this snapshot was removed.")
+    if not isinstance(volume, LocalFolder):
+        raise Conflict("A snapshot into a repository reads the volume's folder in place, which this worker cannot "
+                       f"reach on host {backup.host_name!r}: run the host's agent beside its engine "
+                       "(docs/deploy.md), or make an archive backup.")
+    snapshot_copy(backup, progress, volume.folder)
 
 
 def _leftovers(job) -> None:
@@ -396,21 +418,13 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
                         **({"paths": list(paths)[:20]} if paths else {})}) as ch:
         if backup.status != Status.SUCCEEDED or not backup.path:
             raise Conflict(f"Backup {backup.pk} has no complete archive to restore ({backup.status}).")
-        if not volume:
-            raise BadRequest("Name the volume to restore into.", field="volume")
-        if not VOLUME_NAME.match(volume):
-            raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
-                             field="volume")
+        _volume_name_check(volume)
         safety.doors_check(user=actor, host=host, doors=backup.doors, how=f"Restoring backup {backup.pk}")
         strip = backup.strip_components if strip_components is None else strip_components
         if strip < 0 or strip > 20:
             raise BadRequest("strip_components must be between 0 and 20.", field="strip_components")
         selection = paths_of.selection_check(backup, paths, strip=strip) if paths else None
-        exists = engine.volume_exists(host, volume)
-        if not exists and not create:
-            raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
-        if exists:
-            _target_check(user=actor, host=host, volume=volume)
+        _target_precheck(user=actor, host=host, volume=volume, create=create)
         restore = Restore.objects.create(backup=backup, host=host, host_name=host.name, volume=volume, create=create,
                                          overwrite=overwrite, strip_components=strip,
                                          paths=selection.shown if selection else [],
@@ -418,6 +432,47 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
         ch.detail["restore"] = restore.pk
         job_enqueue(restore)
     return restore
+
+
+def snapshot_restore_start(*, actor, repository, snapshot: str, host: Host, volume: str, create: bool = False,
+                           overwrite: bool = False, paths: list[str] | None = None) -> Restore:
+    """Queue the restore of a repository's snapshot into `volume` on `host`: the same staged,
+    all-or-nothing job as an archive's, whole or by `paths` (as the snapshot's file list shows
+    them, each checked to be in it). Reading a snapshot needs the doors its volume had."""
+    from dockerweb.repositories import services as repositories
+
+    with change(user=actor, action="restore.create", host=host, target=volume,
+                detail={"repository": repository.name, "snapshot": snapshot, "create": create,
+                        "overwrite": overwrite, **({"paths": list(paths)[:20]} if paths else {})}) as ch:
+        _volume_name_check(volume)
+        repositories.snapshot_reach_check(actor=actor, repository=repository, snapshot=snapshot,
+                                          how=f"Restoring snapshot {snapshot[:8]} of {repository.name!r}")
+        selection = repositories.snapshot_selection(repository=repository, snapshot=snapshot, paths=paths)
+        _target_precheck(user=actor, host=host, volume=volume, create=create)
+        restore = Restore.objects.create(repository=repository, snapshot=snapshot, host=host, host_name=host.name,
+                                         volume=volume, create=create, overwrite=overwrite, strip_components=0,
+                                         paths=selection.shown if selection else [],
+                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        ch.detail["restore"] = restore.pk
+        job_enqueue(restore)
+    return restore
+
+
+def _volume_name_check(volume: str) -> None:
+    if not volume:
+        raise BadRequest("Name the volume to restore into.", field="volume")
+    if not VOLUME_NAME.match(volume):
+        raise BadRequest(f"{volume!r} is not a volume name: use letters, digits, '_', '.', '-' (two or more).",
+                         field="volume")
+
+
+def _target_precheck(*, user, host: Host, volume: str, create: bool) -> None:
+    """Before a restore is queued: the target exists (or may be created) and may be written."""
+    exists = engine.volume_exists(host, volume)
+    if not exists and not create:
+        raise NotFound(f"Host {host.name!r} has no volume {volume!r}; ask to create it.", field="volume")
+    if exists:
+        _target_check(user=user, host=host, volume=volume)
 
 
 def _target_check(*, user, host: Host, volume: str) -> None:
@@ -448,17 +503,30 @@ def restore_execute(restore: Restore) -> Restore:
     target as it is now (a container that reaches the host may have mounted it meanwhile)."""
     host, backup = restore.host, restore.backup
     try:
-        if host is None or backup is None:
-            raise NotFound("The host or the backup of this restore was removed.")
-        archive = store.store_path(backup.path)
-        if not archive.exists():
-            raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
-        with Progress(restore, total=backup.size) as progress:
+        if host is None or (backup is None and restore.repository is None):
+            raise NotFound("The host, the backup or the repository of this restore was removed.")
+        if restore.repository_id:
+            from dockerweb.repositories.services import snapshot_total
+
+            total = snapshot_total(repository=restore.repository, snapshot=restore.snapshot)
+        else:
+            archive = store.store_path(backup.path)
+            if not archive.exists():
+                raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
+            total = backup.size
+        with Progress(restore, total=total or 0) as progress:
             progress.flush()
-            if restore.paths:
-                _restore_paths(restore, archive, progress)
+            if restore.repository_id:
+                def extract(into: VolumeAccess, selection) -> dict:
+                    return _snapshot_extract(restore, into, progress, selection)
             else:
-                _restore_whole(restore, archive, progress)
+                def extract(into: VolumeAccess, selection) -> dict:
+                    return _restore_extract(restore, archive, into, progress,
+                                            select=selection.keeps if selection else None)
+            if restore.paths:
+                _restore_paths(restore, extract)
+            else:
+                _restore_whole(restore, extract)
             progress.flush()
             restore.bytes_done = restore.bytes_total = progress.done
         job_finish(restore, status=Status.SUCCEEDED)
@@ -477,7 +545,23 @@ def restore_execute(restore: Restore) -> Restore:
     return restore
 
 
-def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
+def _snapshot_extract(restore: Restore, into: VolumeAccess, progress: Progress, selection) -> dict:
+    """restic restores the snapshot (or the chosen paths) into `into`, a staging volume nobody
+    else can mount (or a new target), read in place: every piece authenticated by the
+    repository's MAC as it is decrypted."""
+    from dockerweb.repositories.services import snapshot_restore_into
+
+    if not isinstance(into, LocalFolder):
+        raise Conflict("A restore from a repository writes the volume's folder in place, which this worker cannot "
+                       f"reach on host {restore.host_name!r}: run the host's agent beside its engine "
+                       "(docs/deploy.md).")
+    log.info("%s: snapshot %s of %s into volume %r %s", restore.job_key, restore.snapshot[:8],
+             restore.repository.name, into.name, into.writing)
+    return snapshot_restore_into(repository=restore.repository, snapshot=restore.snapshot, folder=into.folder,
+                                 include=selection.shown if selection else None, progress=progress)
+
+
+def _restore_whole(restore: Restore, extract) -> None:
     """The whole archive into the target: a new target is extracted into directly; an existing
     one (empty, or `overwrite`) gets a staging volume, which then replaces its content, after a
     safety backup of what it held."""
@@ -489,7 +573,7 @@ def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
             raise Conflict(f"Volume {restore.volume!r} on {restore.host.name!r} is not empty; ask to overwrite it "
                            "(a safety backup of its content is kept).", field="overwrite")
         staging = staging_create(restore.host, job_key=restore.job_key)
-    stats = _restore_extract(restore, archive, staging, progress)
+    stats = extract(staging, None)
     if staging is not target:
         if restore.overwrite and not target.is_empty():
             _safety_keep(restore)
@@ -500,18 +584,22 @@ def _restore_whole(restore: Restore, archive: Path, progress: Progress) -> None:
     restore.file_count = stats.get("files", 0)
 
 
-def _restore_paths(restore: Restore, archive: Path, progress: Progress) -> None:
+def _restore_paths(restore: Restore, extract) -> None:
     """Restore only `restore.paths`: the chosen members (and their parent folders) are extracted
     into a staging volume, the whole archive checked and its hash verified; then each path
     replaces what the target holds there, all or nothing, the rest of the target untouched
     (`backups.paths`). Replacing anything the target already holds needs `overwrite` and takes a
     safety backup of the volume first. A new target gets the archive root's owner and mode."""
-    selection = paths_of.selection_check(restore.backup, restore.paths, strip=restore.strip_components)
+    if restore.repository_id:  # checked against the snapshot when the job was queued
+        chosen = paths_of.paths_chosen(restore.paths)
+        selection = paths_of.Selection(chosen) if chosen else None
+    else:
+        selection = paths_of.selection_check(restore.backup, restore.paths, strip=restore.strip_components)
     if selection is None:
         raise BadRequest("The restore's paths are not a selection of the archive.", field="paths")
     target = _target_open(restore) or _target_create(restore)
     staging = staging_create(restore.host, job_key=restore.job_key)
-    stats = _restore_extract(restore, archive, staging, progress, select=selection.keeps)
+    stats = extract(staging, selection)
     log.info("%s: paths %s into volume %r %s", restore.job_key, ", ".join(selection.shown[:5]), restore.volume,
              "in place" if target.beside(staging) else "through a helper container")
     replaced = target.paths_existing(selection)
@@ -542,8 +630,9 @@ def _target_create(restore: Restore) -> VolumeAccess:
     removes it again."""
     if not restore.create:
         raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
+    source = f"{restore.repository.name}:{restore.snapshot}" if restore.repository_id else str(restore.backup.pk)
     target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
-                           labels={"dockerweb.restored-from": str(restore.backup.pk)})
+                           labels={"dockerweb.restored-from": source})
     Restore.objects.filter(pk=restore.pk).update(created_volume=True)
     restore.created_volume = True
     return target

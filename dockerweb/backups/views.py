@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
+from dockerweb.core.pages import next_url, paginate, refusal
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.models import Host, Volume
 from dockerweb.volumes import files
@@ -16,10 +16,6 @@ from dockerweb.volumes import files
 from . import schedules, selectors, services
 from .forms import BackupStartForm, ImportForm, RestoreForm, ScheduleForm
 from .uploads import upload_refused
-
-
-def _form_error(form, exc: AppError):
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @login_required
@@ -40,17 +36,15 @@ def backup_list(request):
     elif action == "import":
         import_form = ImportForm(request.POST, request.FILES)
         if import_form.is_valid():
-            try:
+            with refusal(request, import_form) as refused:
                 b = services.backup_import(actor=request.user, upload=import_form.cleaned_data["file"],
                                            volume=import_form.cleaned_data["volume"],
                                            strip_components=import_form.cleaned_data["strip_components"])
                 messages.success(request, f"Upload received as import {b.pk}; it is being read and checked.")
                 return redirect("backups:detail", pk=b.pk)
-            except AppError as exc:
-                _form_error(import_form, exc)
-                status = exc.status
+            status = refused.status
     filters = {k: request.GET.get(k) for k in ("volume", "status", "origin") if request.GET.get(k)}
-    page = Paginator(selectors.backup_list(filters=filters), 50).get_page(request.GET.get("page"))
+    page = paginate(request, selectors.backup_list(filters=filters), 50)
     return render(request, "backups/list.html", {
         "host": host, "hosts_all": inventory.host_list(), "page": page, "start_form": start_form,
         "import_form": import_form, "restores": selectors.restore_list()[:10],
@@ -61,7 +55,7 @@ def backup_list(request):
 @require_POST
 def backup_start(request):
     host_name = request.POST.get("host", "")
-    try:
+    with refusal(request):
         host = inventory.host_get(name=host_name)
         form = BackupStartForm(request.POST)
         if not form.is_valid():
@@ -70,10 +64,8 @@ def backup_start(request):
         backup = services.backup_start(actor=request.user, host=host, volume=form.cleaned_data["volume"],
                                        compression=form.cleaned_data["compression"],
                                        consistency=form.cleaned_data["consistency"])
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or "backups:list")
-    return redirect("backups:detail", pk=backup.pk)
+        return redirect("backups:detail", pk=backup.pk)
+    return redirect(next_url(request) or "backups:list")
 
 
 @login_required
@@ -81,8 +73,13 @@ def backup_detail(request, pk: int):
     """A backup's page. `?tab=files` lists its archive (`&path=` a folder) and, with
     `&restore=<path>`, offers to restore that path alone (the form posts `paths`)."""
     backup = selectors.backup_get(pk=pk)
+    is_snapshot = backup.format == "restic"  # a snapshot into a repository: no archive, no manifest
     hosts = [h.name for h in Host.objects.all()]
     files_tab = request.GET.get("tab") == "files"
+    if is_snapshot and files_tab:  # its files are the snapshot's, on the repository's pages
+        if backup.repository_id and backup.snapshot:
+            return redirect("repositories:snapshot", pk=backup.repository_id, snap=backup.snapshot)
+        return redirect("backups:detail", pk=backup.pk)
     restore_path = request.POST.get("paths") if request.method == "POST" else request.GET.get("restore")
     initial = {"host": backup.host_name or (hosts[0] if hosts else ""), "volume": f"{backup.volume}-restored",
                "create": True, "strip_components": backup.strip_components}
@@ -92,20 +89,18 @@ def backup_detail(request, pk: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        try:
+        with refusal(request, form) as refused:
             r = services.restore_start(actor=request.user, backup=backup, host=inventory.host_get(name=d["host"]),
                                        volume=d["volume"], create=d["create"], overwrite=d["overwrite"],
                                        strip_components=d["strip_components"],
                                        paths=request.POST.getlist("paths") or None)
             return redirect("backups:restore", pk=r.pk)
-        except AppError as exc:
-            _form_error(form, exc)
-            status = exc.status
-    ctx = {"backup": backup, "form": form, "restores": backup.restores.all()[:20],
+        status = refused.status
+    ctx = {"backup": backup, "is_snapshot": is_snapshot, "form": form, "restores": backup.restores.all()[:20],
            "can_browse": selectors.backup_files_visible(user=request.user, backup=backup),
            "tab": "files" if files_tab else "overview"}
     if not files_tab:
-        ctx["manifest"] = services.manifest_entries(backup, limit=50) if ctx["can_browse"] else []
+        ctx["manifest"] = services.manifest_entries(backup, limit=50) if ctx["can_browse"] and not is_snapshot else []
         return render(request, "backups/detail.html", ctx, status=status)
     ctx["restore_path"] = restore_path
     if ctx["can_browse"]:
@@ -121,35 +116,29 @@ def backup_detail(request, pk: int):
 @login_required
 @require_POST
 def backup_cancel(request, pk: int):
-    try:
+    with refusal(request):
         services.backup_cancel(actor=request.user, backup=selectors.backup_get(pk=pk))
         messages.success(request, "Cancel requested.")
-    except AppError as exc:
-        messages.error(request, exc.message)
     return redirect("backups:detail", pk=pk)
 
 
 @login_required
 @require_POST
 def backup_delete(request, pk: int):
-    try:
+    with refusal(request):
         services.backup_delete(actor=request.user, backup=selectors.backup_get(pk=pk))
         messages.success(request, f"Backup {pk} deleted.")
         return redirect("backups:list")
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect("backups:detail", pk=pk)
+    return redirect("backups:detail", pk=pk)
 
 
 @login_required
 def restore_detail(request, pk: int):
     restore = selectors.restore_get(pk=pk)
     if request.method == "POST":
-        try:
+        with refusal(request):
             services.restore_cancel(actor=request.user, restore=restore)
             messages.success(request, "Cancel requested.")
-        except AppError as exc:
-            messages.error(request, exc.message)
         return redirect("backups:restore", pk=pk)
     return render(request, "backups/restore.html", {"restore": restore})
 
@@ -161,14 +150,12 @@ def schedule_list(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         d = dict(form.cleaned_data)
-        try:
+        with refusal(request, form) as refused:
             host = inventory.host_get(name=d.pop("host"))
             schedules.schedule_create(actor=request.user, host=host, **d)
             messages.success(request, "Schedule created.")
             return redirect("backups:schedules")
-        except AppError as exc:
-            _form_error(form, exc)
-            status = exc.status
+        status = refused.status
     rows = []
     for s in selectors.schedule_list():
         rows.append({"s": s, "next_run": schedules.schedule_next_run(s), "description": schedules.cron_describe(s.cron),
@@ -187,7 +174,7 @@ def schedule_edit(request, pk: int):
     form.fields["host"].disabled = True
     status = 200
     if request.method == "POST":
-        try:
+        with refusal(request, form) as refused:
             if request.POST.get("action") == "delete":
                 schedules.schedule_delete(actor=request.user, schedule=s)
                 messages.success(request, "Schedule deleted.")
@@ -198,9 +185,7 @@ def schedule_edit(request, pk: int):
                 schedules.schedule_update(actor=request.user, schedule=s, **d)
                 messages.success(request, "Schedule saved.")
                 return redirect("backups:schedules")
-        except AppError as exc:
-            _form_error(form, exc)
-            status = exc.status
+        status = refused.status
     return render(request, "backups/schedule_edit.html", {
         "s": s, "form": form, "description": schedules.cron_describe(s.cron),
         "next_runs": schedules.cron_next_runs(s.cron, count=5) if s.cron else [],

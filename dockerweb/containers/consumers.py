@@ -10,9 +10,10 @@ socket; the socket closes when the session ends.
 Input is written to the process as it comes (UTF-8); output is decoded as UTF-8 across chunk
 boundaries (invalid bytes become U+FFFD). The engine's socket is read and written by this
 event loop itself (`engine.exec.exec_pipe`; a TLS socket in a thread of its own): a keystroke
-and its echo cross no thread. Output waits in a queue to be sent, and while a megabyte of it is
-unsent (a browser that cannot keep up) the engine is not read, so the process waits instead of
-this server's memory growing.
+and its echo cross no thread. Output waits in a buffer to be sent (whatever gathered while the
+last message was being sent goes as one), and while a megabyte of it is unsent (a browser that
+cannot keep up) the engine is not read, so the process waits instead of this server's memory
+growing.
 
 A session ends when its process ends, when the page goes away (the process and everything it
 started are killed: closing the attach socket alone would leave the shell running), when no
@@ -24,6 +25,7 @@ import asyncio
 import codecs
 import logging
 import time
+from json.encoder import encode_basestring_ascii
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -90,7 +92,9 @@ class ExecConsumer(SignedInConsumer):
         self.starting = False
         self.resizer: asyncio.Future | None = None
         self.want_size: dict = {}
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.output: list[bytes] = []  # read from the engine, not yet sent
+        self.output_ended = False
+        self.output_ready: asyncio.Future | None = None  # the sender waits on it for output
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.last_input = time.monotonic()
 
@@ -138,8 +142,7 @@ class ExecConsumer(SignedInConsumer):
             self.starting = False
         self.session = session
         loop = asyncio.get_running_loop()
-        self.pipe = exec_pipe(session.stream, loop=loop, on_output=self.queue.put_nowait,
-                              on_end=lambda: self.queue.put_nowait(None))
+        self.pipe = exec_pipe(session.stream, loop=loop, on_output=self._output, on_end=self._output_end)
         self.last_input = time.monotonic()
         await self.send_json({"type": "exec.started", "id": session.exec_id})
         self.pipe.start()
@@ -180,25 +183,44 @@ class ExecConsumer(SignedInConsumer):
             if self.want_size is size:
                 return
 
+    def _output(self, data: bytes) -> None:
+        """The engine's output (called in the loop as it is read): wakes the sender."""
+        self.output.append(data)
+        self._wake_sender()
+
+    def _output_end(self) -> None:
+        self.output_ended = True
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
+        ready = self.output_ready
+        if ready is not None and not ready.done():
+            ready.set_result(None)
+
+    async def _send_output(self, text: str) -> None:
+        # The message `send_json({"type": "exec.output", "data": text})` sends, to the byte, without
+        # its detour through a dict and a fresh encoder for every echo of a keystroke.
+        await self.send(text_data='{"type": "exec.output", "data": ' + encode_basestring_ascii(text) + "}")
+
     async def _pump(self) -> None:
-        """Output to the page, as it comes: whatever has queued up goes as one message."""
+        """Output to the page, as it comes: whatever has gathered meanwhile goes as one message."""
+        loop = asyncio.get_running_loop()
         while True:
-            data = await self.queue.get()
-            chunks = [data]
-            while not self.queue.empty() and chunks[-1] is not None:
-                chunks.append(self.queue.get_nowait())
-            ended = chunks[-1] is None
-            raw = b"".join(c for c in chunks if c)
+            if not self.output and not self.output_ended:
+                self.output_ready = loop.create_future()
+                await self.output_ready
+            chunks, self.output = self.output, []
+            raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             if raw:
                 self.session.seen(raw)
                 text = self.decoder.decode(raw)
                 if text:
-                    await self.send_json({"type": "exec.output", "data": text})
+                    await self._send_output(text)
                 self.pipe.delivered(len(raw))
-            if ended:
+            if self.output_ended and not self.output:
                 tail = self.decoder.decode(b"", final=True)
                 if tail:
-                    await self.send_json({"type": "exec.output", "data": tail})
+                    await self._send_output(tail)
                 await self._end("exit")
                 return
 

@@ -3,14 +3,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from dockerweb.core.errors import AppError
+from dockerweb.core.pages import host_list_page, host_page, next_url, refusal
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory.services import container_fetch
-from dockerweb.inventory.views import host_list_page, host_page
 
 from . import selectors, services
 from .forms import ContainerRunForm
@@ -41,20 +40,15 @@ def container_run(request, ctx):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with refusal(request, form) as refused:
                 container = services.container_run(actor=request.user, host=host, data=form.run_data())
-            except AppError as exc:
-                for field, sentences in (exc.errors or {None: [exc.message]}).items():
-                    for sentence in sentences:
-                        form.add_error(field if field in form.fields else None, sentence)
-                status = exc.status
-            else:
                 if isinstance(container, dict):
                     messages.success(request, f"Container {container['name'] or container['id'][:12]} ran and was "
                                               "removed again (--rm).")
                     return redirect(_url("containers:list", host))
                 messages.success(request, f"Container {container.name} is {container.state}.")
                 return redirect(_url("containers:detail", host, container.name))
+            status = refused.status
         else:
             status = 400
     ctx.update({"form": form, "can_run": may(request.user, "container.run", host)})
@@ -146,19 +140,15 @@ def container_action(request, ident: str, action: str):
     if action not in ACTIONS:
         messages.error(request, f"Unknown action {action!r}.")
         return redirect(_url("containers:list", host))
-    nxt = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        nxt = ""
+    nxt = next_url(request)
     # Once the container is gone only the list can be shown: the list as it was (its filters
     # kept) when the action came from there.
     listed = nxt if nxt.startswith(reverse("containers:list") + "?") else _url("containers:list", host)
-    try:
+    with refusal(request):
         result = ACTIONS[action](request.user, host, ident, request.POST)
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect(nxt or _url("containers:list", host))
-    if action == "remove" or result is None:
-        messages.success(request, f"Container {ident} {'removed' if action == 'remove' else 'stopped and gone (--rm)'}.")
-        return redirect(listed)
-    messages.success(request, f"Container {result.name}: {action} done, now {result.state}.")
-    return redirect(nxt or _url("containers:detail", host, result.name))
+        if action == "remove" or result is None:
+            messages.success(request, f"Container {ident} {'removed' if action == 'remove' else 'stopped and gone (--rm)'}.")
+            return redirect(listed)
+        messages.success(request, f"Container {result.name}: {action} done, now {result.state}.")
+        return redirect(nxt or _url("containers:detail", host, result.name))
+    return redirect(nxt or _url("containers:list", host))

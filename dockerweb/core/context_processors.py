@@ -8,6 +8,7 @@ NAV = [
     ("Volumes", "volumes:list"),
     ("Backups", "backups:list"),
     ("Schedules", "backups:schedules"),
+    ("Repositories", "repositories:list"),
     ("Audit", "audit:index"),
     ("Activity", "core:activity"),
     ("Hosts", "inventory:hosts"),

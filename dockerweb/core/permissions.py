@@ -74,6 +74,11 @@ ACTION_ROLES: dict[str, Role] = {
     "schedule.create": Role.ADMIN,
     "schedule.update": Role.ADMIN,
     "schedule.delete": Role.ADMIN,
+    # Repositories hold every volume's data, and their secrets: only admins add or change them.
+    "repository.create": Role.ADMIN,
+    "repository.update": Role.ADMIN,
+    "repository.delete": Role.ADMIN,
+    "repository.check": Role.OPERATOR,
     "user.create": Role.ADMIN,
     "user.update": Role.ADMIN,
     "user.unlock": Role.ADMIN,

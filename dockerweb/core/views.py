@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -15,11 +14,8 @@ from . import selectors, services
 from .errors import AppError
 from .forms import ActivityFilterForm, BindRootForm, UserCreateForm, UserUpdateForm
 from .lockout import locked_out
+from .pages import paginate, refusal
 from .permissions import Role, user_role
-
-
-def paginate(request, queryset, per_page: int = 50):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 @login_required
@@ -41,11 +37,9 @@ def users(request):
         return render(request, "error.html", {"status": 403, "message": "Only admins may manage users."}, status=403)
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal(request, form):
             services.user_create(actor=request.user, **form.cleaned_data)
             return redirect("core:users")
-        except AppError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     return render(request, "core/users.html",
                   {"users": selectors.user_list(), "form": form, "lockouts": selectors.login_lockout_list(),
                    "lockout_policy": {"limit": settings.LOGIN_FAILURE_LIMIT, "minutes": settings.LOGIN_COOLOFF_MINUTES}})
@@ -54,13 +48,11 @@ def users(request):
 @login_required
 @require_POST
 def user_unlock(request):
-    """Lift one sign-in lockout (admins only; the service checks and logs)."""
+    """Lift one sign-in lockout (admins only; the service checks and logs; a refusal is the
+    error page, core.middleware)."""
     username = request.POST.get("username", "")
     ip_address = request.POST.get("ip_address", "")
-    try:
-        services.login_lockout_lift(actor=request.user, username=username, ip_address=ip_address)
-    except AppError as exc:
-        return render(request, "error.html", {"status": exc.status, "message": exc.message}, status=exc.status)
+    services.login_lockout_lift(actor=request.user, username=username, ip_address=ip_address)
     messages.success(request, f"Lifted the sign-in lock of {username} from {ip_address}.")
     return redirect("core:users")
 
@@ -87,12 +79,10 @@ def user_edit(request, pk: int):
     form = UserUpdateForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal(request, form) as refused:
             services.user_update(actor=request.user, user=user, **form.cleaned_data)
             return redirect("core:users")
-        except AppError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            status = exc.status
+        status = refused.status
     return render(request, "core/user_edit.html", {"subject": user, "form": form}, status=status)
 
 
@@ -119,15 +109,13 @@ def settings_page(request):
         if user_role(request.user) < Role.ADMIN:
             return render(request, "error.html", {"status": 403, "message": SETTINGS_ADMINS_ONLY}, status=403)
         return _settings_render(request, form, status=400)
-    try:
+    with refusal(request, form) as refused:
         root = services.bind_root_add(actor=request.user, path=form.cleaned_data["path"])
-    except AppError as exc:
-        if exc.status == 403:
-            return render(request, "error.html", {"status": 403, "message": exc.message}, status=403)
-        form.add_error("path" if exc.field == "path" else None, exc.message)
-        return _settings_render(request, form, status=exc.status)
-    messages.success(request, f"Added {root.path} to the bind allow-list.")
-    return redirect("core:settings")
+        messages.success(request, f"Added {root.path} to the bind allow-list.")
+        return redirect("core:settings")
+    if refused.status == 403:
+        raise refused.error  # the error page (core.middleware), not the form
+    return _settings_render(request, form, status=refused.status)
 
 
 @login_required
@@ -138,7 +126,7 @@ def bind_root_remove(request):
         services.bind_root_remove(actor=request.user, path=path)
     except AppError as exc:
         if exc.status == 403:
-            return render(request, "error.html", {"status": 403, "message": exc.message}, status=403)
+            raise  # the error page (core.middleware)
         return _settings_render(request, BindRootForm(), status=exc.status, remove_error=exc.message)
     messages.success(request, f"Removed {path} from the bind allow-list.")
     return redirect("core:settings")

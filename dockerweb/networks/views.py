@@ -9,15 +9,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
+from dockerweb.core.pages import host_context, host_list_page, host_page, next_url, refusal
 from dockerweb.core.permissions import may
 from dockerweb.engine import networks as engine
 from dockerweb.inventory import selectors as inventory
 from dockerweb.inventory import services as inventory_services
-from dockerweb.inventory.views import host_context, host_page, host_list_page
 
 from . import selectors, services
 from .choices import BRIDGE_OPTIONS
@@ -26,13 +26,6 @@ from .forms import NetworkConnectForm, NetworkCreateForm
 
 def _url(name: str, host, *args, **query) -> str:
     return reverse(f"networks:{name}", args=args) + "?" + urlencode({"host": host.name, **query})
-
-
-def _next(request, default: str) -> str:
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        return nxt
-    return default
 
 
 @login_required
@@ -56,14 +49,11 @@ def network_create(request, ctx):
     if request.method == "POST":
         if form.is_valid():
             spec = form.spec()
-            try:
+            with refusal(request, form, field=form.field_for_error) as refused:
                 network = services.network_create(actor=request.user, host=host, **spec)
-            except AppError as exc:
-                form.add_error(form.field_for_error(exc.field), exc.message)
-                status = exc.status
-            else:
                 messages.success(request, f"Network {network.name} created ({network.short_id}).")
                 return redirect(_url("list", host))
+            status = refused.status
         else:
             status = 400
     ctx.update({
@@ -100,14 +90,12 @@ def network_detail(request, ctx, ident: str):
     if request.method == "POST":
         form = NetworkConnectForm(request.POST)
         if form.is_valid():
-            try:
+            # The network is this page's own: a refusal naming it is the form's as a whole.
+            with refusal(request, form, field=lambda f: None if f == "network" else f) as refused:
                 c = services.network_connect(actor=request.user, host=host, network=ident, **form.spec())
-            except AppError as exc:
-                form.add_error(exc.field if exc.field in form.fields and exc.field != "network" else None, exc.message)
-                status = exc.status
-            else:
                 messages.success(request, f"Connected {c.name}.")
                 return redirect(_url("detail", host, ident))
+            status = refused.status
         else:
             status = 400
     ctx.update(_detail_context(request, host, ident, form))
@@ -142,15 +130,13 @@ def network_connect(request, ctx):
     """Connect from the container page (its panel posts network, container and options here)."""
     host = ctx["host"]
     form = NetworkConnectForm(request.POST)
-    back = _next(request, _url("list", host))
+    back = next_url(request, _url("list", host))
     if not form.is_valid() or not form.cleaned_data.get("network"):
         messages.error(request, "Choose a network and a container to connect.")
         return redirect(back)
-    try:
+    with refusal(request):
         c = services.network_connect(actor=request.user, host=host, network=form.cleaned_data["network"], **form.spec())
         messages.success(request, f"Connected {c.name} to {_network_name(host, form.cleaned_data['network'])}.")
-    except AppError as exc:
-        messages.error(request, exc.message)
     return redirect(back)
 
 
@@ -159,14 +145,12 @@ def network_connect(request, ctx):
 @host_page
 def network_disconnect(request, ctx, ident: str):
     host = ctx["host"]
-    back = _next(request, _url("detail", host, ident))
-    try:
+    back = next_url(request, _url("detail", host, ident))
+    with refusal(request):
         c = services.network_disconnect(actor=request.user, host=host, network=ident,
                                         container=request.POST.get("container", ""), force=bool(request.POST.get("force")))
         messages.success(request, f"Disconnected {c.name if c else request.POST.get('container')} from "
                                   f"{_network_name(host, ident)}.")
-    except AppError as exc:
-        messages.error(request, exc.message)
     return redirect(back)
 
 
@@ -175,13 +159,11 @@ def network_disconnect(request, ctx, ident: str):
 @host_page
 def network_remove(request, ctx, ident: str):
     host = ctx["host"]
-    try:
+    with refusal(request):
         services.network_remove(actor=request.user, host=host, ident=ident)
         messages.success(request, f"Network {ident} removed.")
         return redirect(_url("list", host))
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect(_next(request, _url("list", host)))
+    return redirect(next_url(request, _url("list", host)))
 
 
 @login_required
@@ -207,11 +189,9 @@ def network_prune(request, ctx):
     """GET: what `docker network prune` would remove now; POST: remove exactly those shown."""
     host = ctx["host"]
     if request.method == "POST":
-        try:
+        with refusal(request):
             removed = services.network_prune(actor=request.user, host=host, only=request.POST.getlist("network"))
             messages.success(request, ("Removed " + ", ".join(removed) + ".") if removed else "Nothing was removed.")
-        except AppError as exc:
-            messages.error(request, exc.message)
         return redirect(_url("list", host))
     candidates = selectors.network_prune_candidates(host=host)
     ctx.update({"candidates": candidates, "can_change": may(request.user, "network.prune", host)})

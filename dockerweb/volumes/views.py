@@ -10,9 +10,9 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from dockerweb.core.errors import AppError
+from dockerweb.core.pages import host_context, host_list_page, host_page, refusal
 from dockerweb.core.permissions import may
 from dockerweb.inventory import selectors as inventory
-from dockerweb.inventory.views import host_context, host_page, host_list_page
 
 from . import files, selectors, services
 from .forms import VolumeCreateForm
@@ -69,14 +69,11 @@ def volume_create(request, ctx):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with refusal(request, form) as refused:
                 volume = services.volume_create(actor=request.user, host=host, **form.cleaned_data)
-            except AppError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
-            else:
                 messages.success(request, f"Volume {volume.name} created.")
                 return redirect(_url("volumes:detail", host, volume.name))
+            status = refused.status
         else:
             status = 400
     ctx.update({"form": form})
@@ -128,13 +125,11 @@ def volume_detail(request, ctx, name: str):
 @require_POST
 def volume_remove(request, name: str):
     host = inventory.host_get(name=request.POST.get("host") or request.GET.get("host") or "")
-    try:
+    with refusal(request) as refused:
         services.volume_remove(actor=request.user, host=host, name=name, force=bool(request.POST.get("force")))
-    except AppError as exc:
-        messages.error(request, exc.message)
-        return redirect(_url("volumes:detail", host, name) if exc.status != 404 else _url("volumes:list", host))
-    messages.success(request, f"Volume {name} removed.")
-    return redirect(_url("volumes:list", host))
+        messages.success(request, f"Volume {name} removed.")
+        return redirect(_url("volumes:list", host))
+    return redirect(_url("volumes:detail", host, name) if refused.status != 404 else _url("volumes:list", host))
 
 
 @login_required
@@ -143,14 +138,12 @@ def volume_prune(request):
     ctx = host_context(request) if request.method == "GET" else None
     if request.method == "POST":
         host = inventory.host_get(name=request.POST.get("host") or "")
-        try:
+        with refusal(request):
             result = services.volume_prune(actor=request.user, host=host)
-        except AppError as exc:
-            messages.error(request, exc.message)
-            return redirect(_url("volumes:prune", host))
-        kept = f" ({len(result['kept'])} came into use and were kept)" if result["kept"] else ""
-        messages.success(request, f"Removed {len(result['removed'])} unused volume(s){kept}.")
-        return redirect(_url("volumes:list", host))
+            kept = f" ({len(result['kept'])} came into use and were kept)" if result["kept"] else ""
+            messages.success(request, f"Removed {len(result['removed'])} unused volume(s){kept}.")
+            return redirect(_url("volumes:list", host))
+        return redirect(_url("volumes:prune", host))
     if ctx is None:
         return render(request, "nohost.html")
     host = ctx["host"]

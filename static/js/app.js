@@ -22,6 +22,8 @@ window.dockerweb.csrf = function () {
 //   <form data-nosubmit>              is a filter panel that scripts read; Enter never submits it;
 //   <select data-autosubmit>          submits its form when changed (the host switch);
 //   <a data-back>                     goes back in history (the href is the fallback);
+//   <input data-shown-when="kind=sftp"> its field (.field) shows only while the form's control
+//                                     `kind` has that value ("repository=": while it is empty);
 //   .progress[aria-valuenow] > div    is drawn that wide (style="" attributes are refused too).
 document.addEventListener("submit", function (e) {
   var form = e.target;
@@ -34,6 +36,24 @@ document.addEventListener("click", function (e) {
   var link = e.target.closest && e.target.closest("a[data-back]");
   if (link && history.length > 1) { e.preventDefault(); history.back(); }
 });
+(function () {
+  var forms = [];
+  document.querySelectorAll("[data-shown-when]").forEach(function (el) {
+    if (el.form && forms.indexOf(el.form) < 0) forms.push(el.form);
+  });
+  forms.forEach(function (form) {
+    function update() {
+      form.querySelectorAll("[data-shown-when]").forEach(function (el) {
+        var rule = el.getAttribute("data-shown-when"), at = rule.indexOf("=");
+        var control = form.elements[rule.slice(0, at)];
+        var box = el.closest(".field") || el;
+        box.hidden = !!control && control.value !== rule.slice(at + 1);
+      });
+    }
+    form.addEventListener("change", update);
+    update();
+  });
+})();
 document.querySelectorAll(".progress[aria-valuenow] > div").forEach(function (fill) {
   fill.style.width = fill.parentNode.getAttribute("aria-valuenow") + "%";
 });

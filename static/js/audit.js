@@ -12,7 +12,7 @@
   (M.networks || []).forEach(function (n) { netByName[n.name] = n; });
   var probeRows = {};
   ((D.probes && D.probes.pairs) || []).forEach(function (r) { probeRows[r.source + ">" + r.target] = r; });
-  var cy = null;
+  var graph = null;
   var selected = null;
   var MAX_SHOWN = 80;
 
@@ -109,72 +109,76 @@
   }
 
   // --- graph ----------------------------------------------------------------------------------
-  function ownElements() {
-    var els = [], seenNet = {}, hostNeeded = false;
+  // The topology page's graph (static/js/topology.js: mount), volumes and ports hidden; the
+  // selected pair's path is highlighted on it. Styles of the audit's own: the path's steps of a
+  // pair that cannot reach each other, a step drawn where no edge joins two, and the names of
+  // the path's containers, shown at any zoom (about PATH_PX on screen; the graph hides small ones).
+  var PATH_PX = 12;
+  var AUDIT_STYLE = [
+    { selector: "node.blocked", style: { "background-color": "#b26a00", "border-color": "#b26a00", "border-width": 3 } },
+    { selector: "edge.path", style: { "curve-style": "bezier", "line-style": "dashed" } },
+    { selector: "node.container.hl, node.container.blocked", style: { "label": "data(label)", "min-zoomed-font-size": 0, "text-wrap": "none",
+      "font-size": "data(pathfs)", "font-weight": "bold", "text-background-color": "#fff", "text-background-opacity": 0.85,
+      "text-background-padding": 2, "z-index": 30 } }
+  ];
+  function pathLabels() {
+    var fs = Math.max(11, Math.round(PATH_PX / graph.cy.zoom()));
+    if (fs === pathLabels.fs) return;
+    pathLabels.fs = fs;
+    graph.cy.batch(function () { graph.cy.nodes(".container").data("pathfs", fs); });
+  }
+  var pathEdges = [];  // api ids of the steps drawn by `highlight`
+
+  // A graph of the matrix itself, in the topology API's shape, for when that API does not
+  // show every running container of this audit (a saved audit of containers since gone).
+  function ownTopology() {
+    var nodes = [], edges = [], seenNet = {}, hostNeeded = false;
     M.containers.forEach(function (c) {
       if (c.state !== "running") return;
-      els.push({ data: { id: "ctr:" + c.id, label: c.name, kind: "container" } });
+      nodes.push({ id: "ctr:" + c.id, kind: "container", label: c.name, data: { name: c.name, state: c.state } });
     });
     M.containers.forEach(function (c) {
       if (c.state !== "running") return;
-      if (c.network_mode === "host") { hostNeeded = true; els.push({ data: { id: "e:h:" + c.id, source: "ctr:" + c.id, target: "host", kind: "attached" } }); return; }
-      if (c.netns_owner && byId[c.netns_owner]) { els.push({ data: { id: "e:ns:" + c.id, source: "ctr:" + c.id, target: "ctr:" + c.netns_owner, kind: "shares_netns" } }); return; }
+      if (c.network_mode === "host") { hostNeeded = true; edges.push({ id: "e:h:" + c.id, kind: "attached", source: "ctr:" + c.id, target: "host", data: {} }); return; }
+      if (c.netns_owner && byId[c.netns_owner]) { edges.push({ id: "e:ns:" + c.id, kind: "shares_netns", source: "ctr:" + c.id, target: "ctr:" + c.netns_owner, data: {} }); return; }
       c.networks.forEach(function (n) {
         var net = netByName[n]; if (!net || net.driver === "null") return;
-        if (!seenNet[net.id]) { seenNet[net.id] = 1; els.push({ data: { id: "net:" + net.id, label: net.name + (net.internal ? " (internal)" : "") + (net.icc ? "" : " (ICC off)"), kind: "network" } }); }
-        els.push({ data: { id: "e:" + c.id + ":" + net.id, source: "ctr:" + c.id, target: "net:" + net.id, kind: "attached" } });
+        if (!seenNet[net.id]) {
+          seenNet[net.id] = 1;
+          nodes.push({ id: "net:" + net.id, kind: "network", label: net.name + (net.internal ? " (internal)" : "") + (net.icc ? "" : " (ICC off)"),
+            data: { name: net.name, driver: net.driver, internal: net.internal } });
+        }
+        edges.push({ id: "e:" + c.id + ":" + net.id, kind: "attached", source: "ctr:" + c.id, target: "net:" + net.id, data: {} });
       });
     });
-    if (hostNeeded) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
-    return els;
+    if (hostNeeded) nodes.push({ id: "host", kind: "host", label: "host " + D.host, data: {} });
+    return { nodes: nodes, edges: edges };
   }
 
-  function drawGraph(elements) {
+  function drawGraph(topo) {
     var box = document.getElementById("audit-graph");
-    if (!window.cytoscape || !box) return;
-    cy = window.cytoscape({
-      container: box, elements: elements, wheelSensitivity: 0.3,
-      style: [
-        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3, "background-color": "#7a8ca3", "width": 18, "height": 18, "color": "#1d2733" } },
-        { selector: "node[kind = 'network']", style: { "shape": "round-rectangle", "background-color": "#0b6bcb", "width": 26, "height": 14 } },
-        { selector: "node[kind = 'host']", style: { "shape": "diamond", "background-color": "#8a3ffc", "width": 24, "height": 24 } },
-        { selector: "node[kind = 'volume'], node[kind = 'port']", style: { "display": "none" } },
-        { selector: "edge", style: { "width": 1.2, "line-color": "#c3ccd6", "curve-style": "bezier" } },
-        { selector: "edge[kind = 'shares_netns']", style: { "line-style": "dashed" } },
-        { selector: ".dim", style: { "opacity": 0.25 } },
-        { selector: "node.hl", style: { "background-color": "#c62828", "border-width": 3, "border-color": "#ffb3b3", "opacity": 1, "font-weight": "bold" } },
-        { selector: "edge.hl", style: { "line-color": "#c62828", "width": 4, "opacity": 1 } },
-        { selector: "edge.hl-path", style: { "line-style": "dashed" } },
-        { selector: "node.blocked", style: { "background-color": "#b26a00" } },
-      ],
-      // cose reads well for a host's worth of containers; past a few hundred elements it is slow.
-      layout: elements.length < 400 ? { name: "cose", animate: false, padding: 12, nodeRepulsion: 6000 } : { name: "grid", padding: 12 },
-    });
-    window.dockerweb.auditGraph = cy;  // for tests and the console
+    if (!window.DockerwebTopology || !box) return;
+    graph = window.DockerwebTopology.mount(box, { fitPadding: 12, style: AUDIT_STYLE });
+    graph.setFilters({ volumes: false, ports: false });
+    graph.load(D.host, topo);
+    pathLabels();
+    graph.cy.on("zoom", pathLabels);
     if (selected) { var p = selected.split(">"); highlight(p[0], p[1]); }
   }
 
   function loadGraph() {
-    // The topology API when it is there (same ids), else our own elements.
-    var own = ownElements();
+    // The topology API when it shows every running container of the audit (same ids), else our own.
     fetch("/api/hosts/" + encodeURIComponent(D.host) + "/topology/", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (topo) {
         var ok = topo && topo.nodes && topo.nodes.length && M.containers.every(function (c) {
           return c.state !== "running" || topo.nodes.some(function (n) { return n.id === "ctr:" + c.id; });
         });
-        if (!ok) return drawGraph(own);
-        var els = topo.nodes.filter(function (n) { return n.kind !== "volume" && n.kind !== "port"; }).map(function (n) {
-          return { data: Object.assign({}, n.data || {}, { id: n.id, label: n.label, kind: n.kind }) };
-        });
-        var ids = {}; els.forEach(function (e) { ids[e.data.id] = 1; });
-        (topo.edges || []).forEach(function (e) {
-          if (ids[e.source] && ids[e.target]) els.push({ data: Object.assign({}, e.data || {}, { id: "t:" + e.id, source: e.source, target: e.target, kind: e.kind }) });
-        });
-        if (!els.some(function (e) { return e.data.kind === "host"; })) els.push({ data: { id: "host", label: "host " + D.host, kind: "host" } });
-        drawGraph(els);
+        if (!ok) return drawGraph(ownTopology());
+        if (!topo.nodes.some(function (n) { return n.kind === "host"; })) topo.nodes.push({ id: "host", kind: "host", label: "host " + D.host, data: {} });
+        drawGraph(topo);
       })
-      .catch(function () { drawGraph(own); });
+      .catch(function () { drawGraph(ownTopology()); });
   }
 
   function pathNodes(s, t, cell) {
@@ -186,30 +190,36 @@
     }
     if (p.kind === "network") return ["ctr:" + s, "net:" + p.network_id, "ctr:" + t];
     if (p.kind === "host") {
-      var hosts = cy ? cy.nodes("[kind = 'host']") : null;
-      var hostNode = hosts && hosts.nonempty() ? hosts.first().id() : "host";
+      var hosts = graph ? graph.cy.nodes("[kind = 'host']") : null;
+      var hostNode = hosts && hosts.nonempty() ? hosts.first().data("api_id") : "host";
       return ["ctr:" + s, hostNode, "ctr:" + t];
     }
     return ["ctr:" + s, "ctr:" + t];
   }
 
   function highlight(s, t) {
-    if (!cy) return;
-    cy.remove(".hl-path");
-    cy.elements().removeClass("hl blocked").addClass("dim");
-    var cell = M.cells[s + ">" + t];
+    if (!graph) return;
+    var host = D.host;
+    if (pathEdges.length) graph.applyOps(host, pathEdges.map(function (id) { return { op: "remove", kind: "edge", id: id }; }));
+    pathEdges = [];
+    var cell = M.cells[s + ">" + t], reach = !!(cell && cell.by_ip);
     var nodes = pathNodes(s, t, cell);
-    if (!nodes.length) { nodes = ["ctr:" + s, "ctr:" + t]; }
-    nodes.forEach(function (id) { var n = cy.getElementById(id); if (n.nonempty()) { n.removeClass("dim").addClass(cell && cell.by_ip ? "hl" : "blocked"); } });
-    if (!cell || !cell.by_ip) { cy.getElementById("ctr:" + s).removeClass("dim"); cy.getElementById("ctr:" + t).removeClass("dim"); return; }
-    for (var i = 0; i + 1 < nodes.length; i++) {
-      var a = cy.getElementById(nodes[i]), b = cy.getElementById(nodes[i + 1]);
+    if (!nodes.length) nodes = ["ctr:" + s, "ctr:" + t];
+    var ids = nodes.filter(function (id) { return graph.get(host, id).nonempty(); }), adds = [];
+    for (var i = 0; reach && i + 1 < nodes.length; i++) {
+      var a = graph.get(host, nodes[i]), b = graph.get(host, nodes[i + 1]);
       if (a.empty() || b.empty()) continue;
       var edges = a.edgesWith(b);
-      if (edges.empty()) {
-        cy.add({ group: "edges", data: { id: "hlp:" + i, source: nodes[i], target: nodes[i + 1], kind: "path" }, classes: "hl hl-path" });
-      } else { edges.removeClass("dim").addClass("hl"); }
+      if (edges.nonempty()) { edges.forEach(function (e) { ids.push(e.data("api_id")); }); continue; }
+      var id = "path:" + i;
+      adds.push({ op: "add", kind: "edge", id: id, data: { id: id, kind: "path", source: nodes[i], target: nodes[i + 1], data: {} } });
+      pathEdges.push(id);
+      ids.push(id);
     }
+    if (adds.length) graph.applyOps(host, adds);
+    graph.cy.elements(".blocked").removeClass("blocked");
+    var lit = graph.highlight(host, ids, { fit: false });
+    if (!reach) lit.removeClass("hl").addClass("blocked");
   }
 
   // --- selection and details ------------------------------------------------------------------

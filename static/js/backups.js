@@ -86,10 +86,9 @@
     };
     ws.onmessage = function (e) {
       var msg; try { msg = JSON.parse(e.data); } catch (err) { return; }
-      if (msg.type === "job.progress") { window.dockerwebBackupsLive = (window.dockerwebBackupsLive || 0) + 1; apply(msg); }
+      if (msg.type === "job.progress") apply(msg);
     };
     ws.onclose = function () { startPolling(); };
-    window.dockerwebBackupsSocket = ws;
   }
 
   // Cron preview: "At 03:00 AM" and the next runs, as the expression is typed.

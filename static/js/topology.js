@@ -1,6 +1,8 @@
 /* dockerweb topology graph (Cytoscape.js).
  *
- * Reusable part — DockerwebTopology.mount(element, options) returns a Graph:
+ * Reusable part — DockerwebTopology.mount(element, options) returns a Graph (options: fitPadding,
+ * pixelRatio, style: rules added to the graph's own); DockerwebTopology.graphOf(element) the Graph
+ * mounted on an element (or null):
  *   graph.cy                       the Cytoscape instance
  *   graph.load(host, apiData)      show/refresh one host from GET /api/hosts/{host}/topology/ (diffed:
  *                                  unchanged nodes keep their place)
@@ -9,13 +11,16 @@
  *   graph.highlight(host, apiIds, {fit}) / graph.clearHighlight()   emphasise a path, dim the rest
  *   graph.setFilters({network, label, state, volumes, ports, q})
  *   graph.exportPng(name) / graph.exportSvg(name) / graph.relayout() / graph.fit()
- *   graph.on("select", fn(el|null)) / graph.on("applied", fn({host, ops, t}))
+ *   graph.on("select", fn(el|null))
+ *   graph.on("applied", fn({ops, t}))   the page applied live patches: `ops` the `topology.patch`
+ *                                  messages ({host, seq, ops}) of one frame, `t` when (epoch ms)
  * Element ids in cytoscape are "<host>|<api id>"; data.api_id and data.host hold the parts, and
  * data.d the API's `data` object.
  *
  * Page part — DockerwebTopology.page(element, config) adds the filters, details panel, export
  * buttons and the live socket (/ws/topology/: subscribe, apply patches in `seq` order coalesced per
  * animation frame, refetch a host from the API when a patch is missing or the server says so).
+ * Its `graph` is the Graph above; its `ready` a promise settled when the first graph is drawn.
  */
 (function () {
   "use strict";
@@ -160,7 +165,7 @@
     options = options || {};
     this.container = container;
     this.cy = cytoscape({
-      container: container, style: STYLE, elements: [], layout: { name: "preset" },
+      container: container, style: options.style ? STYLE.concat(options.style) : STYLE, elements: [], layout: { name: "preset" },
       minZoom: 0.05, maxZoom: 4, wheelSensitivity: 0.3, pixelRatio: options.pixelRatio || "auto",
       textureOnViewport: false, motionBlur: false, boxSelectionEnabled: false
     });
@@ -771,7 +776,12 @@
     return text;
   };
 
-  function mount(element, options) { return new Graph(element, options); }
+  var mounted = new WeakMap();  // element -> its Graph
+  function mount(element, options) {
+    var graph = new Graph(element, options);
+    mounted.set(element, graph);
+    return graph;
+  }
 
   // ---- the page -------------------------------------------------------------------------------
   function el(tag, attrs, text) {
@@ -784,10 +794,6 @@
   function Page(element, config) {
     var self = this;
     this.config = config;
-    this.t0 = performance.now();
-    this.metrics = {};
-    this.applied = [];         // [{t (epoch ms), host, op, id}] for benchmarks and tests
-    this.patches = 0;
     this.graph = mount(element, { fitPadding: 40 });  // room for the folded legend in a corner
     this.graph._flashOn = true;
     this.cy = this.graph.cy;
@@ -841,25 +847,14 @@
     if (empty) empty.hidden = false;
     return Promise.all(hosts.map(function (h) { return self._api(h).then(function (data) { return [h, data]; }); }))
       .then(function (results) {
-        var tFetched = performance.now();
         results.forEach(function (r) { g.load(r[0], r[1]); self._loaded(r[0], r[1].seq); });
         if (results.length > 1) g.fit();
-        var tLoaded = performance.now();
         if (empty) empty.hidden = true;
         self._refreshNetworks();
         self._updateStats();
         return new Promise(function (resolve) {
-          // First paint of the graph (cytoscape draws on the next frame).
-          requestAnimationFrame(function () { requestAnimationFrame(function () {
-            if (self.metrics.firstRenderMs === undefined) {
-              self.metrics.firstRenderMs = performance.now();
-              self.metrics.fetchMs = tFetched;
-              self.metrics.loadedMs = tLoaded;
-              self.metrics.scriptMs = self.t0;
-              self.metrics.elements = g.cy.elements().length;
-            }
-            resolve();
-          }); });
+          // Settled at the first paint of the graph (cytoscape draws on the next frame).
+          requestAnimationFrame(function () { requestAnimationFrame(function () { resolve(); }); });
         });
       }).catch(function (err) {
         if (empty) { empty.hidden = false; empty.textContent = "Could not load the graph: " + err.message; }
@@ -1056,13 +1051,12 @@
   Page.prototype._connect = function () {
     var self = this, proto = location.protocol === "https:" ? "wss://" : "ws://";
     this.ws = new WebSocket(proto + location.host + this.config.ws);
-    this.connects = (this.connects || 0) + 1;
     this._setLive("connecting", "connecting…");
     this.ws.onopen = function () { self.backoff = 250; self._subscribe(); };
     this.ws.onmessage = function (msg) {
       var m;
       try { m = JSON.parse(msg.data); } catch (e) { return; }
-      if (m.type === "topology.patch") { m.rx = performance.timeOrigin + performance.now(); self._onPatch(m); }
+      if (m.type === "topology.patch") self._onPatch(m);
       else if (m.type === "topology.resync") self._resync(m.host);
       else if (m.type === "subscribed" && m.hosts) self._onSubscribed(m);
     };
@@ -1089,7 +1083,6 @@
       if (self.seq[h] !== undefined && self.seq[h] !== m.seq[h]) self._resync(h);
     });
     if (m.refused && m.refused.length) this._setLive("on", "live (not allowed: " + m.refused.join(", ") + ")");
-    self.liveSince = Date.now();
   };
 
   /** A host's graph arrived (at `seq`): apply what was held for it that is newer. */
@@ -1121,7 +1114,6 @@
     var self = this;
     if (this.hostsShown.indexOf(host) < 0 || this.held[host]) return;
     this.held[host] = [];
-    this.resyncs = (this.resyncs || 0) + 1;
     this._api(host).then(function (data) {
       self.graph.load(host, data);
       self._loaded(host, data.seq);
@@ -1158,14 +1150,7 @@
     });
     var added = 0;
     Object.keys(byHost).forEach(function (h) { added += self.graph.applyOps(h, byHost[h]); });
-    this.patches += q.length;
     var t = performance.timeOrigin + performance.now();
-    q.forEach(function (m) {
-      m.ops.forEach(function (op) {
-        self.applied.push({ t: t, rx: m.rx, host: m.host, op: op.op, id: op.id, state: op.data && op.data.data ? op.data.data.state : undefined });
-      });
-    });
-    if (this.applied.length > 20000) this.applied.splice(0, this.applied.length - 20000);
     if (added) {
       this._refreshNetworks();
       if (!this.userMoved) {
@@ -1179,6 +1164,7 @@
 
   window.DockerwebTopology = {
     mount: mount, Graph: Graph, cyId: cyId,
+    graphOf: function (element) { return mounted.get(element) || null; },
     page: function (element, config) { return new Page(element, config); }
   };
 })();

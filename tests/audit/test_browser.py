@@ -31,8 +31,10 @@ def test_run_the_audit_and_see_a_path(audit_host, asgi_server, celery_worker_pro
     assert cell.inner_text().startswith("●n")
     cell.click()
     assert page.inner_text("#path-verdict") == "reachable, by IP and by name"
-    page.wait_for_function("() => window.dockerweb.auditGraph && window.dockerweb.auditGraph.$('node.hl').length >= 3")
-    lit = page.evaluate("window.dockerweb.auditGraph.$('.hl').map(function (e) { return e.id(); })")
+    # The graph is the topology page's (DockerwebTopology.mount), the path highlighted on it.
+    graph = "DockerwebTopology.graphOf(document.getElementById('audit-graph'))"
+    page.wait_for_function(f"() => {graph} && {graph}.cy.$('node.hl').length >= 3")
+    lit = page.evaluate(f"{graph}.cy.$('.hl').map(function (e) {{ return e.data('api_id'); }})")
     assert {f"ctr:{ids['web']}", f"net:{n1}", f"ctr:{ids['api']}"} <= set(lit)
     assert len([x for x in lit if not x.startswith(("ctr:", "net:"))]) >= 2  # the two edges of the path
     # An isolated pair: nothing lit but its two ends, and the matrix says why.

@@ -218,6 +218,41 @@ def test_signing_out_ends_the_session(asgi_server, box, engine, make_user):
     assert row.detail["ended"] == "signed out"
 
 
+def test_a_message_no_handler_takes_ends_the_socket_and_its_shell(asgi_server, box, engine, make_user):
+    """A message on the channel layer that the socket has no handler for fails its consumer (as
+    in channels): the socket ends rather than hangs, its shell ends with it and is logged, and
+    the server serves the next socket as before."""
+    from channels.layers import get_channel_layer
+
+    from dockerweb.core import live
+
+    client, cookie = signed_in(make_user("operator"))
+    group = live.session_group(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+    async def session():
+        async with connect(asgi_server, cookie) as ws:
+            assert (await start(ws))["type"] == "exec.started"
+            await send_input(ws, "sleep 6789\r")
+            await until(ws, "sleep 6789")
+            await get_channel_layer().group_send(group, {"type": "no.such.thing"})
+            await asyncio.wait_for(ws.wait_closed(), 15)
+            assert ws.close_code not in (1000, 4401)
+        async with connect(asgi_server, cookie) as ws:
+            assert (await start(ws))["type"] == "exec.started"
+            await send_input(ws, "echo next-$((1+1))\r")
+            await until(ws, "next-2")
+
+    run(session())
+    wait_gone(engine, "6789")
+
+    def both_ended():
+        rows = list(Activity.objects.filter(action="container.console").order_by("at"))
+        return rows if len(rows) == 2 and all(r.detail.get("ended") for r in rows) else None
+
+    rows = procs.wait_for(both_ended, timeout=10, message="both sessions logged as ended")
+    assert [r.detail["ended"] for r in rows] == ["closed", "closed"]
+
+
 def test_a_flood_of_output_leaves_room_for_ctrl_c(asgi_server, box, make_user):
     """`yes` prints as fast as it can; the keystroke that stops it still gets through, and the
     shell answers afterwards."""

@@ -15,7 +15,7 @@ import pytest
 from tests.containers.conftest import IMAGE
 from tests.containers.test_exec_api import INIT, live_commands
 from tests.support import procs
-from tests.support.browser import login
+from tests.support.browser import login, wait_for_graph
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -202,7 +202,7 @@ def test_ping_a_neighbour_from_the_topology_details(asgi_server, page, scene, ma
     other_ip = scene.containers.get("cw-other").attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
     login(page, asgi_server, make_user("operator"))
     page.goto(asgi_server + "/topology/?host=local")
-    page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined")
+    wait_for_graph(page)
     page.evaluate(f"window.dwTopologyPage.graph.get('local', 'ctr:{one}').emit('tap')")
     button = page.locator("#topo-details button.topo-ping")
     assert button.all_inner_texts() == ["Ping cw-two from here (by name on cw-app)"]

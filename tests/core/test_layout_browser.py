@@ -10,7 +10,7 @@ from tests.support.browser import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 IMAGE = "dockerweb-test/busybox:latest"
-NAV = ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Audit", "Activity", "Hosts"]
+NAV = ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Repositories", "Audit", "Activity", "Hosts"]
 WIDTH = "() => ({doc: document.documentElement.scrollWidth, view: window.innerWidth})"
 
 
@@ -86,6 +86,10 @@ def test_long_names_never_widen_a_page(asgi_server, page, make_user, host, engin
     name = page.locator(f"tr[data-network='{long_net}'] a.clip")
     assert name.get_attribute("title") == long_net
     assert name.evaluate("a => a.scrollWidth > a.clientWidth")  # cut, not wrapped over lines
+    # ... and on focus (a title shows on hover only): reached by keyboard, the whole name shows.
+    name.focus()
+    assert name.evaluate("a => a.scrollWidth <= a.clientWidth && a.getBoundingClientRect().height > 40")
+    assert page.evaluate(WIDTH)["doc"] <= 1024
 
     # The container page: its networks once, the Disconnect button inside the card.
     page.goto(asgi_server + f"/containers/{ctr.id}/?host=local")

@@ -20,7 +20,7 @@ def test_login_page_renders_and_signs_in(asgi_server, page, make_user, host, art
     page.goto(asgi_server + "/networks/")
     assert page.locator("h1").first.inner_text().startswith("Networks")
     nav = page.locator("nav.mainnav a").all_inner_texts()
-    assert nav == ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Audit", "Activity", "Hosts"]
+    assert nav == ["Topology", "Networks", "Containers", "Volumes", "Backups", "Schedules", "Repositories", "Audit", "Activity", "Hosts"]
     assert page.locator("td", has_text="bridge").first.is_visible()
     page.screenshot(path=str(artifacts_dir / "networks.png"), full_page=True)
 

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from dockerweb.core.context_processors import NAV
-from tests.support.browser import login
+from tests.support.browser import login, wait_for_graph
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,7 +99,7 @@ def test_every_page_loads_under_the_policy_without_a_violation(asgi_server, site
     login(page, asgi_server, make_user("admin", "boss"))
 
     def topology_ready():
-        page.wait_for_function("() => window.dwTopologyPage && window.dwTopologyPage.metrics.firstRenderMs !== undefined")
+        wait_for_graph(page)
         page.wait_for_selector("#topo-live[data-state=on]", timeout=15000)  # the websocket connects under connect-src 'self'
 
     readiness = {reverse("topology:graph"): topology_ready,

@@ -12,3 +12,11 @@ def login(page, base_url: str, user) -> None:
     page.click("button.primary")
     page.wait_for_url(lambda url: "/login/" not in url, timeout=15000)
     page.wait_for_load_state("domcontentloaded")
+
+
+def wait_for_graph(page, timeout: int = 30000) -> None:
+    """Wait until the topology page shows its graph: the line of counts under the filters is
+    filled in, and the page's `ready` (settled at the graph's first paint) has settled."""
+    page.wait_for_function("() => window.dwTopologyPage && document.getElementById('topo-stats').textContent !== ''",
+                           timeout=timeout)
+    page.evaluate("() => window.dwTopologyPage.ready")

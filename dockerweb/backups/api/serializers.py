@@ -5,6 +5,7 @@ from dockerweb.backups.models import Backup, Compression, Consistency, Restore, 
 from dockerweb.backups.schedules import KEEP_MAX
 from dockerweb.core.api import params
 from dockerweb.core.models import JobStatus as Status
+from dockerweb.repositories.models import Repository
 
 
 class ArchiveSerializer(serializers.Serializer):
@@ -25,11 +26,15 @@ class BackupSerializer(JobFields):
     archive = serializers.SerializerMethodField()
     schedule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
                                                   help_text="The schedule that made it; null if none.")
+    repository = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                    help_text="Set: a snapshot into this repository, not an archive.")
+    snapshot = serializers.CharField(read_only=True, help_text="The snapshot's id in the repository, once made.")
 
     class Meta:
         model = Backup
         fields = ["id", "job", "host", "volume", "status", "progress", "bytes_done", "bytes_total", "throughput", "eta",
-                  "archive", "consistency", "origin", "schedule", "created", "started", "finished", "error", "worker"]
+                  "archive", "consistency", "origin", "schedule", "repository", "snapshot", "created", "started",
+                  "finished", "error", "worker"]
 
     @extend_schema_field(ArchiveSerializer)
     def get_archive(self, b):
@@ -42,10 +47,13 @@ class RestoreSerializer(JobFields):
                                                 help_text="Null once the backup has been deleted.")
     safety_backup = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
                                                        help_text="The copy taken before overwriting, if any.")
+    repository = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True,
+                                                    help_text="Set: restores `snapshot` of this repository.")
 
     class Meta:
         model = Restore
-        fields = ["id", "job", "backup", "host", "volume", "create", "overwrite", "strip_components", "paths", "status",
+        fields = ["id", "job", "backup", "repository", "snapshot", "host", "volume", "create", "overwrite",
+                  "strip_components", "paths", "status",
                   "progress", "bytes_done", "bytes_total", "throughput", "eta", "safety_backup", "file_count",
                   "created", "started", "finished", "error", "worker"]
 
@@ -87,9 +95,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "host", "volume", "label", "cron", "description", "keep_last", "keep_daily", "keep_weekly",
-                  "compression", "consistency", "enabled", "last_run", "last_status", "last_error", "next_run",
-                  "next_runs"]
+        fields = ["id", "host", "volume", "label", "cron", "description", "keep_last", "keep_hourly", "keep_daily",
+                  "keep_weekly", "keep_monthly", "compression", "consistency", "repository", "enabled", "last_run",
+                  "last_status", "last_error", "next_run", "next_runs"]
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_run(self, s):
@@ -118,9 +126,13 @@ class ScheduleInput(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True)
     cron = serializers.CharField(max_length=200)
     keep_last = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_hourly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     keep_daily = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     keep_weekly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
+    keep_monthly = serializers.IntegerField(required=False, min_value=0, max_value=KEEP_MAX)
     compression = serializers.ChoiceField(choices=Compression.choices, required=False)
+    repository = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all(), required=False, allow_null=True,
+                                                    help_text="Snapshots into this repository instead of archives.")
     consistency = serializers.ChoiceField(choices=Consistency.choices, required=False)
     enabled = serializers.BooleanField(required=False)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backups', '0005_job_worker_queue'),
+        ('backups', '0007_restore_repository_restore_snapshot'),
     ]
 
     operations = [

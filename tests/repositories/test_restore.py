@@ -1,0 +1,86 @@
+"""Restores from repository snapshots: whole and by path, staged and all-or-nothing like an
+archive's, and from the offsite copy once the local archive store and the local repository are
+gone."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import fill_volume, fingerprint, make_local, make_sftp, run_in, snapshot, wait_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def restore(api, repo_id: int, snap: str, **body) -> dict:
+    r = api.post(f"/api/repositories/{repo_id}/snapshots/{snap}/restore/", {"host": "local", **body}, format="json")
+    assert r.status_code == 202, r.content
+    return wait_job(api, f"/api/restores/{r.json()['id']}/")
+
+
+def test_a_snapshot_restores_whole_and_by_path(host, engine, api_as, admin_api, repo_dir, celery_worker_proc):
+    repo = make_local(admin_api, repo_dir)
+    engine.volumes.create("dw-rr-src")
+    fill_volume(engine, "dw-rr-src", kib=256, small=5)
+    operator = api_as("operator")
+    snap = snapshot(operator, "dw-rr-src", repo["id"])["snapshot"]
+
+    # whole, into a new volume: the same names, types, modes, owners, sizes, contents and links
+    done = restore(operator, repo["id"], snap, volume="dw-rr-new", create=True)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["repository"] == repo["id"] and done["snapshot"] == snap and done["backup"] is None
+    assert fingerprint(engine, "dw-rr-new") == fingerprint(engine, "dw-rr-src")
+
+    # into a volume that holds something: refused without overwrite, nothing changed
+    run_in(engine, "dw-rr-new", "echo mine > /v/file1.txt && echo extra > /v/extra.txt")
+    before = fingerprint(engine, "dw-rr-new")
+    refused = restore(operator, repo["id"], snap, volume="dw-rr-new")
+    assert refused["status"] == "failed" and "overwrite" in refused["error"]
+    assert fingerprint(engine, "dw-rr-new") == before
+
+    # one file back, the rest of the volume left as it is (a safety backup first)
+    one = restore(operator, repo["id"], snap, volume="dw-rr-new", paths=["/file1.txt"], overwrite=True)
+    assert one["status"] == "succeeded", one["error"]
+    assert one["paths"] == ["/file1.txt"] and one["safety_backup"]
+    assert run_in(engine, "dw-rr-new", "cat /v/file1.txt /v/extra.txt", ro=True) == "this is backup test!\nextra\n"
+
+    # paths that are not in the snapshot, or climb out of it: 400 on `paths`, no job
+    for bad in (["/nosuch"], ["/sub/../../etc"]):
+        r = operator.post(f"/api/repositories/{repo['id']}/snapshots/{snap}/restore/",
+                          {"host": "local", "volume": "dw-rr-new", "paths": bad}, format="json")
+        assert r.status_code == 400 and r.json()["field"] == "paths", r.content
+    # a viewer may not restore
+    r = api_as("viewer").post(f"/api/repositories/{repo['id']}/snapshots/{snap}/restore/",
+                              {"host": "local", "volume": "dw-rr-x", "create": True}, format="json")
+    assert r.status_code == 403
+
+
+def test_the_offsite_copy_restores_after_the_local_store_and_repository_are_gone(
+        host, engine, api_as, admin_api, repo_dir, sshd, settings, celery_worker_proc):
+    offsite = make_sftp(admin_api, sshd, name="offsite-dr")
+    r = admin_api.post("/api/repositories/", {"name": "onsite-dr", "kind": "local",
+                                               "location": str(repo_dir / "onsite-dr"), "password": "a password 2",
+                                               "copy_to": offsite["id"]}, format="json")
+    assert r.status_code == 201, r.content
+    onsite = r.json()
+    engine.volumes.create("dw-dr-src")
+    fill_volume(engine, "dw-dr-src", kib=128, small=5)
+    operator = api_as("operator")
+    assert snapshot(operator, "dw-dr-src", onsite["id"])["status"] == "succeeded"
+    original = fingerprint(engine, "dw-dr-src")
+
+    # The disaster: the local repository (and the archive store beside it) are gone.
+    assert admin_api.delete(f"/api/repositories/{onsite['id']}/").status_code == 204
+    shutil.rmtree(repo_dir / "onsite-dr")
+    for entry in Path(settings.BACKUP_DIR).iterdir():  # every archive (the uploads' folder stays: the web's temp)
+        if entry.name != ".uploads":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    engine.volumes.get("dw-dr-src").remove(force=True)
+
+    copied = admin_api.get(f"/api/repositories/{offsite['id']}/snapshots/?volume=dw-dr-src").json()
+    assert len(copied) == 1
+    # The copy leads back to the job that made the original: its doors judge who may restore it.
+    done = restore(operator, offsite["id"], copied[0]["id"], volume="dw-dr-src", create=True)
+    assert done["status"] == "succeeded", done["error"]
+    assert fingerprint(engine, "dw-dr-src") == original
