@@ -332,11 +332,33 @@ EXEC_MAX_OUTPUT = int(os.environ.get("DOCKERWEB_EXEC_MAX_OUTPUT", str(1 << 20)))
 # first value only: once an admin changes the list on the Settings page it lives in the database
 # (core.selectors.bind_allowlist). The default folder is dockerweb's own, made here so that the
 # list never starts with a folder that does not exist.
-BIND_ALLOWLIST = [
-    p for p in os.environ.get("DOCKERWEB_BIND_ALLOWLIST", str(DATA_DIR / "binds")).split(":") if p
-]
-if "DOCKERWEB_BIND_ALLOWLIST" not in os.environ:
+BIND_ALLOWLIST_ENVIRONMENT = os.environ.get("DOCKERWEB_BIND_ALLOWLIST")  # None: not set (the Settings page says so)
+BIND_ALLOWLIST = [p for p in (BIND_ALLOWLIST_ENVIRONMENT or str(DATA_DIR / "binds")).split(":") if p]
+if BIND_ALLOWLIST_ENVIRONMENT is None:
     (DATA_DIR / "binds").mkdir(exist_ok=True)
+# The first admin, made by `manage.py ensure_admin` (`make run`) when there is none; without a
+# password, one is generated and shown once.
+ADMIN_USER = os.environ.get("DOCKERWEB_ADMIN_USER") or "admin"
+ADMIN_PASSWORD = os.environ.get("DOCKERWEB_ADMIN_PASSWORD") or None
+
+# Jobs (backups, restores, audits): a running job whose heartbeat is this old is taken over (its
+# worker died). (BACKUP_BWLIMIT, above, bounds what a backup or restore moves.)
+JOB_STALE_SECONDS = int(os.environ.get("DOCKERWEB_JOB_STALE_SECONDS", "60"))
+# Volumes of an engine on this machine are read and written in place (False: always through the
+# engine's helpers, as for a remote engine; DOCKERWEB_BACKUP_DIRECT=off).
+BACKUP_DIRECT = os.environ.get("DOCKERWEB_BACKUP_DIRECT", "auto").strip().lower() not in {"off", "0", "no", "false"}
+# zstd level of archives (1: on 2 cores the CPU, not the disk, bounds a backup; level 3 saves ~10%
+# space for ~2x the time) and its worker threads (reading the volume and hashing its files run
+# beside the compression; 0: none).
+ZSTD_LEVEL = int(os.environ.get("DOCKERWEB_ZSTD_LEVEL", "1"))
+# The level of `compression: "fast"` archives: zstd's fast modes (negative levels) trade size for
+# speed (-3: about 1.5x quicker than level 1 here, about 30% larger).
+ZSTD_FAST_LEVEL = int(os.environ.get("DOCKERWEB_ZSTD_FAST_LEVEL", "-3"))
+ZSTD_THREADS = int(os.environ.get("DOCKERWEB_ZSTD_THREADS", str(min(os.cpu_count() or 1, 4))))
+# Images of helper containers (backups, restores, volume files) and of audit probes: when set, the
+# only one tried; else the first suitable image present on the host. Never pulled.
+HELPER_IMAGE = os.environ.get("DOCKERWEB_HELPER_IMAGE", "").strip()
+PROBE_IMAGE = os.environ.get("DOCKERWEB_PROBE_IMAGE", "").strip()
 
 LOGGING = {
     "version": 1,

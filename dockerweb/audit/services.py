@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db import transaction
-from django.utils import timezone
-
-from dockerweb.core import live
-from dockerweb.inventory.agents import agent_queue_for
-from dockerweb.core.errors import AppError, BadRequest, Unavailable
+from dockerweb.core.errors import AppError, BadRequest
+from dockerweb.core.jobs import Heartbeat, job_enqueue, job_finish, job_publish, job_run
 from dockerweb.core.services import change, permission_check
 from dockerweb.engine import probes as engine_probes
 from dockerweb.inventory.models import Host
@@ -65,106 +61,58 @@ def audit_run(*, actor, host: Host, probe: bool = False, refresh: bool = True, p
         ch.target = f"{host.name} audit #{audit.pk}"
         ch.detail["audit"] = audit.pk
         if background:
-            _enqueue(audit)
+            job_enqueue(audit)
             return audit
         audit = audit_execute(audit_id=audit.pk)
         ch.detail.update({"findings": len(audit.findings), "mismatches": audit.mismatch_count})
         return audit
 
 
-def _enqueue(audit: Audit) -> None:
-    """Send the task once the row is committed; a broker that is down fails the audit (503)."""
-    from .tasks import audit_run_task
-
-    def send():
-        try:
-            # Beside the host's engine when its agent runs (its probes start containers there).
-            queue = agent_queue_for(audit.host)
-            result = audit_run_task.apply_async(args=[audit.pk], queue=queue)
-            Audit.objects.filter(pk=audit.pk).update(task_id=result.id, queue=queue or "")
-        except Exception as exc:
-            _finish(audit, status=Audit.Status.FAILED, error=f"The task queue cannot be reached: {exc}")
-            raise Unavailable("The task queue (Redis) cannot be reached right now; the audit was not started.") from exc
-    transaction.on_commit(send)
-
-
-def audit_leftovers_resend() -> list[int]:
-    """Audits sent to a host's agent that is gone while they waited: the central workers take
-    them (their claim keeps a second delivery from running one twice)."""
-    from dockerweb.inventory.agents import agent_status
-
-    from .tasks import audit_run_task
-
-    sent = []
-    for audit in Audit.objects.filter(status=Audit.Status.QUEUED).exclude(queue="").select_related("host"):
-        if agent_status(audit.host.name) is None and Audit.objects.filter(
-                pk=audit.pk, status=Audit.Status.QUEUED, queue=audit.queue).update(queue=""):
-            audit_run_task.apply_async(args=[audit.pk])
-            sent.append(audit.pk)
-    return sent
-
-
-def _publish(audit: Audit) -> None:
-    live.publish(live.job_group(audit.job_key), {
-        "type": live.JOB_PROGRESS, "job": audit.job_key, "kind": "audit", "id": audit.pk, "host": audit.host.name,
-        "status": audit.status, "progress": audit.progress, "error": audit.error})
-
-
-def _finish(audit: Audit, *, status: str, error: str = "") -> None:
-    audit.status, audit.error, audit.finished = status, error, timezone.now()
-    if status == Audit.Status.SUCCEEDED:
-        audit.progress = 1.0
-    Audit.objects.filter(pk=audit.pk).update(status=audit.status, error=error, finished=audit.finished,
-                                             progress=audit.progress)
-    _publish(audit)
-
-
 def audit_execute(*, audit_id: int) -> Audit:
-    """Do the work of a queued audit (in a worker, or inline): model, findings, probes, save."""
-    from celery import current_task
+    """Do the work of a queued audit (in a worker, or inline), once: the claim (`core.jobs`)
+    keeps a second delivery (a redelivery, or a resend from a gone agent's queue) from running
+    it again, and the reaper fails it if its worker dies."""
+    job_run(Audit, audit_id, execute=_audit_work)
+    return Audit.objects.select_related("host").get(pk=audit_id)
 
-    worker = getattr(getattr(current_task, "request", None), "hostname", None) or ""
-    # The claim: only one delivery of the task (a redelivery, or a resend from a gone agent's
-    # queue) runs it.
-    if not Audit.objects.filter(pk=audit_id, status=Audit.Status.QUEUED).update(status=Audit.Status.RUNNING,
-                                                                                 worker=worker):
-        return Audit.objects.select_related("host").get(pk=audit_id)
-    audit = Audit.objects.select_related("host").get(pk=audit_id)
+
+def _audit_work(audit: Audit) -> None:
+    """The model, its findings and, when asked, probes of every pair; saved."""
     host, opts = audit.host, dict(audit.probes or {})
-    _publish(audit)
+    job_publish(audit)
     try:
-        if opts.get("refresh", True):
-            _refresh(host)
-        matrix, findings = selectors.audit_model(host=host)
-        probes: dict = {"ran": False}
-        if opts.get("wanted"):
-            running = [c["id"] for c in matrix["containers"] if c["state"] == "running"]
-            pairs = [(s, t) for s in running for t in running if s != t]
-            last = [0.0]
+        with Heartbeat(audit):
+            if opts.get("refresh", True):
+                _refresh(host)
+            matrix, findings = selectors.audit_model(host=host)
+            probes: dict = {"ran": False}
+            if opts.get("wanted"):
+                running = [c["id"] for c in matrix["containers"] if c["state"] == "running"]
+                pairs = [(s, t) for s in running for t in running if s != t]
+                last = [0.0]
 
-            def progress(done: int, total: int) -> None:
-                audit.progress = round(done / total, 3)
-                if audit.progress - last[0] >= 0.05 or done == total:
-                    last[0] = audit.progress
-                    Audit.objects.filter(pk=audit.pk).update(progress=audit.progress)
-                    _publish(audit)
+                def progress(done: int, total: int) -> None:
+                    audit.progress = round(done / total, 3)
+                    if audit.progress - last[0] >= 0.05 or done == total:
+                        last[0] = audit.progress
+                        Audit.objects.filter(pk=audit.pk).update(progress=audit.progress)
+                        job_publish(audit)
 
-            probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 8), on_done=progress,
-                                         image=opts.get("image") or None)
-            findings = findings + probing.mismatch_findings(probes)
-        audit.findings, audit.matrix, audit.probes = findings, matrix, probes
-        audit.summary = _summary(matrix, findings, probes)
-        audit.save(update_fields=["findings", "matrix", "probes", "summary"])
+                probes = probing.probe_pairs(host, matrix, pairs, parallel=int(opts.get("parallel") or 8),
+                                             on_done=progress, image=opts.get("image") or None)
+                findings = findings + probing.mismatch_findings(probes)
+            audit.findings, audit.matrix, audit.probes = findings, matrix, probes
+            audit.summary = _summary(matrix, findings, probes)
+            audit.save(update_fields=["findings", "matrix", "probes", "summary"])
     except AppError as exc:
-        _finish(audit, status=Audit.Status.FAILED, error=exc.message)
-        if not _in_worker():
-            raise
-        return audit
-    except Exception as exc:
-        _finish(audit, status=Audit.Status.FAILED, error=f"Unexpected error: {exc}")
+        job_finish(audit, status=Audit.Status.FAILED, error=exc.message)
+        if _in_worker():
+            return
         raise
-    _finish(audit, status=Audit.Status.SUCCEEDED)
-    return audit
+    except Exception as exc:
+        job_finish(audit, status=Audit.Status.FAILED, error=f"Unexpected error: {exc}")
+        raise
+    job_finish(audit, status=Audit.Status.SUCCEEDED)
 
 
 def _in_worker() -> bool:

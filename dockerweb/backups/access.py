@@ -18,7 +18,6 @@ Every helper container and staging volume carries the job's label (`engine.JOB_L
 a job leaves behind can be found and removed even after its worker died."""
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
@@ -32,7 +31,6 @@ from .extract import tree_extract
 from .reader import member_check, member_stream
 from .tarformat import tar_manifest, tree_size, tree_tar
 
-log = logging.getLogger(__name__)
 
 
 class VolumeAccess:

@@ -2,27 +2,21 @@
 
 A `Backup` is both the job that made an archive and the archive itself (file in the archive
 store, its SHA-256, size and manifest). A `Restore` is the job that extracts an archive into a
-volume of some host. Both share the job machinery of `Job`: status, progress, timings, error,
-and the claim (which worker runs it, its last heartbeat) that keeps a redelivered task from
-running the same job twice and lets a dead worker's job be found and cleaned up."""
+volume of some host. Both are jobs (`core.models.Job`: status, progress, timings, error and the
+claim) that move bytes (`TransferJob`)."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
+from dockerweb.core.models import Job
+
 from .store import manifest_of
-
-
-class Status(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    CANCELLED = "cancelled", "cancelled"
 
 
 class Compression(models.TextChoices):
     ZSTD = "zstd", "zstd"
+    FAST = "fast", "fast (zstd at a negative level: quicker, larger)"
     GZIP = "gzip", "gzip"
     NONE = "none", "none (plain tar)"
 
@@ -33,56 +27,24 @@ class Consistency(models.TextChoices):
     STOP = "stop", "stop the containers using the volume"
 
 
-TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+class TransferJob(Job):
+    """A job that moves a volume's bytes (a backup, a restore): how many, how fast, how long
+    still, for its progress bar."""
 
-
-class Job(models.Model):
-    """What every long-running job row holds. Only the backups services change these fields."""
-
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.FloatField(default=0.0, help_text="0..1")
     bytes_done = models.BigIntegerField(default=0)
     bytes_total = models.BigIntegerField(default=0, help_text="0 while unknown")
     throughput = models.FloatField(default=0.0, help_text="bytes per second, recent")
     eta = models.FloatField(null=True, blank=True, help_text="seconds left, when known")
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-    task_id = models.CharField(max_length=64, blank=True)
-    claimed_by = models.CharField(max_length=128, blank=True, help_text="host:pid of the worker running it")
-    worker = models.CharField(max_length=128, blank=True, help_text="The Celery worker that ran it (an agent's name "
-                                                                    "when the host's agent did)")
-    queue = models.CharField(max_length=100, blank=True, help_text="The host's agent queue it was sent to; empty: "
-                                                                   "the central workers'")
-    heartbeat = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    cancel_requested = models.BooleanField(default=False)
 
     class Meta:
         abstract = True
 
-    KIND = "job"
-
-    @property
-    def job_key(self) -> str:
-        """The id of this job in live messages, engine labels and file names (`backup-12`)."""
-        return f"{self.KIND}-{self.pk}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (Status.QUEUED, Status.RUNNING)
-
-    @property
-    def duration(self):
-        if self.started and self.finished:
-            return (self.finished - self.started).total_seconds()
-        return None
+    def live_fields(self) -> dict:
+        return {"volume": self.volume, "bytes_done": self.bytes_done, "bytes_total": self.bytes_total,
+                "throughput": round(self.throughput, 1), "eta": None if self.eta is None else round(self.eta, 1)}
 
 
-class Backup(Job):
+class Backup(TransferJob):
     """An archive of one volume in the archive store, and the job that made it."""
 
     class Origin(models.TextChoices):
@@ -133,7 +95,7 @@ class Backup(Job):
         return manifest_of(self.path)
 
 
-class Restore(Job):
+class Restore(TransferJob):
     """Extracting an archive into a volume of a host (another host makes it a migration)."""
 
     KIND = "restore"

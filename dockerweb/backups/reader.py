@@ -1,6 +1,6 @@
 """Reading an archive back, and checking it before anything is written:
 
-- `ArchiveReader` reads an archive file (zstd, gzip or plain), hashing (SHA-256) the very bytes
+- `ArchiveReader` reads an archive file (zstd at any level, gzip or plain), hashing (SHA-256) the very bytes
   it decompresses, a few chunks ahead in a thread of its own;
 - `member_check` checks each member (no absolute paths, no `..`, no links that resolve out of
   the volume, no devices), stripping leading components; `member_stream` turns the checked
@@ -98,7 +98,7 @@ class ArchiveReader:
     def _produce(self):
         with open(self.path, "rb") as f:
             raw = _Hashing(f, self)
-            if self.compression == "zstd":
+            if self.compression in ("zstd", "fast"):  # `fast` is zstd at a negative level
                 readable = zstandard.ZstdDecompressor().stream_reader(raw, read_size=CHUNK, read_across_frames=True)
             elif self.compression == "gzip":
                 readable = gzip.GzipFile(fileobj=raw, mode="rb")

@@ -11,11 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from dockerweb.core.errors import AppError, BadRequest
+from dockerweb.core.jobs import job_claim
+from dockerweb.core.models import JobStatus as Status
 from dockerweb.core.services import change
 from dockerweb.engine import inventory as engine_inventory
 
 from . import store
-from .models import Backup, Compression, Consistency, Schedule, Status
+from .models import Backup, Compression, Consistency, Schedule
 
 log = logging.getLogger(__name__)
 TASK_NAME = "backups.schedule_run"
@@ -81,7 +83,7 @@ def _validate(data: dict) -> dict:
     if "cron" in data:
         cron_parse(data["cron"])
     if "compression" in data and data["compression"] not in Compression.values:
-        raise BadRequest("compression must be zstd, gzip or none.", field="compression")
+        raise BadRequest(f"compression must be one of: {', '.join(Compression.values)}.", field="compression")
     if "consistency" in data and data["consistency"] not in Consistency.values:
         raise BadRequest("consistency must be none, pause or stop.", field="consistency")
     for k in KEEPS:
@@ -170,7 +172,6 @@ def schedule_run(*, schedule_id: int) -> dict:
     """One firing: back up each volume (one after another, in this task), prune after each
     success, and record how the run ended on the schedule."""
     from .services import backup_create, backup_execute
-    from .jobs import job_claim
 
     schedule = Schedule.objects.select_related("host").filter(pk=schedule_id).first()
     if schedule is None or not schedule.enabled:
@@ -206,11 +207,6 @@ def schedule_run(*, schedule_id: int) -> dict:
     Schedule.objects.filter(pk=schedule.pk).update(
         last_run=timezone.now(), last_status="failed" if errors else "succeeded", last_error="\n".join(errors)[:4000])
     return {"backups": results, "errors": errors}
-
-
-def schedule_after_backup(backup: Backup) -> None:
-    if backup.status == Status.SUCCEEDED and backup.schedule_id:
-        schedule_prune(schedule=backup.schedule, volume=backup.volume)
 
 
 def retention_keep(backups: list[Backup], *, keep_last: int = 0, keep_hourly: int = 0, keep_daily: int = 0,

@@ -4,8 +4,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from dockerweb.core.errors import NotFound
+from dockerweb.core.models import JobStatus as Status
 
-from .models import Backup, Restore, Schedule, Status
+from .models import Backup, Restore, Schedule
 
 
 def backup_list(*, filters: dict | None = None) -> QuerySet[Backup]:

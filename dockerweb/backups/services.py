@@ -2,7 +2,10 @@
 run restores; clean up after jobs whose worker died.
 
 `*_start` services check the role, write the queued row and enqueue the Celery task after the
-transaction commits; `*_run` are what the task calls, in the worker."""
+transaction commits; `*_run` are what the task calls, in the worker (`core.jobs`: claim,
+heartbeat, takeover); `*_execute` do the work. The work reaches each volume through one
+`backups.access.VolumeAccess`, chosen once per job and volume (in place, or through the
+engine), and the archive store through `store` (names), `writer` and `reader`."""
 from __future__ import annotations
 
 import logging
@@ -11,44 +14,27 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from dockerweb.containers import safety
 from dockerweb.core.chunks import CHUNK
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, TooLarge, Unavailable
+from dockerweb.core.jobs import Cancelled, Progress, job_cancel, job_claim, job_enqueue, job_finish, job_run, jobs_reap
+from dockerweb.core.models import JobStatus as Status
 from dockerweb.core.services import activity_record, change, permission_check
 from dockerweb.engine import archives as engine
 from dockerweb.engine import inventory as engine_inventory
-from dockerweb.inventory.agents import agent_queue_for, agent_status
 from dockerweb.inventory.models import Host
 from dockerweb.volumes.services import VOLUME_NAME
 
 from . import paths as paths_of
 from . import store
 from .access import LocalFolder, VolumeAccess, staging_create, volume_access, volume_create
+from .models import Backup, Compression, Consistency, Restore
 from .reader import ArchiveReader, detect_compression, looks_like_tar, sha256_file
 from .tarformat import tar_manifest
 from .writer import ArchiveWriter, ManifestWriter
-from .jobs import MAX_ATTEMPTS, Cancelled, Progress, claimer_dead, job_claim, job_finish, job_publish
-from .models import TERMINAL, Backup, Compression, Consistency, Restore, Status
 
 log = logging.getLogger(__name__)
-
-
-def _enqueue(job, task) -> None:
-    """Send the job's task once the row is committed; a broker that is down fails the job (503)."""
-    def send():
-        # Beside the host's engine when its agent runs (in place, at the volume), else the central workers.
-        queue = agent_queue_for(job.host) or ""
-        try:
-            result = task.apply_async(args=[job.pk], queue=queue or None)
-            type(job).objects.filter(pk=job.pk).update(task_id=result.id, queue=queue)
-        except Exception as exc:
-            log.warning("cannot enqueue %s: %s", job.job_key, exc)
-            job_finish(job, status=Status.FAILED, error=f"The task queue cannot be reached: {exc}")
-            raise Unavailable("The task queue (Redis) cannot be reached right now; the job was not started.") from exc
-    transaction.on_commit(send)
 
 
 def _choice(value, choices, field) -> str:
@@ -60,7 +46,6 @@ def _choice(value, choices, field) -> str:
 # --- backups ------------------------------------------------------------------------------------
 
 def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", consistency: str = "none",
-                 origin: str = Backup.Origin.MANUAL, schedule=None, enqueue: bool = True,
                  repository=None) -> Backup:
     """Queue a backup of `volume` on `host` for a person (role checked, logged)."""
     with change(user=actor, action="backup.create", host=host, target=volume,
@@ -68,8 +53,7 @@ def backup_start(*, actor, host: Host, volume: str, compression: str = "zstd", c
                         **({"repository": repository.name} if repository else {})}) as ch:
         doors = safety.volume_reach_check(user=actor, host=host, name=volume, how="Backing up")
         backup = backup_create(host=host, volume=volume, compression=compression, consistency=consistency,
-                               origin=origin, schedule=schedule, created_by=actor, enqueue=enqueue, doors=doors,
-                               repository=repository)
+                               created_by=actor, doors=doors, repository=repository)
         ch.detail["backup"] = backup.pk
     return backup
 
@@ -81,8 +65,6 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
     `enqueue`, send its task. Schedules call this directly: they act for nobody in particular.
     `doors` are the volume's ways to the host (`safety.volume_doors`), judged again for whoever
     later downloads or restores the archive; found here when not given."""
-    from .tasks import backup_run_task
-
     _choice(compression, Compression, "compression")
     _choice(consistency, Consistency, "consistency")
     if not engine.volume_exists(host, volume):
@@ -94,8 +76,80 @@ def backup_create(*, host: Host, volume: str, compression: str = "zstd", consist
                                    repository=repository, format="restic" if repository else "tar",
                                    created_by=created_by if getattr(created_by, "is_authenticated", False) else None)
     if enqueue:
-        _enqueue(backup, backup_run_task)
+        job_enqueue(backup)
     return backup
+
+
+def backup_run(*, backup_id: int) -> str:
+    def reset(backup):
+        backup.held_containers = []
+    return job_run(Backup, backup_id, reset=reset, execute=backup_execute)
+
+
+def backup_execute(backup: Backup) -> Backup:
+    """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
+    Containers held for consistency are released whatever happens."""
+    host = backup.host
+    held_problems: list[str] = []
+    try:
+        if host is None:
+            raise NotFound("The host of this backup was removed.")
+        _doors_refresh(backup)
+        volume = volume_access(host, backup.volume, job_key=backup.job_key)
+        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
+        with Progress(backup) as progress:
+            # The total only feeds the progress bar; restic measures as it goes (a second walk
+            # would slow a snapshot down).
+            sizer = None if backup.repository_id else _size_measure(backup, volume, progress)
+            progress.flush()
+            try:
+                if backup.consistency != Consistency.NONE:
+                    _hold(backup)
+                if backup.repository_id:
+                    _snapshot_copy(backup, volume, progress)
+                else:
+                    _backup_copy(backup, volume, progress)
+            finally:
+                if backup.held_containers:
+                    held_problems = _release(host, backup.held_containers)
+                if sizer is not None:
+                    sizer.join(30)
+        if held_problems:
+            raise Conflict("The backup was written, but some containers could not be brought back: "
+                           + "; ".join(held_problems))
+        job_finish(backup, status=Status.SUCCEEDED)
+    except Cancelled:
+        job_finish(backup, status=Status.CANCELLED, error="Cancelled while running; no archive was kept.")
+    except AppError as exc:
+        job_finish(backup, status=Status.FAILED, error=exc.message)
+    except Exception as exc:
+        log.exception("backup %s failed", backup.pk)
+        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}")
+    finally:
+        _leftovers(backup)
+    return backup
+
+
+def _doors_refresh(backup: Backup) -> None:
+    """Add the volume's ways to the host as they are now to those of the row (whoever takes the
+    archive away must be allowed every one the volume ever had)."""
+    doors = [list(d) for d in safety.volume_doors(backup.host, backup.volume)]
+    if any(d not in backup.doors for d in doors):
+        backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
+        Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
+
+
+def _size_measure(backup: Backup, volume: VolumeAccess, progress: Progress) -> threading.Thread:
+    """Measure the volume beside the copy, not before it: the total only feeds the progress bar
+    (without it, the bar shows bytes without a total)."""
+    def measure():
+        try:
+            progress.total = volume.size()
+        except Exception as exc:
+            log.warning("size of %s: %s", backup.volume, exc)
+    sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
+    sizer.start()
+    return sizer
 
 
 def _hold(backup: Backup) -> None:
@@ -147,28 +201,6 @@ def _backup_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> No
     backup.tmp_path = ""
 
 
-def _doors_refresh(backup: Backup) -> None:
-    """Add the volume's ways to the host as they are now to those of the row (whoever takes the
-    archive away must be allowed every one the volume ever had)."""
-    doors = [list(d) for d in safety.volume_doors(backup.host, backup.volume)]
-    if any(d not in backup.doors for d in doors):
-        backup.doors = backup.doors + [d for d in doors if d not in backup.doors]
-        Backup.objects.filter(pk=backup.pk).update(doors=backup.doors)
-
-
-def _size_measure(backup: Backup, volume: VolumeAccess, progress: Progress) -> threading.Thread:
-    """Measure the volume beside the copy, not before it: the total only feeds the progress bar
-    (without it, the bar shows bytes without a total)."""
-    def measure():
-        try:
-            progress.total = volume.size()
-        except Exception as exc:
-            log.warning("size of %s: %s", backup.volume, exc)
-    sizer = threading.Thread(target=measure, daemon=True, name=f"du-{backup.job_key}")
-    sizer.start()
-    return sizer
-
-
 def _snapshot_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> None:
     """A snapshot into the job's repository: restic reads the volume's folder in place."""
     from dockerweb.repositories.services import snapshot_copy
@@ -182,51 +214,9 @@ def _snapshot_copy(backup: Backup, volume: VolumeAccess, progress: Progress) -> 
     snapshot_copy(backup, progress, volume.folder)
 
 
-def backup_execute(backup: Backup) -> Backup:
-    """Run a claimed backup to its end: succeeded, failed (with a readable error) or cancelled.
-    Containers held for consistency are released whatever happens."""
-    host = backup.host
-    held_problems: list[str] = []
-    try:
-        if host is None:
-            raise NotFound("The host of this backup was removed.")
-        _doors_refresh(backup)
-        volume = volume_access(host, backup.volume, job_key=backup.job_key)
-        log.info("%s: volume %r on %s %s", backup.job_key, backup.volume, host.name, volume.reading)
-        with Progress(backup) as progress:
-            # The total only feeds the progress bar; restic measures as it goes (a second walk
-            # would slow a snapshot down).
-            sizer = None if backup.repository_id else _size_measure(backup, volume, progress)
-            progress.flush()
-            try:
-                if backup.consistency != Consistency.NONE:
-                    _hold(backup)
-                if backup.repository_id:
-                    _snapshot_copy(backup, volume, progress)
-                else:
-                    _backup_copy(backup, volume, progress)
-            finally:
-                if backup.held_containers:
-                    held_problems = _release(host, backup.held_containers)
-                if sizer is not None:
-                    sizer.join(30)
-        if held_problems:
-            raise Conflict("The backup was written, but some containers could not be brought back: "
-                           + "; ".join(held_problems))
-        job_finish(backup, status=Status.SUCCEEDED)
-    except Cancelled:
-        job_finish(backup, status=Status.CANCELLED, error="Cancelled while running; no archive was kept.")
-    except AppError as exc:
-        job_finish(backup, status=Status.FAILED, error=exc.message)
-    except Exception as exc:
-        log.exception("backup %s failed", backup.pk)
-        job_finish(backup, status=Status.FAILED, error=f"Unexpected error: {exc}")
-    finally:
-        _leftovers(backup)
-    return backup
-
-
 def _leftovers(job) -> None:
+    """What any backup or restore leaves once it ends: helper containers, staging volumes and
+    files under temporary names."""
     if job.host is not None:
         try:
             engine.job_leftovers_remove(job.host, job_key=job.job_key)
@@ -235,58 +225,9 @@ def _leftovers(job) -> None:
     store.partials_remove(getattr(job, "tmp_path", ""))
 
 
-def _job_run(model, pk: int, *, reset, execute) -> str:
-    """The task body of a job: claim the row; when a worker died running it, undo what it left
-    and retry within the cap (`reset` forgets what the dead attempt recorded); run it."""
-    job, previous = job_claim(model, pk)
-    if job is None:
-        return f"skipped ({previous})"
-    if previous:
-        job_cleanup(job, reason="")
-        if job.attempts > MAX_ATTEMPTS:
-            job_finish(job, status=Status.FAILED,
-                       error=f"The worker running this {job.KIND} stopped ({previous}); gave up after {MAX_ATTEMPTS} attempts.")
-            return "failed"
-        reset(job)
-    execute(job)
-    return job.status
-
-
-def backup_run(*, backup_id: int) -> str:
-    def reset(backup):
-        backup.held_containers = []
-
-    def execute(backup):
-        backup_execute(backup)
-        if backup.origin == Backup.Origin.SCHEDULE and backup.schedule_id:
-            from .schedules import schedule_after_backup
-            schedule_after_backup(backup)
-    return _job_run(Backup, backup_id, reset=reset, execute=execute)
-
-
 def backup_cancel(*, actor, backup: Backup) -> Backup:
     with change(user=actor, action="backup.cancel", host=backup.host, target=f"backup {backup.pk}"):
-        return _cancel(backup)
-
-
-def _cancel(job):
-    if job.status in TERMINAL:
-        raise Conflict(f"This job already ended ({job.status}).")
-    type(job).objects.filter(pk=job.pk).update(cancel_requested=True)
-    job.refresh_from_db()
-    if job.status == Status.QUEUED:
-        won = type(job).objects.filter(pk=job.pk, status=Status.QUEUED).update(
-            status=Status.CANCELLED, finished=timezone.now(), error="Cancelled before it started.")
-        job.refresh_from_db()
-        if won:
-            job_publish(job)
-            if job.task_id:
-                from dockerweb.celery import app
-                try:
-                    app.control.revoke(job.task_id)
-                except Exception:
-                    pass
-    return job
+        return job_cancel(backup)
 
 
 def backup_delete(*, actor, backup: Backup) -> None:
@@ -315,12 +256,40 @@ def backup_download(*, actor, backup: Backup) -> Path:
         return path
 
 
-def _upload_path(upload) -> Path | None:
-    """Where an upload already lies on disk (Django's temporary file), or None."""
+def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
+    """`{path, entries, truncated}` of folder `path` of the backup's archive, from its manifest,
+    paths as they will be restored. Browsing an archive is browsing the volume it holds: the
+    operator role and every door the volume had (`Backup.doors`). A refusal is logged."""
+    permission_check(user=actor, action="backup.browse", host=backup.host_name or None, target=f"backup {backup.pk}",
+                     detail={"path": path})
     try:
-        return Path(upload.temporary_file_path())
-    except AttributeError:
-        return None
+        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
+                           how=f"Browsing backup {backup.pk} of volume {backup.volume!r}")
+    except PermissionDenied as exc:
+        activity_record(user=actor, action="backup.browse", outcome="refused", host=backup.host_name or None,
+                        target=f"backup {backup.pk}", detail={"path": path, "message": exc.message})
+        raise
+    parts = paths_of.path_parts(path)
+    if backup.status != Status.SUCCEEDED:
+        raise Conflict(f"Backup {backup.pk} has no complete archive ({backup.status}).")
+    entries, truncated = paths_of.backup_folder_list(backup, parts, limit=settings.FILES_LIST_MAX)
+    return {"path": paths_of.shown(parts), "entries": entries, "truncated": truncated}
+
+
+def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
+    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
+    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
+    out = []
+    try:
+        for entry in paths_of.manifest_lines(backup):
+            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
+            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
+            out.append(entry)
+            if len(out) >= limit:
+                break
+    except (NotFound, OSError):
+        pass
+    return out
 
 
 def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0, host: Host | None = None) -> Backup:
@@ -329,8 +298,6 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
     archive store by `backups.uploads`, within `DOCKERWEB_IMPORT_MAX_BYTES`) is moved into the
     import's folder here, and a worker reads it (`import_execute`): hashed, every member read
     by the restore's own reader, its manifest written. Returns the queued job (202)."""
-    from .tasks import import_run_task
-
     name = volume or Path(getattr(upload, "name", "") or "imported").name.split(".")[0] or "imported"
     with change(user=actor, action="backup.import", host=host, target=name,
                 detail={"filename": getattr(upload, "name", ""), "size": getattr(upload, "size", None),
@@ -371,8 +338,20 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
             raise
         backup.tmp_path = str(tmp)
         Backup.objects.filter(pk=backup.pk).update(tmp_path=backup.tmp_path)
-        _enqueue(backup, import_run_task)
+        job_enqueue(backup)
     return backup
+
+
+def _upload_path(upload) -> Path | None:
+    """Where an upload already lies on disk (Django's temporary file), or None."""
+    try:
+        return Path(upload.temporary_file_path())
+    except AttributeError:
+        return None
+
+
+def import_run(*, backup_id: int) -> str:
+    return job_run(Backup, backup_id, execute=import_execute)
 
 
 def import_execute(backup: Backup) -> Backup:
@@ -426,10 +405,6 @@ def import_execute(backup: Backup) -> Backup:
     return backup
 
 
-def import_run(*, backup_id: int) -> str:
-    return _job_run(Backup, backup_id, reset=lambda backup: None, execute=import_execute)
-
-
 # --- restores -----------------------------------------------------------------------------------
 
 def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: bool = False, overwrite: bool = False,
@@ -438,8 +413,6 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
     `paths` (as the backup's file list shows them), only those are restored, each replacing
     what the volume holds there and nothing else (`backups.paths`); each must be in the archive
     (400 on `paths`, checked against its manifest before the job starts)."""
-    from .tasks import restore_run_task
-
     with change(user=actor, action="restore.create", host=host, target=volume,
                 detail={"backup": backup.pk, "create": create, "overwrite": overwrite,
                         **({"paths": list(paths)[:20]} if paths else {})}) as ch:
@@ -457,7 +430,7 @@ def restore_start(*, actor, backup: Backup, host: Host, volume: str, create: boo
                                          paths=selection.shown if selection else [],
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["restore"] = restore.pk
-        _enqueue(restore, restore_run_task)
+        job_enqueue(restore)
     return restore
 
 
@@ -467,8 +440,6 @@ def snapshot_restore_start(*, actor, repository, snapshot: str, host: Host, volu
     all-or-nothing job as an archive's, whole or by `paths` (as the snapshot's file list shows
     them, each checked to be in it). Reading a snapshot needs the doors its volume had."""
     from dockerweb.repositories import services as repositories
-
-    from .tasks import restore_run_task
 
     with change(user=actor, action="restore.create", host=host, target=volume,
                 detail={"repository": repository.name, "snapshot": snapshot, "create": create,
@@ -483,7 +454,7 @@ def snapshot_restore_start(*, actor, repository, snapshot: str, host: Host, volu
                                          paths=selection.shown if selection else [],
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["restore"] = restore.pk
-        _enqueue(restore, restore_run_task)
+        job_enqueue(restore)
     return restore
 
 
@@ -513,62 +484,10 @@ def _target_check(*, user, host: Host, volume: str) -> None:
     safety.volume_reach_check(user=user, host=host, name=volume, how="Restoring into", raw=raw)
 
 
-def _hash_mismatch(backup: Backup) -> BadRequest:
-    return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
-                      "changed. Nothing was restored.")
-
-
-def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progress: Progress, select=None) -> dict:
-    """Extract the archive into volume `into`, every member checked, hashing the archive on the
-    way; with `select`, only the members it keeps (all are checked, the whole archive is read).
-    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
-    backup = restore.backup
-    log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
-    reader = ArchiveReader(archive, backup.compression)
-    stats: dict = {}
-    try:
-        try:
-            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats, select=select)
-        finally:
-            reader.close()
-    except BadRequest:
-        # A damaged archive usually breaks the stream before its end: say which it is.
-        if sha256_file(archive) != backup.sha256:
-            raise _hash_mismatch(backup) from None
-        raise
-    if not reader.ended or not stats.get("complete"):
-        raise BadRequest("The archive could not be read to its end; nothing was restored.")
-    if reader.hexdigest() != backup.sha256:
-        raise _hash_mismatch(backup)
-    return stats
-
-
-def _target_open(restore: Restore) -> VolumeAccess | None:
-    """The restore's target volume as it is now, judged again for who asked; None when it does
-    not exist."""
-    if not engine.volume_exists(restore.host, restore.volume):
-        return None
-    _target_check(user=restore.created_by, host=restore.host, volume=restore.volume)
-    return volume_access(restore.host, restore.volume, job_key=restore.job_key)
-
-
-def _target_create(restore: Restore) -> VolumeAccess:
-    """Create the missing target volume (when asked to); the row remembers it, so a failure
-    removes it again."""
-    if not restore.create:
-        raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
-    source = f"{restore.repository.name}:{restore.snapshot}" if restore.repository_id else str(restore.backup.pk)
-    target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
-                           labels={"dockerweb.restored-from": source})
-    Restore.objects.filter(pk=restore.pk).update(created_volume=True)
-    restore.created_volume = True
-    return target
-
-
-def _safety_keep(restore: Restore) -> None:
-    """Back up the target before anything of it is replaced."""
-    restore.safety_backup = _safety_backup(restore)
-    Restore.objects.filter(pk=restore.pk).update(safety_backup=restore.safety_backup)
+def restore_run(*, restore_id: int) -> str:
+    def reset(restore):
+        Restore.objects.filter(pk=restore.pk).update(created_volume=False)
+    return job_run(Restore, restore_id, reset=reset, execute=restore_execute)
 
 
 def restore_execute(restore: Restore) -> Restore:
@@ -697,14 +616,32 @@ def _restore_paths(restore: Restore, extract) -> None:
     restore.file_count = stats.get("files", 0)
 
 
-def _restore_undo(restore: Restore) -> None:
-    """A failed restore into a volume it created removes that volume again."""
-    if restore.created_volume and restore.host is not None:
-        try:
-            engine.job_leftovers_remove(restore.host, job_key=restore.job_key)
-            engine.volume_remove(restore.host, restore.volume)
-        except AppError as exc:
-            log.warning("undo of %s: %s", restore.job_key, exc.message)
+def _target_open(restore: Restore) -> VolumeAccess | None:
+    """The restore's target volume as it is now, judged again for who asked; None when it does
+    not exist."""
+    if not engine.volume_exists(restore.host, restore.volume):
+        return None
+    _target_check(user=restore.created_by, host=restore.host, volume=restore.volume)
+    return volume_access(restore.host, restore.volume, job_key=restore.job_key)
+
+
+def _target_create(restore: Restore) -> VolumeAccess:
+    """Create the missing target volume (when asked to); the row remembers it, so a failure
+    removes it again."""
+    if not restore.create:
+        raise NotFound(f"Host {restore.host.name!r} has no volume {restore.volume!r}.")
+    source = f"{restore.repository.name}:{restore.snapshot}" if restore.repository_id else str(restore.backup.pk)
+    target = volume_create(restore.host, restore.volume, job_key=restore.job_key,
+                           labels={"dockerweb.restored-from": source})
+    Restore.objects.filter(pk=restore.pk).update(created_volume=True)
+    restore.created_volume = True
+    return target
+
+
+def _safety_keep(restore: Restore) -> None:
+    """Back up the target before anything of it is replaced."""
+    restore.safety_backup = _safety_backup(restore)
+    Restore.objects.filter(pk=restore.pk).update(safety_backup=restore.safety_backup)
 
 
 def _safety_backup(restore: Restore) -> Backup:
@@ -718,22 +655,67 @@ def _safety_backup(restore: Restore) -> Backup:
     return backup
 
 
-def restore_run(*, restore_id: int) -> str:
-    def reset(restore):
-        Restore.objects.filter(pk=restore.pk).update(created_volume=False)
-    return _job_run(Restore, restore_id, reset=reset, execute=restore_execute)
+def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progress: Progress, select=None) -> dict:
+    """Extract the archive into volume `into`, every member checked, hashing the archive on the
+    way; with `select`, only the members it keeps (all are checked, the whole archive is read).
+    Raises BadRequest unless the whole archive was read, matched its SHA-256 and was extracted."""
+    backup = restore.backup
+    log.info("%s: into volume %r on %s %s", restore.job_key, into.name, into.host.name, into.writing)
+    reader = ArchiveReader(archive, backup.compression)
+    stats: dict = {}
+    try:
+        try:
+            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats,
+                         select=select)
+        finally:
+            reader.close()
+    except BadRequest:
+        # A damaged archive usually breaks the stream before its end: say which it is.
+        if sha256_file(archive) != backup.sha256:
+            raise _hash_mismatch(backup) from None
+        raise
+    if not reader.ended or not stats.get("complete"):
+        raise BadRequest("The archive could not be read to its end; nothing was restored.")
+    if reader.hexdigest() != backup.sha256:
+        raise _hash_mismatch(backup)
+    return stats
+
+
+def _hash_mismatch(backup: Backup) -> BadRequest:
+    return BadRequest(f"The archive of backup {backup.pk} does not match its SHA-256: it is corrupt or was "
+                      "changed. Nothing was restored.")
+
+
+def _restore_undo(restore: Restore) -> None:
+    """A failed restore into a volume it created removes that volume again."""
+    if restore.created_volume and restore.host is not None:
+        try:
+            engine.job_leftovers_remove(restore.host, job_key=restore.job_key)
+            engine.volume_remove(restore.host, restore.volume)
+        except AppError as exc:
+            log.warning("undo of %s: %s", restore.job_key, exc.message)
 
 
 def restore_cancel(*, actor, restore: Restore) -> Restore:
     with change(user=actor, action="backup.cancel", host=restore.host, target=f"restore {restore.pk}"):
-        return _cancel(restore)
+        return job_cancel(restore)
 
 
 # --- jobs whose worker died ---------------------------------------------------------------------
 
-def job_cleanup(job, *, reason: str) -> dict:
-    """Undo what a job left on the engine and on disk: helper containers, staging volumes, held
-    containers, temporary files. With `reason`, also mark the job failed."""
+def job_reap(*, stale_seconds: int | None = None) -> list[str]:
+    """The reaper's round (every minute, and when a worker starts): every job whose worker is
+    gone is cleaned up after and marked failed (`core.jobs.jobs_reap`), and helpers of file
+    downloads a dead web process left are removed."""
+    reaped = jobs_reap(stale_seconds=stale_seconds)
+    _files_helpers_sweep()
+    return reaped
+
+
+def job_cleanup(job) -> dict:
+    """Undo what an attempt of a backup or restore whose worker died left on the engine and on
+    disk: held containers, a volume it created, helper containers, staging volumes, temporary
+    files. Returns what was done (`core.jobs` then retries the job, or marks it failed)."""
     done = {"released": [], "removed": {}}
     if isinstance(job, Backup) and job.held_containers and job.host is not None:
         done["released"] = [c["name"] for c in job.held_containers]
@@ -746,50 +728,7 @@ def job_cleanup(job, *, reason: str) -> dict:
         except AppError as exc:
             done["error"] = exc.message
     _leftovers(job)
-    if reason:
-        job_finish(job, status=Status.FAILED, error=reason)
-        activity_record(user=None, action=f"{job.KIND}.reap", outcome="failed", host=job.host_name,
-                        target=job.job_key, detail={"message": reason, **done})
     return done
-
-
-def _agent_leftovers_resend() -> list[str]:
-    """Jobs sent to a host's agent that is gone while they waited: the central workers take
-    them (through the engine's API). A second delivery cannot run a job twice (its claim)."""
-    from .tasks import backup_run_task, import_run_task, restore_run_task
-
-    sent = []
-    for model in (Backup, Restore):
-        for job in model.objects.filter(status=Status.QUEUED).exclude(queue="").select_related("host"):
-            if job.host is not None and agent_status(job.host.name) is None:
-                if model.objects.filter(pk=job.pk, status=Status.QUEUED, queue=job.queue).update(queue=""):
-                    task = (restore_run_task if model is Restore else
-                            import_run_task if job.origin == Backup.Origin.IMPORT else backup_run_task)
-                    task.apply_async(args=[job.pk])
-                    sent.append(job.job_key)
-    return sent
-
-
-def job_reap(*, stale_seconds: int | None = None) -> list[str]:
-    """Mark failed every running job whose worker is gone, and clean up after it."""
-    from .jobs import STALE_SECONDS
-
-    from dockerweb.audit.services import audit_leftovers_resend
-
-    reaped = []
-    _agent_leftovers_resend()
-    audit_leftovers_resend()
-    for model in (Backup, Restore):
-        for job in model.objects.filter(status=Status.RUNNING):
-            if claimer_dead(job, stale_seconds=STALE_SECONDS if stale_seconds is None else stale_seconds):
-                # Claim the right to reap it, so two reapers do not both act.
-                if model.objects.filter(pk=job.pk, status=Status.RUNNING, claimed_by=job.claimed_by).update(
-                        claimed_by="reaper"):
-                    job_cleanup(job, reason=f"The worker running this {job.KIND} stopped ({job.claimed_by}) before "
-                                            "it finished; what it left was cleaned up. Start it again if needed.")
-                    reaped.append(job.job_key)
-    _files_helpers_sweep()
-    return reaped
 
 
 def _files_helpers_sweep() -> None:
@@ -804,41 +743,3 @@ def _files_helpers_sweep() -> None:
             continue
         if removed:
             log.warning("removed %d stale files helper(s) on %s: %s", len(removed), host.name, ", ".join(removed))
-
-
-def backup_files_list(*, actor, backup: Backup, path: str = "/") -> dict:
-    """`{path, entries, truncated}` of folder `path` of the backup's archive, from its manifest,
-    paths as they will be restored. Browsing an archive is browsing the volume it holds: the
-    operator role and every door the volume had (`Backup.doors`). A refusal is logged."""
-    from django.conf import settings
-
-    permission_check(user=actor, action="backup.browse", host=backup.host_name or None, target=f"backup {backup.pk}",
-                     detail={"path": path})
-    try:
-        safety.doors_check(user=actor, host=backup.host, doors=backup.doors,
-                           how=f"Browsing backup {backup.pk} of volume {backup.volume!r}")
-    except PermissionDenied as exc:
-        activity_record(user=actor, action="backup.browse", outcome="refused", host=backup.host_name or None,
-                        target=f"backup {backup.pk}", detail={"path": path, "message": exc.message})
-        raise
-    parts = paths_of.path_parts(path)
-    if backup.status != Status.SUCCEEDED:
-        raise Conflict(f"Backup {backup.pk} has no complete archive ({backup.status}).")
-    entries, truncated = paths_of.backup_folder_list(backup, parts, limit=settings.FILES_LIST_MAX)
-    return {"path": paths_of.shown(parts), "entries": entries, "truncated": truncated}
-
-
-def manifest_entries(backup: Backup, limit: int = 200) -> list[dict]:
-    """The first `limit` lines of the backup's manifest, each with the kind of its file hash
-    (BLAKE3; SHA-256 in archives made before), for the backup's page."""
-    out = []
-    try:
-        for entry in paths_of.manifest_lines(backup):
-            kind = "BLAKE3" if "blake3" in entry else "SHA-256" if "sha256" in entry else ""
-            entry["hash_kind"], entry["hash"] = kind, entry.get("blake3") or entry.get("sha256") or ""
-            out.append(entry)
-            if len(out) >= limit:
-                break
-    except (NotFound, OSError):
-        pass
-    return out

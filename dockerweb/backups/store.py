@@ -18,7 +18,7 @@ from django.conf import settings
 
 from dockerweb.core.errors import BadRequest
 
-EXTENSIONS = {"zstd": ".tar.zst", "gzip": ".tar.gz", "none": ".tar"}
+EXTENSIONS = {"zstd": ".tar.zst", "fast": ".tar.zst", "gzip": ".tar.gz", "none": ".tar"}
 MANIFEST = ".manifest.jsonl"
 PARTIAL = ".partial"
 

@@ -12,6 +12,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import close_old_connections
 
+from dockerweb.core.jobs import JOB_OPTIONS
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +32,13 @@ def _malloc_tame() -> None:
 
 
 _malloc_tame()
-JOB_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+def task_for(job):
+    """The task that runs a backup, import or restore row (its kind of job: `core.jobs`)."""
+    if job.KIND == "restore":
+        return restore_run_task
+    return import_run_task if job.origin == "import" else backup_run_task
 
 
 @shared_task(name="backups.backup_run", **JOB_OPTIONS)

@@ -1,5 +1,5 @@
-"""Writing archives into the store: `ArchiveWriter` compresses a tar stream (zstd, gzip or
-none) into a temporary file, hashing what it writes, beside the archive's manifest
+"""Writing archives into the store: `ArchiveWriter` compresses a tar stream (zstd, `fast`: zstd
+at a negative level, gzip or none) into a temporary file, hashing what it writes, beside the archive's manifest
 (`ManifestWriter`); `commit()` fsyncs both and gives them their final names, so a file under
 its final name is complete. All in constant memory."""
 from __future__ import annotations
@@ -13,15 +13,12 @@ import threading
 from pathlib import Path
 
 import zstandard
+from django.conf import settings
 
 from dockerweb.core.chunks import CHUNK
 
 from . import store
 
-# Level 1: on 2 cores the CPU, not the disk, bounds a backup; level 3 saves ~10% space for ~2x the time.
-ZSTD_LEVEL = int(os.environ.get("DOCKERWEB_ZSTD_LEVEL", "1"))
-# zstd's own worker threads: reading the volume and hashing its files run beside the compression.
-ZSTD_THREADS = int(os.environ.get("DOCKERWEB_ZSTD_THREADS", str(min(os.cpu_count() or 1, 4))))
 _END = object()
 WRITEBACK_EVERY = 32 << 20
 
@@ -130,11 +127,12 @@ class ArchiveWriter:
     """Write a compressed archive, and its manifest (`manifest`), under temporary names;
     `commit()` makes both final atomically.
 
-    zstd compresses in `threads` worker threads (DOCKERWEB_ZSTD_THREADS; 0: in the caller's
-    thread), and then the compressed output is hashed and written in a thread of its own, so
+    zstd compresses at `settings.ZSTD_LEVEL` (`fast`: ZSTD_FAST_LEVEL) in `threads` worker
+    threads (settings.ZSTD_THREADS; 0: in the caller's thread), and then the compressed output is hashed and written in a thread of its own, so
     the caller (reading the volume) runs beside both."""
 
-    def __init__(self, final: Path, compression: str, *, threads: int = ZSTD_THREADS):
+    def __init__(self, final: Path, compression: str, *, threads: int | None = None):
+        threads = settings.ZSTD_THREADS if threads is None else threads
         self.final = final
         self.tmp = store.partial(final)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -146,8 +144,9 @@ class ArchiveWriter:
             self.tmp.unlink(missing_ok=True)
             raise
         self._hashing = _HashingFile(self._raw, threaded=threads > 0)
-        if compression == "zstd":
-            cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads)
+        if compression in ("zstd", "fast"):
+            level = settings.ZSTD_FAST_LEVEL if compression == "fast" else settings.ZSTD_LEVEL
+            cctx = zstandard.ZstdCompressor(level=level, threads=threads)
             self._out = cctx.stream_writer(self._hashing, closefd=False, write_size=CHUNK)
         elif compression == "gzip":
             self._out = gzip.GzipFile(fileobj=self._hashing, mode="wb", compresslevel=3, mtime=0)

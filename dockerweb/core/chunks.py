@@ -21,18 +21,51 @@ CHUNK = 1 << 20
 _END = object()
 
 
-def _taken(q: queue.Queue, stop: threading.Event, thread: threading.Thread):
-    """The items `thread` puts in `q` as `(None, item)`, until `(_END, None)`; `(exc, None)`
-    raises `exc` here. Leaving the iteration early sets `stop` (the thread's puts give up)."""
+class _Stopped(Exception):
+    """The reader went away: the producer stops where it is."""
+
+
+def _fed(produce, depth: int, name: str):
+    """The items `produce(give)` gives, to iterate here while it runs in a thread of its own, at
+    most `depth` items ahead. Its errors are raised here; leaving the iteration early stops it
+    at its next `give`."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped()
+
+    def run():
+        try:
+            produce(lambda item: put((None, item)))
+            put((_END, None))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the reader, which raises it in its own thread
+            try:
+                put((exc, None))
+            except _Stopped:
+                pass
+        finally:
+            from django.db import connection
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True, name=name)
     thread.start()
     try:
         while True:
-            kind, c = q.get()
+            kind, item = q.get()
             if kind is _END:
                 return
             if kind is not None:
                 raise kind
-            yield c
+            yield item
     finally:
         stop.set()
         thread.join(10)
@@ -40,31 +73,10 @@ def _taken(q: queue.Queue, stop: threading.Event, thread: threading.Thread):
 
 def prefetch(chunks, depth: int = 4):
     """Iterate `chunks` in a thread, at most `depth` items ahead. Errors are re-raised here."""
-    q: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run():
-        try:
-            for c in chunks:
-                if not put((None, c)):
-                    return
-            put((_END, None))
-        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            put((exc, None))
-        finally:
-            from django.db import connection
-            connection.close()
-
-    return _taken(q, stop, threading.Thread(target=run, daemon=True, name="prefetch"))
+    def produce(give):
+        for c in chunks:
+            give(c)
+    return _fed(produce, depth, "prefetch")
 
 
 def coalesce(chunks, size: int = CHUNK):
@@ -79,52 +91,23 @@ def coalesce(chunks, size: int = CHUNK):
         yield bytes(buf)
 
 
-class _Stopped(Exception):
-    """The reader of `pull` went away: the producer stops where it is."""
-
-
 def pull(produce, depth: int = 4):
     """The bytes that `produce(write)` writes, as chunks of about 1 MiB to iterate: the producer
     runs in a thread of its own, at most `depth` chunks ahead (what it writes is copied: it may
     reuse its buffers). Closing the iterator stops the producer at its next write; its errors
     are raised here."""
-    q: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def put(item) -> None:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        raise _Stopped()
-
-    def run():
+    def chunked(give):
         buf = bytearray()
 
         def write(data) -> None:
             buf.extend(data)
             if len(buf) >= CHUNK:
-                put((None, bytes(buf)))
+                give(bytes(buf))
                 buf.clear()
-        try:
-            produce(write)
-            if buf:
-                put((None, bytes(buf)))
-            put((_END, None))
-        except _Stopped:
-            pass
-        except BaseException as exc:  # handed to the reader, which raises it in its own thread
-            try:
-                put((exc, None))
-            except _Stopped:
-                pass
-        finally:
-            from django.db import connection
-            connection.close()
-
-    return _taken(q, stop, threading.Thread(target=run, daemon=True, name="pull"))
+        produce(write)
+        if buf:
+            give(bytes(buf))
+    return _fed(chunked, depth, "pull")
 
 
 class AsyncChunks:

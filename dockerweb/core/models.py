@@ -81,3 +81,65 @@ class BindRoot(models.Model):
         import os
 
         return os.path.isdir(self.path)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    """What every long-running job row holds (backups, restores, audits): its status and
+    progress, timings and error, and the claim (which worker runs it, its last heartbeat) that
+    keeps a redelivered task from running the same job twice and lets a dead worker's job be
+    found and cleaned up. Only `core.jobs` and the services of the job's app change these."""
+
+    Status = JobStatus
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    task_id = models.CharField(max_length=64, blank=True)
+    claimed_by = models.CharField(max_length=128, blank=True, help_text="host:pid of the worker running it")
+    worker = models.CharField(max_length=128, blank=True, help_text="The Celery worker that ran it (an agent's name "
+                                                                    "when the host's agent did)")
+    queue = models.CharField(max_length=100, blank=True, help_text="The host's agent queue it was sent to; empty: "
+                                                                   "the central workers'")
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+    KIND = "job"
+
+    @property
+    def job_key(self) -> str:
+        """The id of this job in live messages, engine labels and file names (`backup-12`)."""
+        return f"{self.KIND}-{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def duration(self):
+        if self.started and self.finished:
+            return (self.finished - self.started).total_seconds()
+        return None
+
+    def live_fields(self) -> dict:
+        """What this kind of job adds to its `job.progress` messages."""
+        return {}

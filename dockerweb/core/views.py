@@ -90,11 +90,9 @@ SETTINGS_ADMINS_ONLY = "Only admins may see and change dockerweb's settings."
 
 
 def _settings_render(request, form, status: int = 200, remove_error: str = ""):
-    import os
-
     return render(request, "core/settings.html", {
         "form": form, "roots": selectors.bind_roots(), "saved": selectors.bind_roots_saved(),
-        "environment": os.environ.get("DOCKERWEB_BIND_ALLOWLIST"), "remove_error": remove_error,
+        "environment": settings.BIND_ALLOWLIST_ENVIRONMENT, "remove_error": remove_error,
     }, status=status)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import docker.errors
+from django.conf import settings
 
 from dockerweb.core.errors import Conflict, NotFound, Unavailable
 
@@ -39,7 +40,7 @@ HELPER_CANDIDATES = ("busybox:latest", "dockerweb-test/busybox:latest", "alpine:
 
 def helper_image(host) -> str:
     """An image present on `host` to run helper containers from."""
-    wanted = os.environ.get("DOCKERWEB_HELPER_IMAGE", "")
+    wanted = settings.HELPER_IMAGE
     candidates = (wanted,) if wanted else HELPER_CANDIDATES
     ref = image_first_present(host, candidates)
     if ref is None:
@@ -119,7 +120,7 @@ def volume_local_dir(host, name: str) -> Path | None:
     the engine's own view of the mountpoint (/proc/<engine pid>/root/…) is the very folder we see
     (same device and inode) and we may read it. A socket forwarded from another machine or a
     container, a rootless engine, or a worker without the rights all fall back to the engine."""
-    if os.environ.get("DOCKERWEB_BACKUP_DIRECT", "auto").lower() in ("off", "0", "no", "false"):
+    if not settings.BACKUP_DIRECT:
         return None
     url = engine_url(host) or ""
     if not url.startswith("unix://"):

@@ -6,11 +6,11 @@ or times out. They send traffic only to the addresses the script names (the host
 containers and gateways)."""
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import docker.errors
+from django.conf import settings
 
 from dockerweb.core.errors import AppError, Conflict
 
@@ -34,7 +34,7 @@ def probe_image_status(host) -> dict:
     local image has `sh` and `ping` (with `timeout`, `sed`, `grep`), and `reason` says why in
     words for the page and the 409. $DOCKERWEB_PROBE_IMAGE, when set, is the only candidate.
     Chosen once per host and set of local images (images.image_choose); never pulled."""
-    override = os.environ.get("DOCKERWEB_PROBE_IMAGE", "").strip()
+    override = settings.PROBE_IMAGE
     got = image_choose(host, script=TOOLS_CHECK, labels={PROBE_LABEL: "check"}, override=override,
                        preferred=IMAGE_CANDIDATES)
     name = getattr(host, "name", "?")

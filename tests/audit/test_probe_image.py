@@ -46,18 +46,18 @@ def pair(engine, host):
     return host
 
 
-def test_the_override_may_name_any_tag_and_is_checked_for_the_tools(host, engine, other_images, monkeypatch):
-    monkeypatch.setenv("DOCKERWEB_PROBE_IMAGE", "mytools/bb:1.36")
+def test_the_override_may_name_any_tag_and_is_checked_for_the_tools(host, engine, other_images, settings):
+    settings.PROBE_IMAGE = "mytools/bb:1.36"  # DOCKERWEB_PROBE_IMAGE
     st = engine_probes.probe_image_status(host)
     assert st == {"image": "mytools/bb:1.36", "override": True, "reason": ""}
 
-    monkeypatch.setenv("DOCKERWEB_PROBE_IMAGE", "mytools/nosh:1")
+    settings.PROBE_IMAGE = "mytools/nosh:1"  # DOCKERWEB_PROBE_IMAGE
     st = engine_probes.probe_image_status(host)
     assert st["image"] is None
     assert st["reason"] == ("Probes are off: DOCKERWEB_PROBE_IMAGE names mytools/nosh:1, which is missing sh "
                             "or ping.")
 
-    monkeypatch.setenv("DOCKERWEB_PROBE_IMAGE", "nosuch/tools:0")
+    settings.PROBE_IMAGE = "nosuch/tools:0"  # DOCKERWEB_PROBE_IMAGE
     st = engine_probes.probe_image_status(host)
     assert st["image"] is None and "nosuch/tools:0, which is not on host 'local'" in st["reason"]
     # The checks leave no container behind.
@@ -65,8 +65,8 @@ def test_the_override_may_name_any_tag_and_is_checked_for_the_tools(host, engine
 
 
 def test_without_override_the_first_local_image_with_the_tools_is_chosen_once(host, engine, other_images,
-                                                                             monkeypatch):
-    monkeypatch.delenv("DOCKERWEB_PROBE_IMAGE", raising=False)
+                                                                             monkeypatch, settings):
+    settings.PROBE_IMAGE = ""  # DOCKERWEB_PROBE_IMAGE not set
     # Only the image without sh is a preferred candidate: it is checked, refused, and the search
     # goes on through the host's other images.
     monkeypatch.setattr(engine_probes, "IMAGE_CANDIDATES", ("mytools/nosh:1",))
@@ -91,8 +91,8 @@ def test_without_override_the_first_local_image_with_the_tools_is_chosen_once(ho
         engine.images.remove("mytools/bb:again")
 
 
-def test_no_image_means_409_in_words_and_no_failed_audit(pair, api_as, monkeypatch):
-    monkeypatch.setenv("DOCKERWEB_PROBE_IMAGE", "nosuch/tools:0")
+def test_no_image_means_409_in_words_and_no_failed_audit(pair, api_as, settings):
+    settings.PROBE_IMAGE = "nosuch/tools:0"  # DOCKERWEB_PROBE_IMAGE
     op = api_as("operator")
     before = Audit.objects.count()
     r = op.post("/api/hosts/local/audit/", {"probe": True}, format="json")
@@ -106,8 +106,8 @@ def test_no_image_means_409_in_words_and_no_failed_audit(pair, api_as, monkeypat
     assert op.post("/api/hosts/local/audit/", {"probe": False}, format="json").status_code == 201
 
 
-def test_probes_run_from_a_busybox_with_another_name(pair, api_as, other_images, monkeypatch):
-    monkeypatch.setenv("DOCKERWEB_PROBE_IMAGE", "mytools/bb:1.36")
+def test_probes_run_from_a_busybox_with_another_name(pair, api_as, other_images, settings):
+    settings.PROBE_IMAGE = "mytools/bb:1.36"  # DOCKERWEB_PROBE_IMAGE
     op = api_as("operator")
     r = op.post("/api/hosts/local/audit/probe/", {"source": "pimg-a", "target": "pimg-b"}, format="json")
     assert r.status_code == 200, r.content

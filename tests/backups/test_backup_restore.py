@@ -17,7 +17,7 @@ from .conftest import fill_volume, fingerprint, import_archive, run_in, wait_job
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.parametrize("compression", ["zstd", "gzip"])
+@pytest.mark.parametrize("compression", ["zstd", "fast", "gzip"])
 def test_backup_then_restore_into_a_new_volume_is_identical(celery_worker_proc, host, engine, operator, compression):
     fill_volume(engine, "bk-src")
     before = fingerprint(engine, "bk-src")

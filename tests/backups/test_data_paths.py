@@ -17,7 +17,7 @@ from .conftest import fill_volume, fingerprint, run_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_in_place_only_for_plain_local_volumes_of_this_machines_engine(host, engine, monkeypatch):
+def test_in_place_only_for_plain_local_volumes_of_this_machines_engine(host, engine, settings):
     from dockerweb.engine.archives import volume_local_dir
     from dockerweb.inventory.models import Host
 
@@ -29,7 +29,7 @@ def test_in_place_only_for_plain_local_volumes_of_this_machines_engine(host, eng
     assert volume_local_dir(host, "dp-tmpfs") is None
     # an engine reached over TCP is on another machine as far as we can tell
     assert volume_local_dir(Host(name="far", url="tcp://127.0.0.1:9"), "dp-plain") is None
-    monkeypatch.setenv("DOCKERWEB_BACKUP_DIRECT", "off")
+    settings.BACKUP_DIRECT = False  # DOCKERWEB_BACKUP_DIRECT=off
     assert volume_local_dir(host, "dp-plain") is None
 
 

@@ -143,7 +143,7 @@ def test_a_redelivered_job_of_a_dead_worker_is_taken_over_and_retried_within_the
     container) is cleaned up by the redelivered task, which then runs the job again."""
     from django.utils import timezone
 
-    from dockerweb.backups.jobs import MAX_ATTEMPTS
+    from dockerweb.core.jobs import MAX_ATTEMPTS
     from dockerweb.backups.models import Backup
     from dockerweb.backups.tasks import backup_run_task
     from dockerweb.engine import archives

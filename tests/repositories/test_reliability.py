@@ -36,7 +36,7 @@ def _checked(repo_id: int):
 def test_the_sftp_server_going_away_mid_snapshot_fails_the_job_cleanly(host, engine, admin_api, settings):
     from dockerweb.backups.models import Backup
     from dockerweb.backups.services import backup_create, backup_execute
-    from dockerweb.backups.jobs import job_claim
+    from dockerweb.core.jobs import job_claim
     from dockerweb.repositories.models import Repository
 
     folder = Path(tempfile.mkdtemp(prefix="dw-sshd-away-"))

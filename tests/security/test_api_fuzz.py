@@ -159,7 +159,8 @@ def scene(host, engine, api_as, celery_worker_proc):
 
 def _quiesce(timeout: float = 120) -> None:
     """Let the jobs the fuzzer started end before the engine is put back as it was."""
-    from dockerweb.backups.models import Backup, Restore, Status
+    from dockerweb.backups.models import Backup, Restore
+    from dockerweb.core.models import JobStatus as Status
 
     deadline = time.monotonic() + timeout
     active = (Status.QUEUED, Status.RUNNING)

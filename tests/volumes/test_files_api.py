@@ -34,9 +34,9 @@ printf 'we\nird\n' > "$(printf 'new\nline')"
 
 
 @pytest.fixture(params=["in place", "through the engine"])
-def data_path(request, monkeypatch):
+def data_path(request, settings):
     if request.param == "through the engine":
-        monkeypatch.setenv("DOCKERWEB_BACKUP_DIRECT", "off")
+        settings.BACKUP_DIRECT = False  # DOCKERWEB_BACKUP_DIRECT=off
     return request.param
 
 

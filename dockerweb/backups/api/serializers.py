@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule, Status
+from dockerweb.backups.models import Backup, Compression, Consistency, Restore, Schedule
 from dockerweb.backups.schedules import KEEP_MAX
 from dockerweb.core.api import params
+from dockerweb.core.models import JobStatus as Status
 from dockerweb.repositories.models import Repository
 
 

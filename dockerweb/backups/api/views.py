@@ -20,7 +20,8 @@ from .serializers import (BackupFilters, BackupInput, BackupSerializer, CronPrev
                           ScheduleSerializer)
 
 # An archive's media type, by its compression.
-ARCHIVE_TYPES = {"zstd": "application/zstd", "gzip": "application/gzip", "none": "application/x-tar"}
+ARCHIVE_TYPES = {"zstd": "application/zstd", "fast": "application/zstd", "gzip": "application/gzip",
+                 "none": "application/x-tar"}
 
 
 class VolumeBackups(APIView):

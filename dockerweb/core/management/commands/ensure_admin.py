@@ -1,5 +1,4 @@
-import os
-
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from dockerweb.core.services import ensure_admin
@@ -9,9 +8,7 @@ class Command(BaseCommand):
     help = "Make sure the first admin exists (DOCKERWEB_ADMIN_USER / DOCKERWEB_ADMIN_PASSWORD)."
 
     def handle(self, *args, **options):
-        username = os.environ.get("DOCKERWEB_ADMIN_USER") or "admin"
-        password = os.environ.get("DOCKERWEB_ADMIN_PASSWORD") or None
-        user, generated = ensure_admin(username=username, password=password)
+        user, generated = ensure_admin(username=settings.ADMIN_USER, password=settings.ADMIN_PASSWORD)
         if generated:
             self.stdout.write(self.style.WARNING(
                 f"Created admin {user.username!r} with password: {generated}\n"
