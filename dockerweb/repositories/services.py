@@ -303,8 +303,8 @@ def snapshot_job(*, repository: Repository, snapshot: str):
 
     if not _SNAPSHOT_ID.match(snapshot or ""):
         raise NotFound("The repository has no such snapshot.", field="snapshot")
-    job = (Backup.objects.filter(repository=repository, snapshot=snapshot[:8]).first()
-           or Backup.objects.filter(repository=repository, snapshot=snapshot).first())
+    # Jobs keep the short id restic names a new snapshot by (its first 8 hex digits).
+    job = Backup.objects.filter(repository=repository, snapshot=snapshot[:8]).first()
     if job is None:
         # A copy (offsite) names the snapshot it was copied from: that one's job, wherever it was
         # made (its repository may be gone from here).
@@ -314,8 +314,7 @@ def snapshot_job(*, repository: Repository, snapshot: str):
             raise NotFound("The repository has no such snapshot.", field="snapshot")
         original = found[0].get("original") or ""
         if original:
-            job = Backup.objects.filter(snapshot=original[:8], repository__isnull=False).first() or \
-                Backup.objects.filter(snapshot=original[:8]).first()
+            job = Backup.objects.filter(snapshot=original[:8]).first()
     return job
 
 
