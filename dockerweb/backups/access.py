@@ -29,7 +29,7 @@ from . import paths as paths_of
 from . import store
 from .extract import tree_extract
 from .reader import member_check, member_stream
-from .tarformat import tar_manifest, tree_size, tree_tar
+from .tarformat import tar_manifest, tree_data_size, tree_tar
 
 
 
@@ -50,19 +50,20 @@ class VolumeAccess:
         raise NotImplementedError
 
     def size(self) -> int:
-        """About the bytes of the tar `read_tar` writes (only the progress bar uses it)."""
+        """The bytes of the volume's files, a hard-linked file once: the total that `read_tar`
+        counts to (only the progress bar uses it)."""
         raise NotImplementedError
 
-    def read_tar(self, write, manifest, on_bytes) -> int:
+    def read_tar(self, write, manifest, on_data) -> int:
         """Write the volume's tar (members `data/…`, like the engine's archive of a folder
-        mounted at /data) to `write`, one manifest line per member to `manifest`, counting bytes
-        with `on_bytes`. Returns the member count."""
+        mounted at /data) to `write`, one manifest line per member to `manifest`, telling
+        `on_data` the bytes of file content read. Returns the member count."""
         raise NotImplementedError
 
-    def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
+    def extract(self, chunks, *, strip_components: int, stats: dict, select=None, on_data=None) -> None:
         """Write the archive whose decompressed bytes are `chunks` into the volume, every member
-        checked first (`reader.member_check`: `stats` says what was seen); with `select`, only
-        the members it keeps."""
+        checked first (`reader.member_check`: `stats` says what was seen, `on_data` hears of the
+        file content read); with `select`, only the members it keeps."""
         raise NotImplementedError
 
     def is_empty(self) -> bool:
@@ -114,13 +115,14 @@ class LocalFolder(VolumeAccess):
         return f"in place at {self.folder}"
 
     def size(self) -> int:
-        return tree_size(self.folder)
+        return tree_data_size(self.folder)
 
-    def read_tar(self, write, manifest, on_bytes) -> int:
-        return tree_tar(self.folder, "data", write, manifest, on_bytes)
+    def read_tar(self, write, manifest, on_data) -> int:
+        return tree_tar(self.folder, "data", write, manifest, on_data)
 
-    def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
-        members = member_check(chunks, strip_components=strip_components, stats=stats, select=select)
+    def extract(self, chunks, *, strip_components: int, stats: dict, select=None, on_data=None) -> None:
+        members = member_check(chunks, strip_components=strip_components, stats=stats, select=select,
+                               on_data=on_data)
         try:
             tree_extract(members, self.folder)
         finally:
@@ -148,9 +150,9 @@ class ThroughEngine(VolumeAccess):
     writing = "through the engine's archive endpoint"
 
     def size(self) -> int:
-        return engine.volume_apparent_size(self.host, job_key=self.job_key, name=self.name)
+        return engine.volume_data_size(self.host, job_key=self.job_key, name=self.name)
 
-    def read_tar(self, write, manifest, on_bytes) -> int:
+    def read_tar(self, write, manifest, on_data) -> int:
         helper = engine.helper_create(self.host, job_key=self.job_key, mounts={self.name: ("/data", True)})
         try:
             chunks, close = engine.archive_read(self.host, helper, "/data")
@@ -158,19 +160,16 @@ class ThroughEngine(VolumeAccess):
             engine.helper_remove(self.host, helper)
             raise
         pre = prefetch(chunks)
-
-        def sink(chunk):
-            write(chunk)
-            on_bytes(len(chunk))
         try:
-            return tar_manifest(pre, manifest, sink)
+            return tar_manifest(pre, manifest, write, on_data)
         finally:
             pre.close()
             close()
             engine.helper_remove(self.host, helper)
 
-    def extract(self, chunks, *, strip_components: int, stats: dict, select=None) -> None:
-        clean = member_stream(chunks, strip_components=strip_components, stats=stats, select=select)
+    def extract(self, chunks, *, strip_components: int, stats: dict, select=None, on_data=None) -> None:
+        clean = member_stream(chunks, strip_components=strip_components, stats=stats, select=select,
+                              on_data=on_data)
         helper = engine.helper_create(self.host, job_key=self.job_key, mounts={self.name: ("/restore", False)})
         pre = prefetch(coalesce(clean))
         try:

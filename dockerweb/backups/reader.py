@@ -113,15 +113,6 @@ class ArchiveReader:
     def __iter__(self):
         return self._chunks
 
-    def counted(self, on_bytes):
-        """The chunks, telling `on_bytes` how many bytes of the archive each took."""
-        seen = 0
-        for chunk in self._chunks:
-            on_bytes(self.count - seen)
-            seen = self.count
-            yield chunk
-        on_bytes(self.count - seen)
-
     def hexdigest(self) -> str:
         return self.sha.hexdigest()
 
@@ -188,7 +179,7 @@ def _data(blocks: Blocks, n: int):
         raise BadRequest(f"The archive is corrupt or truncated: {exc}") from exc
 
 
-def member_check(chunks, *, strip_components: int, stats: dict, select=None):
+def member_check(chunks, *, strip_components: int, stats: dict, select=None, on_data=None):
     """The members of the archive in `chunks` (its decompressed bytes), checked and stripped:
     yields `(TarInfo, pieces)` per member to restore, `pieces` being views of exactly the
     member's data (read them, or not, before asking for the next member). With `select` (a
@@ -201,9 +192,16 @@ def member_check(chunks, *, strip_components: int, stats: dict, select=None):
     with every link of the archive in place (a chain like `d1/s -> ..` plus `t -> d1/s/../..`
     leaves, though each text looks inside), again once the whole archive is known, since a
     later link can change where an earlier one leads. A corrupt or truncated archive raises
-    BadRequest too. `stats["files"]` counts members yielded, `stats["root"]` is the (mode, uid,
-    gid) of the folder that becomes the volume's root, and `stats["complete"]` is set only when
-    the end of the archive was reached and every check passed."""
+    BadRequest too. `stats["files"]` counts members yielded and `stats["bytes"]` their files'
+    content, `stats["root"]` is the (mode, uid, gid) of the folder that becomes the volume's
+    root, and `stats["complete"]` is set only when the end of the archive was reached and every
+    check passed. `on_data` is told the bytes of file content read, member by member, yielded
+    or passed over (the progress of reading the whole archive)."""
+    def counting(pieces):
+        for piece in pieces:
+            on_data(len(piece))
+            yield piece
+
     links: dict[str, str] = {}  # the archive's symbolic links as restored: path → text
     blocks = Blocks(chunks)
     try:
@@ -260,17 +258,20 @@ def member_check(chunks, *, strip_components: int, stats: dict, select=None):
                 out.linkname = source
             if m.pax_headers:
                 out.pax_headers = m.pax_headers
-            if select is not None and not select(name):
-                for _ in _data(blocks, padded(size)):
-                    pass
-                continue
             pieces = _data(blocks, size)
-            yield out, pieces
-            for _ in pieces:  # whatever the caller did not read
+            if on_data is not None:
+                pieces = counting(pieces)
+            if select is not None and not select(name):
+                for _ in pieces:
+                    pass
+            else:
+                yield out, pieces
+                for _ in pieces:  # whatever the caller did not read
+                    pass
+                stats["files"] = stats.get("files", 0) + 1
+                stats["bytes"] = stats.get("bytes", 0) + size
+            for _ in _data(blocks, padded(size) - size):
                 pass
-            for _ in blocks.pieces(padded(size) - size):
-                pass
-            stats["files"] = stats.get("files", 0) + 1
         for name, text in links.items():
             if ".." in text.split("/"):  # only these can climb out, once every other link is inside
                 _check_link(links, name, text, member=name)
@@ -285,10 +286,11 @@ def member_check(chunks, *, strip_components: int, stats: dict, select=None):
     stats["complete"] = True
 
 
-def member_stream(chunks, *, strip_components: int, stats: dict, select=None):
+def member_stream(chunks, *, strip_components: int, stats: dict, select=None, on_data=None):
     """The members of `member_check` as a clean tar stream (PAX headers written anew, file data
     passed on as views), for the engine's archive endpoint to extract."""
-    for out, pieces in member_check(chunks, strip_components=strip_components, stats=stats, select=select):
+    for out, pieces in member_check(chunks, strip_components=strip_components, stats=stats, select=select,
+                                    on_data=on_data):
         yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         yield from pieces
         if out.size % 512:

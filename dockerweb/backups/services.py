@@ -317,7 +317,7 @@ def backup_import(*, actor, upload, volume: str = "", strip_components: int = 0,
             raise BadRequest("The upload is empty.", field="file")
         backup = Backup.objects.create(host=host, host_name=host.name if host else "", volume=name,
                                        origin=Backup.Origin.IMPORT, strip_components=strip_components,
-                                       compression=Compression.NONE, bytes_total=size,
+                                       compression=Compression.NONE,
                                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
         ch.detail["backup"] = backup.pk
         tmp = store.upload_partial(backup)
@@ -368,11 +368,12 @@ def import_execute(backup: Backup) -> Backup:
         size = tmp.stat().st_size
         manifest = ManifestWriter(final)
         try:
-            with Progress(backup, total=size) as progress:
+            reader = ArchiveReader(tmp, backup.compression)
+            # The files' total is known only once all is read: the bar follows the upload read.
+            with Progress(backup, fraction=lambda: reader.count / size) as progress:
                 progress.flush()
-                reader = ArchiveReader(tmp, backup.compression)
                 try:
-                    count = tar_manifest(reader.counted(progress.add), manifest)
+                    count = tar_manifest(reader, manifest, on_data=progress.add)
                 except BadRequest as exc:
                     raise BadRequest(f"The upload cannot be used: {exc.message}", field="file") from exc
                 finally:
@@ -388,7 +389,7 @@ def import_execute(backup: Backup) -> Backup:
             raise
         store.fsync_dir(final.parent)
         backup.path, backup.size, backup.sha256, backup.file_count = relative, size, reader.hexdigest(), count
-        backup.bytes_done = backup.bytes_total = size
+        backup.bytes_done = backup.bytes_total = progress.done
         backup.tmp_path = ""
         job_finish(backup, status=Status.SUCCEEDED)
     except Cancelled:
@@ -513,7 +514,7 @@ def restore_execute(restore: Restore) -> Restore:
             archive = store.store_path(backup.path)
             if not archive.exists():
                 raise NotFound(f"The archive file of backup {backup.pk} is missing from the archive store.")
-            total = backup.size
+            total = backup.bytes_total
         with Progress(restore, total=total or 0) as progress:
             progress.flush()
             if restore.repository_id:
@@ -665,8 +666,8 @@ def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progre
     stats: dict = {}
     try:
         try:
-            into.extract(reader.counted(progress.add), strip_components=restore.strip_components, stats=stats,
-                         select=select)
+            into.extract(reader, strip_components=restore.strip_components, stats=stats, select=select,
+                         on_data=progress.add)
         finally:
             reader.close()
     except BadRequest:
@@ -678,6 +679,7 @@ def _restore_extract(restore: Restore, archive: Path, into: VolumeAccess, progre
         raise BadRequest("The archive could not be read to its end; nothing was restored.")
     if reader.hexdigest() != backup.sha256:
         raise _hash_mismatch(backup)
+    progress.done = stats.get("bytes", 0)  # what was restored (a restore of paths reads past the rest)
     return stats
 
 

@@ -5,9 +5,10 @@ standard library's keeps a list of every member and reads extended headers whole
   into one TarInfo per member, extended headers capped, file data as views of the chunks;
 - `tar_manifest` reads a tar stream (the engine's, or an upload) for its manifest while passing
   every byte on; `tar_single_file` takes the one file out of the engine's archive of a file;
+  `tar_under` moves a tar's members into one folder (a snapshot exported as an archive);
 - `tree_tar` writes the tar of a folder this process can read (a local volume, in place),
-  never through a symbolic link, with the manifest made on the way; `tree_size` tells its size
-  beforehand.
+  never through a symbolic link, with the manifest made on the way; `tree_data_size` tells
+  beforehand how many bytes of file content it will read.
 
 The manifest is one JSON line per member (path, type, mode, size, uid, gid, mtime, link target,
 and the BLAKE3 of a file's content: as strong as SHA-256 and about four times faster here,
@@ -175,12 +176,13 @@ def _member_type(m: tarfile.TarInfo) -> str:
 _NO_DATA = (tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 
 
-def tar_manifest(chunks, manifest, sink=None) -> int:
+def tar_manifest(chunks, manifest, sink=None, on_data=None) -> int:
     """Read the tar in `chunks` with our own reader (`members`: extended headers capped, no
     member list kept, so memory stays flat whatever the archive holds), write one JSON line per
     member (path, type, mode, size, uid, gid, mtime, BLAKE3 of a file's content, link target) to
-    `manifest`, and hand every chunk to `sink` as it is read. Returns the member count. A
-    malformed or cut stream raises BadRequest."""
+    `manifest`, hand every chunk to `sink` as it is read, and tell `on_data` how many bytes of
+    the files' own content each piece held (what progress counts: headers and padding are not
+    the volume's data). Returns the member count. A malformed or cut stream raises BadRequest."""
     if sink is not None:
         def passing(it):
             for c in it:
@@ -198,6 +200,8 @@ def tar_manifest(chunks, manifest, sink=None) -> int:
                 h = blake3.blake3()
                 for piece in blocks.pieces(data):
                     h.update(piece)
+                    if on_data is not None:
+                        on_data(len(piece))
                 entry[FILE_HASH] = h.hexdigest()
             else:
                 for _ in blocks.pieces(data):
@@ -214,6 +218,38 @@ def tar_manifest(chunks, manifest, sink=None) -> int:
     except (tarfile.TarError, ValueError, zstandard.ZstdError, OSError, EOFError) as exc:
         raise BadRequest(f"The tar stream is malformed: {exc}") from exc
     return count
+
+
+def tar_under(chunks, top: str, root: tuple[int, int, int] | None, mtime: int):
+    """The tar stream in `chunks` with every member moved into folder `top` (hard links' targets
+    with them), after a member for `top` itself (mode, uid and gid of `root`; 0755 root-owned
+    when unknown): the shape of dockerweb's archives (`data/…`, like the engine's archive of a
+    folder mounted at /data). Headers are written anew (PAX), file data passed on as views, in
+    constant memory. A malformed or cut stream raises BadRequest."""
+    mode, uid, gid = root or (0o755, 0, 0)
+    folder = tarfile.TarInfo(top)
+    folder.type, folder.mode, folder.uid, folder.gid, folder.mtime = tarfile.DIRTYPE, mode, uid, gid, mtime
+    yield folder.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    blocks = Blocks(chunks)
+    try:
+        for m in members(blocks):
+            m.name = f"{top}/{m.name.lstrip('/')}"
+            if m.islnk():
+                m.linkname = f"{top}/{m.linkname.lstrip('/')}"
+            m.uname = m.gname = ""
+            yield m.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            data = 0 if m.type in _NO_DATA else m.size
+            yield from blocks.pieces(data)
+            for _ in blocks.pieces(padded(data) - data):
+                pass
+            if data % 512:
+                yield ZEROS[: 512 - data % 512]
+        blocks.drain()
+    except EOFError as exc:
+        raise BadRequest(f"The tar stream was cut short: {exc}.") from exc
+    except (tarfile.TarError, ValueError) as exc:
+        raise BadRequest(f"The tar stream is malformed: {exc}") from exc
+    yield ZEROS[:1024]
 
 
 def tar_single_file(chunks):
@@ -261,10 +297,12 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
 
 
-def tree_size(root: Path) -> int:
-    """The size of the tar `tree_tar` would write for `root` (headers and padding included),
-    walked the same way: never through a symbolic link, one open folder per level."""
-    total = 1024 + 512
+def tree_data_size(root: Path) -> int:
+    """The bytes of the regular files under `root`, a file with several hard links once: what
+    `tree_tar` reports to its `on_data`. Walked the same way: never through a symbolic link,
+    one open folder per level."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
     top = os.open(root, _DIR_FLAGS)
     stack = [(top, os.scandir(top))]
     try:
@@ -280,7 +318,6 @@ def tree_size(root: Path) -> int:
                 st = e.stat(follow_symlinks=False)
             except OSError:
                 continue
-            total += 512
             if stat.S_ISDIR(st.st_mode):
                 try:
                     sub = os.open(e.name, _DIR_FLAGS, dir_fd=fd)
@@ -288,7 +325,12 @@ def tree_size(root: Path) -> int:
                     continue
                 stack.append((sub, os.scandir(sub)))
             elif stat.S_ISREG(st.st_mode):
-                total += padded(st.st_size)
+                if st.st_nlink > 1:
+                    key = (st.st_dev, st.st_ino)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                total += st.st_size
     finally:
         for fd, it in stack:
             it.close()
@@ -296,11 +338,12 @@ def tree_size(root: Path) -> int:
     return total
 
 
-def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
+def tree_tar(root: Path | int, arcname: str, write, manifest, on_data=None) -> int:
     """Write a tar (PAX) of folder `root` (a path, or a descriptor of an open folder, which is
     left open) to `write`, its members named `arcname/…` like the engine's archive of a folder,
     and one manifest line per member (as `tar_manifest`; with `manifest` None, neither lines nor
-    per-file hashes are made). Returns the member count.
+    per-file hashes are made), telling `on_data` how many bytes of the files' own content each
+    piece held (headers and padding are not counted). Returns the member count.
 
     The walk never follows a symbolic link, even one that replaces a folder or file while it
     runs (containers may be writing the volume): folders and files are opened relative to their
@@ -313,9 +356,10 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
     links: dict[tuple[int, int], str] = {}
     count = 0
 
-    def emit(data) -> None:
+    def content(data) -> None:
         write(data)
-        on_bytes(len(data))
+        if on_data is not None:
+            on_data(len(data))
 
     def entry(name, st, kind, **extra) -> None:
         nonlocal count
@@ -338,12 +382,12 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
             if st.st_nlink > 1:
                 key = (st.st_dev, st.st_ino)
                 if key in links:
-                    emit(_tar_header(name, st, tarfile.LNKTYPE, link=links[key]))
+                    write(_tar_header(name, st, tarfile.LNKTYPE, link=links[key]))
                     entry(name, st, "hardlink", link=links[key])
                     return
                 links[key] = name
             size = st.st_size
-            emit(_tar_header(name, st, tarfile.REGTYPE, size=size, pax=_capability(fd)))
+            write(_tar_header(name, st, tarfile.REGTYPE, size=size, pax=_capability(fd)))
             h = blake3.blake3() if manifest is not None else None
             left = size
             while left > 0:
@@ -352,7 +396,7 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
                     break
                 if h is not None:
                     h.update(view[:n])
-                emit(view[:n])
+                content(view[:n])
                 left -= n
             extra = {}
             if left > 0:
@@ -361,10 +405,10 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
                     z = ZEROS[: min(left, CHUNK)]
                     if h is not None:
                         h.update(z)
-                    emit(z)
+                    content(z)
                     left -= len(z)
             if size % 512:
-                emit(ZEROS[: 512 - size % 512])
+                write(ZEROS[: 512 - size % 512])
             if h is not None:
                 extra[FILE_HASH] = h.hexdigest()
             entry(name, st, "file", size=size, **extra)
@@ -377,7 +421,7 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
 
     top_fd = os.dup(root) if isinstance(root, int) else os.open(root, _DIR_FLAGS)
     top = os.fstat(top_fd)
-    emit(_tar_header(arcname, top, tarfile.DIRTYPE))
+    write(_tar_header(arcname, top, tarfile.DIRTYPE))
     entry(arcname + "/", top, "dir")
     stack = [(top_fd, arcname, listing(top_fd))]  # the folders on the current path, open
     try:
@@ -403,7 +447,7 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
                 except OSError:
                     continue  # removed, or replaced by a link, since it was listed
                 st = os.fstat(sub)
-                emit(_tar_header(name, st, tarfile.DIRTYPE))
+                write(_tar_header(name, st, tarfile.DIRTYPE))
                 entry(name + "/", st, "dir")
                 try:
                     stack.append((sub, name, listing(sub)))
@@ -414,18 +458,18 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_bytes) -> int:
                     target = os.readlink(base, dir_fd=dir_fd)
                 except OSError:
                     continue
-                emit(_tar_header(name, st, tarfile.SYMTYPE, link=target))
+                write(_tar_header(name, st, tarfile.SYMTYPE, link=target))
                 entry(name, st, "symlink", link=target)
             elif stat.S_ISFIFO(mode):
-                emit(_tar_header(name, st, tarfile.FIFOTYPE))
+                write(_tar_header(name, st, tarfile.FIFOTYPE))
                 entry(name, st, "fifo")
             elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-                emit(_tar_header(name, st, tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE))
+                write(_tar_header(name, st, tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE))
                 entry(name, st, "device")
     finally:
         for dir_fd, _, _ in stack:
             os.close(dir_fd)
-    emit(ZEROS[:1024])
+    write(ZEROS[:1024])
     return count
 
 

@@ -271,14 +271,17 @@ class Heartbeat:
 
 
 class Progress(Heartbeat):
-    """A job that moves bytes (`backups.models.TransferJob`): counts them, and at most twice a
-    second saves them, pushes them live and checks whether the job was cancelled."""
+    """A job that moves bytes (`backups.models.TransferJob`): counts them (the files' own bytes,
+    what a person knows of their volume), and at most twice a second saves them, pushes them
+    live and checks whether the job was cancelled. The bar's fraction is done / total, or, where
+    the total is known only at the end (an upload being read), what `fraction()` says."""
 
     INTERVAL = 0.5
 
-    def __init__(self, job, *, total: int = 0):
+    def __init__(self, job, *, total: int = 0, fraction=None):
         super().__init__(job)
         self.total = total
+        self.fraction = fraction
         self.done = 0
         self.t0 = time.monotonic()
         self.bwlimit = settings.BACKUP_BWLIMIT
@@ -308,7 +311,12 @@ class Progress(Heartbeat):
         job.bytes_done = done
         job.bytes_total = max(self.total, 0)
         job.throughput = rate
-        if self.total > 0:
+        if self.fraction is not None:
+            part = min(max(self.fraction(), 0.0), 0.99)
+            job.progress = part
+            elapsed = now - self.t0
+            job.eta = elapsed * (1 - part) / part if part > 0.01 else None
+        elif self.total > 0:
             job.progress = min(done / self.total, 0.99)
             job.eta = max(self.total - done, 0) / rate if rate > 0 else None
         type(job).objects.filter(pk=job.pk).update(

@@ -232,10 +232,12 @@ def volume_is_empty(host, *, job_key: str, name: str) -> bool:
     return code == 0 and not out.strip()
 
 
-def volume_apparent_size(host, *, job_key: str, name: str) -> int:
-    """Bytes of the volume's files (`du -sb`), 0 when the helper cannot tell."""
+def volume_data_size(host, *, job_key: str, name: str) -> int:
+    """The bytes of the volume's regular files, a hard-linked file once (as a backup reads
+    them), 0 when the helper cannot tell."""
+    script = "find /v -type f -exec stat -c '%d:%i %s' {} + | awk '!seen[$1]++ { s += $2 } END { print s + 0 }'"
     try:
-        code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", True)}, command=["du", "-sb", "/v"])
+        code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", True)}, command=["sh", "-c", script])
         return int(out.split()[0]) if code == 0 else 0
     except (ValueError, IndexError):
         return 0

@@ -104,7 +104,8 @@ class Restic:
         # web tier points at the uploads beside the archive store).
         base = Path(settings.DATA_DIR) / "restic-run"
         base.mkdir(mode=0o700, exist_ok=True)
-        self._dir = tempfile.mkdtemp(prefix="dw-restic-", dir=base)
+        _stale_runs_remove(base)
+        self._dir = tempfile.mkdtemp(prefix=f"dw-restic-{os.getpid()}-", dir=base)
         os.chmod(self._dir, 0o700)
         self._write("password", self.target.password)
         if self.target.kind == "sftp":
@@ -135,17 +136,38 @@ class Restic:
         argv = []
         if t.kind == "sftp":
             user, host, port, path = sftp_parts(t.location)
-            ssh = ["ssh", "-F", "/dev/null", "-i", os.path.join(self._dir, "id"), "-p", str(port),
-                   "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                   "-o", f"UserKnownHostsFile={os.path.join(self._dir, 'known_hosts')}",
-                   "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-                   "-l", user, host, "-s", "sftp"]
-            argv += ["-o", "sftp.command=" + shlex.join(ssh)]
+            argv += ["-o", "sftp.command=" + shlex.join(self._ssh())]
             where = f"sftp:{user}@{host}:{path}"
         else:
             where = t.location
         flag = "--from-repo" if prefix else "-r"
         return argv + [flag, where, f"--{prefix}password-file", os.path.join(self._dir, "password")]
+
+    def _ssh(self) -> list[str]:
+        """The ssh that restic runs for an SFTP repository: this job's key and pinned host key only."""
+        user, host, port, _ = sftp_parts(self.target.location)
+        return ["ssh", "-F", "/dev/null", "-i", os.path.join(self._dir, "id"), "-p", str(port),
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={os.path.join(self._dir, 'known_hosts')}",
+                "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+                "-l", user, host, "-s", "sftp"]
+
+    def _failure(self, stderr: str) -> AppError:
+        """restic's failure in words. restic 0.14 may exit before it passes on what its ssh said
+        (only "unable to start the sftp session, error: EOF" is left): then ssh is asked again,
+        alone, so a changed host key or a refused key is told as such, not as a server away."""
+        why = _explain(stderr, self.target)
+        if (self.target.kind == "sftp" and "unable to start the sftp session" in stderr
+                and isinstance(why, (Unavailable, ResticError))):
+            try:
+                probe = subprocess.run(self._ssh(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                       timeout=30, env=self._env())
+            except (OSError, subprocess.TimeoutExpired):
+                return why
+            told = _explain(probe.stderr, self.target)
+            if not isinstance(told, ResticError):  # ssh said something we know
+                return told
+        return why
 
     def _argv(self, args: list[str]) -> list[str]:
         cache = ["--cache-dir", settings.RESTIC_CACHE_DIR] if settings.RESTIC_CACHE_DIR else ["--no-cache"]
@@ -188,7 +210,7 @@ class Restic:
                 r.join(5)
             self._proc = None
         if proc.returncode != 0:
-            raise _explain("".join(err), self.target)
+            raise self._failure("".join(err))
         return "".join(out)
 
     def stream(self, args: list[str], *, cwd: str | None = None,
@@ -217,15 +239,15 @@ class Restic:
             reader.join(5)
             self._proc = None
         if proc.returncode not in (0, 3):  # 3: some source files could not be read (told in the summary)
-            raise _explain("".join(errors), self.target)
+            raise self._failure("".join(errors))
         return last
 
-    def _start(self, args: list[str], *, cwd: str | None) -> subprocess.Popen:
+    def _start(self, args: list[str], *, cwd: str | None, text: bool = True) -> subprocess.Popen:
         argv = self._argv(args)
         log.debug("restic: %s", shlex.join(argv))
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=self._env(), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text,
                                     start_new_session=True,  # its ssh goes with it on kill
                                     preexec_fn=_die_with_parent)
         except FileNotFoundError as exc:
@@ -301,6 +323,24 @@ class Restic:
                         node["linktarget"] = line.split(marker, 1)[1]
         return nodes
 
+    def dump(self, snapshot: str) -> "Dump":
+        """The whole snapshot as a plain tar (`restic dump … /`), its members the volume's paths.
+        A failure to start (no such snapshot, a wrong password, a server away) is raised, in
+        words, before the first byte; one after it cuts the stream short (a tar reader notices:
+        the end blocks are missing) and is logged."""
+        proc = self._start(["dump", "--archive", "tar", snapshot, "/"], cwd=None, text=False)
+        errors: list[bytes] = []
+        reader = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+        reader.start()
+        first = proc.stdout.read1(CHUNK)
+        if not first:
+            proc.wait()
+            reader.join(5)
+            self._proc = None
+            if proc.returncode != 0:
+                raise self._failure(b"".join(errors).decode("utf-8", "replace"))
+        return Dump(self, proc, first, reader, errors)
+
     def restore(self, snapshot: str, target: str, *, include: list[str] | None = None, watch=None) -> None:
         self.run(["restore", snapshot, "--target", target, *[a for p in (include or []) for a in ("--include", p)]],
                  timeout=settings.RESTIC_TIMEOUT * 100, watch=watch)
@@ -347,6 +387,52 @@ def host_key_parts(line: str) -> tuple[str, str]:
         if KEY_TYPES.match(word) and re.match(r"^[A-Za-z0-9+/]+={0,3}\Z", words[i + 1]):
             return word, words[i + 1]
     return "", ""
+
+
+CHUNK = 1 << 20
+
+
+def _stale_runs_remove(base: Path) -> None:
+    """Remove the run folders (secrets) of processes that are gone: a worker killed with -9
+    never reached its `__exit__`. Each folder is named after the process that made it."""
+    for entry in base.iterdir():
+        m = re.match(r"dw-restic-(\d+)-", entry.name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
+class Dump:
+    """The chunks of a running `restic dump`, for a streamed response: iterate them, and
+    `close()` (the response does, even when never iterated) stops restic and removes the run's
+    secrets."""
+
+    def __init__(self, restic: Restic, proc: subprocess.Popen, first: bytes, reader: threading.Thread,
+                 errors: list[bytes]):
+        self.restic, self.proc, self.first, self.reader, self.errors = restic, proc, first, reader, errors
+
+    def __iter__(self):
+        if self.first:
+            yield self.first
+        while chunk := self.proc.stdout.read1(CHUNK):
+            yield chunk
+        self.proc.wait()
+        if self.proc.returncode != 0:
+            self.reader.join(5)
+            log.warning("restic dump ended with %s after it began: %s", self.proc.returncode,
+                        b"".join(self.errors).decode("utf-8", "replace").strip()[-300:])
+
+    def close(self) -> None:
+        self.restic.__exit__(None, None, None)  # stops restic if it still runs
+        if self.proc.poll() is None:
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.reader.join(5)
 
 
 def _die_with_parent() -> None:

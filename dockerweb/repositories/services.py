@@ -16,6 +16,7 @@ from django.utils import timezone
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
 from dockerweb.core.secrets import seal
 from dockerweb.backups.schedules import cron_parse
+from dockerweb.backups.tarformat import tar_under, tree_data_size
 from dockerweb.core.services import change
 
 from .models import Repository
@@ -341,6 +342,45 @@ def snapshot_reach_check(*, actor, repository: Repository, snapshot: str, how: s
     return job
 
 
+class _Closing:
+    """Chunks for a streamed response, and what ends their source (the response calls `close`,
+    even when it never iterated them)."""
+
+    def __init__(self, chunks, close):
+        self._chunks, self.close = chunks, close
+
+    def __iter__(self):
+        return iter(self._chunks)
+
+
+def snapshot_export(*, actor, repository: Repository, snapshot: str):
+    """A snapshot as a plain tar to take away: (file name, its chunks, closable). Taking it away
+    is taking the volume: the role and doors of downloading an archive. The tar has the shape of
+    dockerweb's archives — `data/` with the volume's root owner and mode (the snapshot's `root`
+    tag), the files under it — so importing it back (`strip_components` 1, the default of our
+    archives) and restoring gives the very volume. Logged."""
+    from dockerweb.core.services import activity_record
+
+    job = snapshot_reach_check(actor=actor, action="backup.download", repository=repository, snapshot=snapshot,
+                               how=f"Downloading snapshot {snapshot[:8]} of repository {repository.name!r}")
+    restic = Restic(repository.target()).__enter__()
+    try:
+        found = restic.snapshots(ids=[snapshot])
+        if not found:
+            raise NotFound("The repository has no such snapshot.", field="snapshot")
+        root = _snapshot_root(found[0])
+        when = _epoch(found[0].get("time")) or 0
+        dump = restic.dump(snapshot)
+    except BaseException:
+        restic.__exit__(None, None, None)
+        raise
+    activity_record(user=actor, action="backup.download", outcome="ok", host=job.host_name if job else None,
+                    target=f"{repository.name}:{snapshot[:8]}",
+                    detail={"repository": repository.pk, "volume": job.volume if job else ""})
+    return f"{job.volume if job else 'snapshot'}-{snapshot[:8]}.tar", _Closing(tar_under(dump, "data", root, when),
+                                                                             dump.close)
+
+
 def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: str = "/") -> dict:
     """`{path, entries, truncated}` of folder `path` of a snapshot (the file-list shape of
     volumes and archives)."""
@@ -420,15 +460,15 @@ def snapshot_total(*, repository: Repository, snapshot: str) -> int:
     return job.bytes_total if job else 0
 
 
-def _snapshot_root(restic: Restic, snapshot: str) -> tuple[int, int, int] | None:
-    for s in restic.snapshots(ids=[snapshot]):
-        for tag in s.get("tags") or []:
-            if tag.startswith("root="):
-                try:
-                    mode, uid, gid = tag[len("root="):].split(":")
-                    return int(mode, 8), int(uid), int(gid)
-                except ValueError:
-                    return None
+def _snapshot_root(snap: dict) -> tuple[int, int, int] | None:
+    """The volume root's (mode, uid, gid) that snapshot `snap` (restic's JSON) kept in its tags."""
+    for tag in snap.get("tags") or []:
+        if tag.startswith("root="):
+            try:
+                mode, uid, gid = tag[len("root="):].split(":")
+                return int(mode, 8), int(uid), int(gid)
+            except ValueError:
+                return None
     return None
 
 
@@ -439,13 +479,13 @@ def snapshot_restore_into(*, repository: Repository, snapshot: str, folder: Path
     (mode, uid, gid) the snapshot kept. restic 0.14 says nothing while it restores: the job's
     bar moves when it is done, and a cancel is seen twice a second."""
     with Restic(repository.target()) as restic:
-        root = _snapshot_root(restic, snapshot)
+        found = restic.snapshots(ids=[snapshot])
+        root = _snapshot_root(found[0]) if found else None
         restic.restore(snapshot, str(folder), include=include, watch=progress.flush)
     files = 0
     for _, dirs, names in os.walk(folder):
         files += len(names) + len(dirs)
-    total = progress.total or 0
-    progress.done = total
+    progress.done = tree_data_size(folder)  # what was restored, in the files' own bytes
     return {"files": files, "root": root}
 
 

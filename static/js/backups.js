@@ -36,7 +36,7 @@
       var t = el.querySelector(".jobtext");
       if (t) {
         var parts = [];
-        if (msg.bytes_done) parts.push(human(msg.bytes_done) + (msg.bytes_total ? " of " + human(msg.bytes_total) : ""));
+        if (msg.bytes_done) parts.push(human(msg.bytes_done) + (msg.bytes_total ? " of " + human(msg.bytes_total) : "") + " of file data");
         if (!TERMINAL[msg.status] && msg.throughput) parts.push(human(msg.throughput) + "/s");
         if (!TERMINAL[msg.status] && msg.eta != null) parts.push("ETA " + duration(msg.eta));
         t.textContent = parts.join(" · ");

@@ -1,5 +1,6 @@
 """Start a backup from the volume page in a real browser and watch its progress bar reach 100%."""
 import json
+import re
 
 import pytest
 
@@ -47,17 +48,22 @@ def test_backup_from_the_volume_page_shows_live_progress_to_100(celery_worker_pr
     backup = Backup.objects.get(volume="browser-vol")
     assert page.locator(f'.jobprog[data-job="backup-{backup.pk}"]').count() == 1
 
-    widths = []
+    widths, texts = [], []
     page.expose_function("recordWidth", lambda w: widths.append(w))
+    page.expose_function("recordText", lambda t: texts.append(t))
     page.evaluate("""() => {
         const fill = document.querySelector('.jobprog .progress > div');
         new MutationObserver(() => window.recordWidth(fill.style.width)).observe(fill, {attributes: true});
+        const text = document.querySelector('.jobprog .jobtext');
+        new MutationObserver(() => window.recordText(text.textContent)).observe(text, {childList: true, characterData: true, subtree: true});
     }""")
     page.wait_for_function("() => document.querySelector('.jobprog .jobpct').textContent.trim() === '100%'", timeout=90000)
     assert page.evaluate("document.querySelector('.jobprog').dataset.status") == "succeeded"
     # progress arrived over the websocket (job.progress messages), not only from the page load
     assert [m for m in progress if m.get("job") == f"backup-{backup.pk}"]
     assert widths and widths[-1] == "100%"
+    # the live text counts the files' own bytes against their total (item 9 of issue 17)
+    assert any(re.fullmatch(r"[\d.]+ [KMG]?i?B of [\d.]+ [KMG]?i?B of file data( · .*)?", t) for t in texts), texts
     app.reload()
     assert app.status == "running", "the container stopped for the copy runs again"
     page.wait_for_timeout(400)  # the bar's width transition

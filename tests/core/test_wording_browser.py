@@ -42,6 +42,8 @@ def test_wording_and_details(asgi_server, page, make_user, host, engine, jobs, a
     assert "1 member " in main or "1 member\n" in main or "1 member ·" in main, main
     assert "1 members" not in main
     assert "copy while containers run" not in main and "imported from a file" in main, main
+    # Its six bytes of file data, not its 2.5 KiB archive (headers, padding, end blocks).
+    assert page.inner_text(".jobprog .jobtext").strip() == "6 B of 6 B of file data"
     page.screenshot(path=str(artifacts_dir / "wording-import.png"), full_page=True)
     page.goto(f"{asgi_server}/backups/")
     assert "1 members" not in page.inner_text("main") and "1 member" in page.inner_text("main")

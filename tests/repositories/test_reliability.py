@@ -75,7 +75,7 @@ def test_the_sftp_server_going_away_mid_snapshot_fails_the_job_cleanly(host, eng
 
 
 def test_a_worker_killed_mid_snapshot_leaves_no_snapshot_and_the_next_run_succeeds(host, engine, admin_api, api_as,
-                                                                                   repo_dir, monkeypatch,
+                                                                                   repo_dir, monkeypatch, settings,
                                                                                    celery_worker_proc):
     from dockerweb.backups.models import Backup
     from dockerweb.backups.services import backup_create, job_reap
@@ -95,6 +95,7 @@ def test_a_worker_killed_mid_snapshot_leaves_no_snapshot_and_the_next_run_succee
         backup_run_task.apply_async(args=[job.pk], queue=queue)
         wait_for(lambda: Backup.objects.get(pk=job.pk).bytes_done > 0, timeout=60, interval=0.1,
                  message="the snapshot to be under way")
+        runs = set((Path(settings.DATA_DIR) / "restic-run").iterdir())  # the running job's secrets among them
         os.killpg(proc.pid, signal.SIGKILL)
         proc.popen.wait(10)
     finally:
@@ -109,10 +110,14 @@ def test_a_worker_killed_mid_snapshot_leaves_no_snapshot_and_the_next_run_succee
     assert (repo_dir / "local-repo" / "locks").exists() and any((repo_dir / "local-repo" / "locks").iterdir()), \
         "the killed restic left its lock (the next run must cope)"
 
+    # The killed job never removed its run folder (the password file): the next run does.
+    left = [p for p in runs if p.exists()]
+    assert left, "the killed worker's run folder is still there"
     done = snapshot(api_as("operator"), "dw-repo-kill", repo["id"])
     assert done["status"] == "succeeded", done["error"]
     assert [s["short_id"] for s in _snapshots(admin_api, repo["id"])] == [done["snapshot"]]
     assert _checked(repo["id"]).last_check_ok is True
+    assert not [p for p in left if p.exists()], "a dead worker's secrets are removed by the next run"
 
 
 def test_an_offsite_copy_receives_every_snapshot(host, engine, admin_api, api_as, repo_dir, sshd, celery_worker_proc):

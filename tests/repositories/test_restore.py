@@ -84,3 +84,49 @@ def test_the_offsite_copy_restores_after_the_local_store_and_repository_are_gone
     done = restore(operator, offsite["id"], copied[0]["id"], volume="dw-dr-src", create=True)
     assert done["status"] == "succeeded", done["error"]
     assert fingerprint(engine, "dw-dr-src") == original
+
+
+def test_a_snapshot_is_taken_away_as_a_plain_tar_and_imported_back(host, engine, api_as, admin_api, repo_dir,
+                                                                    settings, celery_worker_proc):
+    """Export: the whole snapshot as a plain tar (restic dump), streamed, in the shape of our
+    archives; imported back and restored, it gives the very volume (its root's owner and mode
+    too). Refusals come before any byte."""
+    import io
+    import tarfile
+
+    from dockerweb.core.models import Activity
+    from tests.backups.conftest import import_archive
+
+    run_dir = Path(settings.DATA_DIR) / "restic-run"
+    repo = make_local(admin_api, repo_dir)
+    runs = set(run_dir.iterdir())
+    fill_volume(engine, "dw-ex-src", kib=64, small=5)
+    operator = api_as("operator")
+    snap = snapshot(operator, "dw-ex-src", repo["id"])["snapshot"]
+
+    r = operator.get(f"/api/repositories/{repo['id']}/snapshots/{snap}/archive/")
+    assert r.status_code == 200 and r["Content-Type"] == "application/x-tar", r.content[:300]
+    assert r["Content-Disposition"] == f'attachment; filename="dw-ex-src-{snap[:8]}.tar"'
+    data = b"".join(r.streaming_content)
+    r.close()  # as the server does once the response is sent: restic's run folder goes
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:  # the shape of dockerweb's archives: data/…
+        members = tf.getmembers()
+        assert tf.extractfile("data/file1.txt").read() == b"this is backup test!\n"
+    assert members[0].name == "data" and members[0].isdir() and all(m.name.startswith("data/") for m in members[1:])
+    root = run_in(engine, "dw-ex-src", "stat -c '%a %u %g' /v", ro=True).split()
+    assert [f"{members[0].mode:o}", str(members[0].uid), str(members[0].gid)] == root
+    assert Activity.objects.filter(action="backup.download", outcome="ok", target=f"local-repo:{snap[:8]}").exists()
+
+    imported = import_archive(operator, data, volume="dw-ex-back", strip_components=1)
+    r = operator.post(f"/api/backups/{imported['id']}/restore/", {"host": "local", "volume": "dw-ex-back", "create": True},
+                      format="json")
+    assert r.status_code == 202, r.content
+    assert wait_job(operator, f"/api/restores/{r.json()['id']}/")["status"] == "succeeded"
+    assert fingerprint(engine, "dw-ex-back") == fingerprint(engine, "dw-ex-src")
+
+    # No such snapshot: 404 in words; a viewer: 403; nothing left running or written.
+    r = operator.get(f"/api/repositories/{repo['id']}/snapshots/{'0' * 8}/archive/")
+    assert r.status_code == 404 and "no such snapshot" in r.json()["detail"], r.content
+    r = api_as("viewer").get(f"/api/repositories/{repo['id']}/snapshots/{snap}/archive/")
+    assert r.status_code == 403
+    assert set(run_dir.iterdir()) <= runs, "the secrets of every run are removed"

@@ -20,6 +20,11 @@ class ArchiveSerializer(serializers.Serializer):
 class JobFields(serializers.ModelSerializer):
     host = serializers.CharField(source="host_name")
     job = serializers.CharField(source="job_key", read_only=True)
+    bytes_done = serializers.IntegerField(read_only=True, help_text=(
+        "Bytes of the files' own content read so far (tar headers and compression aside); once done, "
+        "what was backed up or restored."))
+    bytes_total = serializers.IntegerField(read_only=True, help_text=(
+        "Bytes of the files' own content in all; 0 while unknown (an import learns it as it reads)."))
 
 
 class BackupSerializer(JobFields):

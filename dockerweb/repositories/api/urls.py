@@ -11,6 +11,8 @@ urlpatterns = [
     path("repositories/<id:pk>/snapshots/", views.RepositorySnapshots.as_view(), name="api-repository-snapshots"),
     path("repositories/<id:pk>/snapshots/<str:snap>/files/", views.SnapshotFiles.as_view(),
          name="api-snapshot-files"),
+    path("repositories/<id:pk>/snapshots/<str:snap>/archive/", views.SnapshotArchive.as_view(),
+         name="api-snapshot-archive"),
     path("repositories/<id:pk>/snapshots/<str:snap>/restore/", views.SnapshotRestore.as_view(),
          name="api-snapshot-restore"),
     path("hosts/<str:host>/volumes/<str:name>/snapshots/", views.VolumeSnapshots.as_view(), name="api-volume-snapshots"),

@@ -1,4 +1,6 @@
 """Repositories API: one view per action; each validates, calls one service, renders the result."""
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -86,6 +88,21 @@ class SnapshotFiles(APIView):
         p = query_params(FilesParams, request)
         return Response(services.snapshot_files_list(actor=request.user, repository=selectors.repository_get(pk=pk),
                                                      snapshot=snap, path=p["path"]))
+
+
+class SnapshotArchive(APIView):
+    """The whole snapshot as a plain tar (`restic dump`), streamed, in the shape of dockerweb's
+    archives (`data/` with the volume root's owner and mode, the files under it): `POST
+    /api/backups/import/` with `strip_components` 1 takes it back. Taking it away is taking the
+    volume: operators, with every door the volume had."""
+
+    @extend_schema(responses={(200, "application/x-tar"): OpenApiTypes.BINARY})
+    def get(self, request, pk, snap):
+        name, dump = services.snapshot_export(actor=request.user, repository=selectors.repository_get(pk=pk),
+                                              snapshot=snap)
+        response = StreamingHttpResponse(dump, content_type="application/x-tar")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
 
 class SnapshotRestore(APIView):
