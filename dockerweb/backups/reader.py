@@ -260,6 +260,7 @@ def member_check(chunks, *, strip_components: int, stats: dict, select=None, on_
                 out.pax_headers = m.pax_headers
             pieces = _data(blocks, size)
             if on_data is not None:
+                on_data(0)  # members without content still report (and see a cancel)
                 pieces = counting(pieces)
             if select is not None and not select(name):
                 for _ in pieces:

@@ -212,6 +212,8 @@ def tar_manifest(chunks, manifest, sink=None, on_data=None) -> int:
                 entry["link"] = m.linkname
             manifest.write(manifest_line(entry))
             count += 1
+            if on_data is not None:
+                on_data(0)  # members without content still report (and see a cancel)
         blocks.drain()  # end-of-archive padding: passed on to `sink` too
     except EOFError as exc:
         raise BadRequest(f"The tar stream was cut short: {exc}.") from exc
@@ -364,6 +366,8 @@ def tree_tar(root: Path | int, arcname: str, write, manifest, on_data=None) -> i
     def entry(name, st, kind, **extra) -> None:
         nonlocal count
         count += 1
+        if on_data is not None:
+            on_data(0)  # a tree of folders, links and empty files still reports (and sees a cancel)
         if manifest is None:
             return
         row = {"path": name, "type": kind, "mode": stat.S_IMODE(st.st_mode), "size": extra.pop("size", 0),

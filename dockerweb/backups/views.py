@@ -156,6 +156,8 @@ def schedule_list(request):
             messages.success(request, "Schedule created.")
             return redirect("backups:schedules")
         status = refused.status
+    elif request.method == "POST":
+        status = 400  # the form's own errors, on their fields
     rows = []
     for s in selectors.schedule_list():
         rows.append({"s": s, "next_run": schedules.schedule_next_run(s), "description": schedules.cron_describe(s.cron),
@@ -185,7 +187,7 @@ def schedule_edit(request, pk: int):
                 schedules.schedule_update(actor=request.user, schedule=s, **d)
                 messages.success(request, "Schedule saved.")
                 return redirect("backups:schedules")
-        status = refused.status
+        status = refused.status if refused.status != 200 else 400  # refused, or the form's own errors
     return render(request, "backups/schedule_edit.html", {
         "s": s, "form": form, "description": schedules.cron_describe(s.cron),
         "next_runs": schedules.cron_next_runs(s.cron, count=5) if s.cron else [],

@@ -33,7 +33,7 @@ STAGING_LABEL = "dockerweb.staging"
 CHUNK = 1 << 20
 
 # Tried in order when DOCKERWEB_HELPER_IMAGE is not set: any small image with a POSIX shell,
-# `cp -a`, `rm` and `du` will do. Never pulled (there may be no registry).
+# `cp -a`, `rm`, `find`, `stat` and `awk` will do. Never pulled (there may be no registry).
 HELPER_CANDIDATES = ("busybox:latest", "dockerweb-test/busybox:latest", "alpine:latest", "debian:stable-slim",
                      "ubuntu:latest")
 
@@ -235,10 +235,13 @@ def volume_is_empty(host, *, job_key: str, name: str) -> bool:
 def volume_data_size(host, *, job_key: str, name: str) -> int:
     """The bytes of the volume's regular files, a hard-linked file once (as a backup reads
     them), 0 when the helper cannot tell."""
-    script = "find /v -type f -exec stat -c '%d:%i %s' {} + | awk '!seen[$1]++ { s += $2 } END { print s + 0 }'"
+    # A file removed while it is listed makes `stat` warn: warnings are dropped (the total is the
+    # last word of the output either way), and only files with several names are remembered.
+    script = ("find /v -type f -exec stat -c '%h %d:%i %s' {} + 2>/dev/null | "
+              "awk '$1 > 1 && seen[$2]++ { next } { s += $3 } END { printf \"%.0f\\n\", s }'")
     try:
         code, out = helper_run(host, job_key=job_key, mounts={name: ("/v", True)}, command=["sh", "-c", script])
-        return int(out.split()[0]) if code == 0 else 0
+        return int(out.split()[-1]) if code == 0 else 0
     except (ValueError, IndexError):
         return 0
 

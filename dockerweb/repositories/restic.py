@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -105,7 +106,7 @@ class Restic:
         base = Path(settings.DATA_DIR) / "restic-run"
         base.mkdir(mode=0o700, exist_ok=True)
         _stale_runs_remove(base)
-        self._dir = tempfile.mkdtemp(prefix=f"dw-restic-{os.getpid()}-", dir=base)
+        self._dir = tempfile.mkdtemp(prefix=f"dw-restic-{_MACHINE}-{os.getpid()}-", dir=base)
         os.chmod(self._dir, 0o700)
         self._write("password", self.target.password)
         if self.target.kind == "sftp":
@@ -392,19 +393,36 @@ def host_key_parts(line: str) -> tuple[str, str]:
 CHUNK = 1 << 20
 
 
+# The machine (or container) a run folder belongs to: the data folder may be shared between
+# machines (docs/deploy.md), and whether a process is alive can only be told on its own machine.
+_MACHINE = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "here"
+
+
 def _stale_runs_remove(base: Path) -> None:
-    """Remove the run folders (secrets) of processes that are gone: a worker killed with -9
-    never reached its `__exit__`. Each folder is named after the process that made it."""
+    """Remove the run folders (secrets) of this machine's processes that are gone: a worker
+    killed with -9 never reached its `__exit__`. Each folder is named after the machine and the
+    process that made it; other machines' folders are theirs to judge."""
     for entry in base.iterdir():
-        m = re.match(r"dw-restic-(\d+)-", entry.name)
+        m = re.fullmatch(rf"dw-restic-{_MACHINE}-(\d+)-\w+", entry.name)
         if not m:
             continue
-        try:
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
+        if not _alive(int(m.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-        except PermissionError:
-            pass  # alive, another user's
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie, dead but not yet reaped by
+    its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class Dump:
@@ -423,13 +441,19 @@ class Dump:
             yield chunk
         self.proc.wait()
         if self.proc.returncode != 0:
+            # restic 0.14 may still have ended its tar cleanly: raising here keeps the stream
+            # from looking complete (the response is cut short instead).
             self.reader.join(5)
-            log.warning("restic dump ended with %s after it began: %s", self.proc.returncode,
-                        b"".join(self.errors).decode("utf-8", "replace").strip()[-300:])
+            text = b"".join(self.errors).decode("utf-8", "replace").strip()
+            log.warning("restic dump ended with %s after it began: %s", self.proc.returncode, text[-300:])
+            raise self.restic._failure(text)
 
     def close(self) -> None:
         self.restic.__exit__(None, None, None)  # stops restic if it still runs
-        if self.proc.poll() is None:
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.proc.stdout.close()
         self.reader.join(5)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dockerweb.core.chunks import AsyncChunks, coalesce
 from dockerweb.core.errors import AppError, BadRequest, Conflict, NotFound, PermissionDenied, Unavailable
 from dockerweb.core.secrets import seal
 from dockerweb.backups.schedules import cron_parse
@@ -342,19 +343,8 @@ def snapshot_reach_check(*, actor, repository: Repository, snapshot: str, how: s
     return job
 
 
-class _Closing:
-    """Chunks for a streamed response, and what ends their source (the response calls `close`,
-    even when it never iterated them)."""
-
-    def __init__(self, chunks, close):
-        self._chunks, self.close = chunks, close
-
-    def __iter__(self):
-        return iter(self._chunks)
-
-
 def snapshot_export(*, actor, repository: Repository, snapshot: str):
-    """A snapshot as a plain tar to take away: (file name, its chunks, closable). Taking it away
+    """A snapshot as a plain tar to take away: (file name, its chunks as `AsyncChunks`). Taking it away
     is taking the volume: the role and doors of downloading an archive. The tar has the shape of
     dockerweb's archives — `data/` with the volume's root owner and mode (the snapshot's `root`
     tag), the files under it — so importing it back (`strip_components` 1, the default of our
@@ -374,11 +364,17 @@ def snapshot_export(*, actor, repository: Repository, snapshot: str):
     except BaseException:
         restic.__exit__(None, None, None)
         raise
-    activity_record(user=actor, action="backup.download", outcome="ok", host=job.host_name if job else None,
-                    target=f"{repository.name}:{snapshot[:8]}",
-                    detail={"repository": repository.pk, "volume": job.volume if job else ""})
-    return f"{job.volume if job else 'snapshot'}-{snapshot[:8]}.tar", _Closing(tar_under(dump, "data", root, when),
-                                                                             dump.close)
+    try:
+        activity_record(user=actor, action="backup.download", outcome="ok", host=job.host_name if job else None,
+                        target=f"{repository.name}:{snapshot[:8]}",
+                        detail={"repository": repository.pk, "volume": job.volume if job else ""})
+    except BaseException:
+        dump.close()
+        raise
+    # Served from a thread of its own (AsyncChunks): under ASGI a plain iterator would be read
+    # whole into memory before its first byte is sent.
+    chunks = AsyncChunks(coalesce(tar_under(dump, "data", root, when)), on_close=dump.close)
+    return f"{job.volume if job else 'snapshot'}-{snapshot[:8]}.tar", chunks
 
 
 def snapshot_files_list(*, actor, repository: Repository, snapshot: str, path: str = "/") -> dict:

@@ -78,6 +78,10 @@ def test_schedules_page_creates_a_schedule_with_a_preview(host, engine, make_use
                                    "keep_daily": 0, "keep_weekly": 0, "compression": "zstd", "consistency": "none",
                                    "enabled": "on"})
     assert r.status_code == 400 and "5 fields" in r.content.decode()
+    # The form's own errors (negative counts) answer 400 too, not 200, each at its field.
+    r = admin.post("/schedules/", {"host": "local", "volume": "v1", "label": "", "cron": "15 2 * * *", "keep_last": -1,
+                                   "keep_daily": -2, "keep_weekly": 0, "compression": "zstd", "consistency": "none"})
+    assert r.status_code == 400 and 'data-form-errors="2"' in r.content.decode() and not Schedule.objects.exists()
     r = admin.post("/schedules/", {"host": "local", "volume": "v1", "label": "", "cron": "15 2 * * *", "keep_last": 3,
                                    "keep_daily": 7, "keep_weekly": 4, "compression": "zstd", "consistency": "pause",
                                    "enabled": "on"})
@@ -87,6 +91,12 @@ def test_schedules_page_creates_a_schedule_with_a_preview(host, engine, make_use
     assert "At 02:15 AM" in html and "15 2 * * *" in html and "7 daily" in html and "4 weekly" in html
     edit = admin.get(f"/schedules/{s.pk}/").content.decode()
     assert "Next runs" in edit and edit.count("<li><time") == 5
+    r = admin.post(f"/schedules/{s.pk}/", {"volume": "v1", "label": "", "cron": "15 2 * * *", "keep_last": -1,
+                                           "keep_daily": 7, "keep_weekly": 4, "compression": "zstd",
+                                           "consistency": "pause", "enabled": "on"})
+    assert r.status_code == 400 and 'data-form-errors="1"' in r.content.decode()
+    s.refresh_from_db()
+    assert s.keep_last == 3
     op = _client(make_user, "operator", "sched-op")
     assert "Only admins create schedules" in op.get("/schedules/").content.decode()
 

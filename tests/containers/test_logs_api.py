@@ -3,14 +3,13 @@ apart (frames of the engine's multiplexed stream), TTY containers, lines longer 
 engine's 16 KiB pieces, the text download, refusals and who may read."""
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.support.aio import run_async
 from tests.support.procs import wait_for
 
 from .conftest import IMAGE
@@ -158,8 +157,7 @@ def _collect(response) -> list[bytes]:
     async def read():
         return [chunk async for chunk in response.streaming_content]
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, read()).result()
+    return run_async(read())
 
 
 @pytest.mark.parametrize("params, field", [

@@ -128,7 +128,7 @@ def test_what_ssh_said_is_told_even_when_restic_exits_before_passing_it_on(sshd,
     cases = (
         ({"known_host": other}, Conflict, "known_host"),
         ({"ssh_key": (tmp_path / "stranger").read_text()}, Conflict, "ssh_key"),
-        ({"location": "sftp://root@127.0.0.1:9/x"}, Unavailable, None),
+        ({"location": "sftp://root@127.0.0.1:9/x"}, Unavailable, None),  # and a server away stays away
     )
     for over, kind, field in cases:
         target = Target(**{"kind": "sftp", "location": sshd.location("told"), "password": PASSWORD,

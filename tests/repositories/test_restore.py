@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.aio import run_async
+
 from .conftest import fill_volume, fingerprint, make_local, make_sftp, run_in, snapshot, wait_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,6 +88,17 @@ def test_the_offsite_copy_restores_after_the_local_store_and_repository_are_gone
     assert fingerprint(engine, "dw-dr-src") == original
 
 
+def _read(response, into: bytearray | None = None) -> bytes:
+    """The body of a streamed answer, read as the ASGI server reads it (an async iterator)."""
+    got = into if into is not None else bytearray()
+
+    async def read():
+        async for chunk in response.streaming_content:
+            got.extend(chunk)
+    run_async(read())
+    return bytes(got)
+
+
 def test_a_snapshot_is_taken_away_as_a_plain_tar_and_imported_back(host, engine, api_as, admin_api, repo_dir,
                                                                     settings, celery_worker_proc):
     """Export: the whole snapshot as a plain tar (restic dump), streamed, in the shape of our
@@ -106,8 +119,9 @@ def test_a_snapshot_is_taken_away_as_a_plain_tar_and_imported_back(host, engine,
 
     r = operator.get(f"/api/repositories/{repo['id']}/snapshots/{snap}/archive/")
     assert r.status_code == 200 and r["Content-Type"] == "application/x-tar", r.content[:300]
+    assert r.is_async, "served from a thread of its own, never read whole into the web worker's memory"
     assert r["Content-Disposition"] == f'attachment; filename="dw-ex-src-{snap[:8]}.tar"'
-    data = b"".join(r.streaming_content)
+    data = _read(r)
     r.close()  # as the server does once the response is sent: restic's run folder goes
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:  # the shape of dockerweb's archives: data/…
         members = tf.getmembers()
@@ -129,4 +143,27 @@ def test_a_snapshot_is_taken_away_as_a_plain_tar_and_imported_back(host, engine,
     assert r.status_code == 404 and "no such snapshot" in r.json()["detail"], r.content
     r = api_as("viewer").get(f"/api/repositories/{repo['id']}/snapshots/{snap}/archive/")
     assert r.status_code == 403
+    assert operator.head(f"/api/repositories/{repo['id']}/snapshots/{snap}/archive/").status_code == 405
+
+    # restic failing midway (a damaged pack: a real fault, no fake) cuts the stream short; it
+    # never ends like a complete tar.
+    from dockerweb.core.errors import AppError
+
+    engine.volumes.create("dw-ex-bad")
+    run_in(engine, "dw-ex-bad", "echo first > /v/a-first.txt && head -c 8388608 /dev/urandom > /v/z-big.bin")
+    bad = snapshot(operator, "dw-ex-bad", repo["id"])["snapshot"]
+    for pack in (repo_dir / "local-repo" / "data").rglob("*"):
+        if pack.is_file() and pack.stat().st_size > 1 << 20:  # the big file's blobs, not the first file's
+            pack.chmod(0o600)
+            with open(pack, "r+b") as f:
+                f.seek(pack.stat().st_size // 2)
+                f.write(bytes(4096))
+    r = operator.get(f"/api/repositories/{repo['id']}/snapshots/{bad}/archive/")
+    assert r.status_code == 200, r.content[:300]
+    got = bytearray()
+    with pytest.raises(AppError) as failed:
+        _read(r, into=got)
+    r.close()
+    assert "ciphertext verification failed" in failed.value.message or "restic failed" in failed.value.message
+    assert len(got) < 8 << 20  # not even the big file came whole
     assert set(run_dir.iterdir()) <= runs, "the secrets of every run are removed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
+from tests.support.aio import run_async
 from urllib.parse import urlsplit
 
 import websockets
@@ -21,8 +21,7 @@ def session_cookie(user) -> str:
 
 def run(coro):
     """Run `coro` in its own thread and loop (Playwright's sync API may own this thread's loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return run_async(coro)
 
 
 def handshake(base_url: str, *, origin: str | None, cookie: str, host: str | None = None,

@@ -12,6 +12,7 @@ from django.test import Client
 
 from dockerweb.asgi import application
 from tests.inventory.conftest import wait_watched
+from tests.support.aio import run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,11 +52,8 @@ async def until(ws: WebsocketCommunicator, predicate, timeout: float = 20.0) -> 
 
 def run(coro) -> None:
     """Run a test's async body in its own thread and loop (Playwright's sync API may already run
-    a loop in this thread when browser tests ran first)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coro).result()
+    a loop in this thread when browser tests ran first); bounded, never hanging the suite."""
+    run_async(coro)
 
 
 def op_of(msg: dict, op: str, ident: str) -> dict | None:
@@ -131,6 +129,7 @@ def test_signing_out_closes_the_sessions_sockets(host, make_user):
         assert resp.status_code == 302
         closed = await ws.receive_output(timeout=5)
         assert closed == {"type": "websocket.close", "code": 4401}
+        await ws.disconnect()  # as a browser's socket ends once closed: the consumer ends too
         # another session's socket stays open and answers
         await other.send_json_to({"type": "subscribe", "hosts": ["local"]})
         assert (await until(other, lambda m: m["type"] == "subscribed"))["hosts"] == ["local"]

@@ -96,6 +96,8 @@ class SnapshotArchive(APIView):
     /api/backups/import/` with `strip_components` 1 takes it back. Taking it away is taking the
     volume: operators, with every door the volume had."""
 
+    http_method_names = ["get", "options"]  # a HEAD would start a dump (and log a download)
+
     @extend_schema(responses={(200, "application/x-tar"): OpenApiTypes.BINARY})
     def get(self, request, pk, snap):
         name, dump = services.snapshot_export(actor=request.user, repository=selectors.repository_get(pk=pk),
