@@ -281,7 +281,9 @@ class Dockerweb:
         return t
 
     def close(self):
-        self.peak_mib = max((mem_kib(k, "VmHWM") for k in worker_children(self.proc.pid)), default=0) / 1024
+        # the peak since the last per-job reset (the snapshots ran after it), or a job's own
+        self.peak_mib = max([max((mem_kib(k, "VmHWM") for k in worker_children(self.proc.pid)), default=0) / 1024,
+                             *self.peak.values()])
         self.main_peak_mib = mem_kib(self.proc.pid, "VmHWM") / 1024
         self.proc.stop()
 
