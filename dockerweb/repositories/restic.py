@@ -327,8 +327,8 @@ class Restic:
     def dump(self, snapshot: str) -> "Dump":
         """The whole snapshot as a plain tar (`restic dump … /`), its members the volume's paths.
         A failure to start (no such snapshot, a wrong password, a server away) is raised, in
-        words, before the first byte; one after it cuts the stream short (a tar reader notices:
-        the end blocks are missing) and is logged."""
+        words, before the first byte; one after it is logged and raised while the chunks are read
+        (the response is cut short, never ended like a complete archive)."""
         proc = self._start(["dump", "--archive", "tar", snapshot, "/"], cwd=None, text=False)
         errors: list[bytes] = []
         reader = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
